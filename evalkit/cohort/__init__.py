@@ -1,0 +1,1 @@
+"""Cohort comparison: balance, propensity scores, matching, weighting, doubly robust, attrition."""

@@ -1,0 +1,1 @@
+"""Declarative monitoring indicators with confidence intervals and disclosure control."""

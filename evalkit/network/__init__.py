@@ -1,0 +1,1 @@
+"""Service-integration networks between organisations at each site and wave."""

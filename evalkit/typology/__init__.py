@@ -1,0 +1,1 @@
+"""Trajectory typology: state sequences, the seven CPAS career types, distances and clustering."""
