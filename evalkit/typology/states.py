@@ -1,0 +1,109 @@
+"""The CPAS career state alphabet and the seven career types, with French/English labels.
+
+The alphabet follows the monthly statuses used to follow people after an article
+60§7 contract (Belgian CPAS job-activation contract). Codes are short, stable
+strings; their position in :data:`CPAS_ALPHABET` is the integer code used in the
+dense ``int8`` person x month matrix (``-1`` = missing month).
+
+The seven career types are those of the CPAS "activation durable" study, in the
+order the study reports them, with the share of persons it found in each.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StateInfo:
+    """One state of the alphabet: short code and labels."""
+
+    code: str
+    label_en: str
+    label_fr: str
+
+    def label(self, lang: str = "en") -> str:
+        return _pick(self.label_en, self.label_fr, lang)
+
+
+@dataclass(frozen=True)
+class CareerTypeInfo:
+    """One career type of the CPAS study: code, labels, share reported by the study."""
+
+    code: str
+    label_en: str
+    label_fr: str
+    study_share: float
+
+    def label(self, lang: str = "en") -> str:
+        return _pick(self.label_en, self.label_fr, lang)
+
+
+def _pick(en: str, fr: str, lang: str) -> str:
+    if lang not in ("en", "fr"):
+        raise ValueError(f"lang must be 'en' or 'fr', got {lang!r}")
+    return en if lang == "en" else fr
+
+
+CPAS_STATES: tuple[StateInfo, ...] = (
+    StateInfo("FT", "Full-time job", "Emploi à temps plein"),
+    StateInfo("PT", "Part-time job", "Emploi à temps partiel"),
+    StateInfo("SE", "Self-employed", "Indépendant"),
+    StateInfo("ACT", "Activation (ONEM)", "Activation (ONEM)"),
+    StateInfo("UB", "Unemployment benefit / job seeker", "Allocations de chômage / demandeur d'emploi"),
+    StateInfo("RIS", "Integration income (RIS)", "Revenu d'intégration (RIS)"),
+    StateInfo("ALW", "Other allowance (pension, invalidity, career break)",
+              "Autre allocation (pension, invalidité, interruption de carrière)"),
+    StateInfo("INA", "Inactive / unknown", "Inactif / inconnu"),
+)
+
+#: State codes, in integer-code order.
+CPAS_ALPHABET: tuple[str, ...] = tuple(s.code for s in CPAS_STATES)
+
+#: States that count as employment (a job): full-time, part-time, self-employed.
+EMPLOYMENT_STATES: tuple[str, ...] = ("FT", "PT", "SE")
+
+CAREER_TYPES: tuple[CareerTypeInfo, ...] = (
+    CareerTypeInfo("sustainable", "Sustainable career", "Carrière durable", 0.193),
+    CareerTypeInfo("sustainable_interrupted", "Sustainable, interrupted",
+                   "Durable interrompue", 0.072),
+    CareerTypeInfo("nonsustainable_interrupted", "Non-sustainable, interrupted",
+                   "Non durable interrompue", 0.188),
+    CareerTypeInfo("nonsustainable", "Non-sustainable", "Non durable", 0.283),
+    CareerTypeInfo("integration_income", "Integration income (RIS)",
+                   "Revenu d'intégration (RIS)", 0.082),
+    CareerTypeInfo("allowance", "Allowance (pension, invalidity, career break)",
+                   "Allocation (pension, invalidité, interruption de carrière)", 0.129),
+    CareerTypeInfo("onem_activation", "ONEM activation", "Activation ONEM", 0.053),
+)
+
+#: Career type codes, in the study's order (the integer code of a type is its position).
+CAREER_TYPE_CODES: tuple[str, ...] = tuple(t.code for t in CAREER_TYPES)
+
+#: Shares of the seven types reported by the CPAS study (sum to 1).
+STUDY_SHARES: dict[str, float] = {t.code: t.study_share for t in CAREER_TYPES}
+
+
+def state_labels(lang: str = "en") -> dict[str, str]:
+    """Code -> label of every CPAS state, in ``lang`` (``"en"`` or ``"fr"``)."""
+    return {s.code: s.label(lang) for s in CPAS_STATES}
+
+
+def career_type_labels(lang: str = "en") -> dict[str, str]:
+    """Code -> label of the seven career types, in ``lang`` (``"en"`` or ``"fr"``)."""
+    return {t.code: t.label(lang) for t in CAREER_TYPES}
+
+
+def state_codes(alphabet: tuple[str, ...], states: tuple[str, ...] | list[str]) -> np.ndarray:
+    """Integer codes of ``states`` in ``alphabet`` (raises ``UnknownCategoryError`` if absent)."""
+    from evalkit.errors import UnknownCategoryError
+
+    missing = [s for s in states if s not in alphabet]
+    if missing:
+        raise UnknownCategoryError(
+            f"states {missing} are not in the alphabet {list(alphabet)}; "
+            "pass states that the sequences use (check the alphabet or the rule parameters)"
+        )
+    return np.array([alphabet.index(s) for s in states], dtype=np.int8)
