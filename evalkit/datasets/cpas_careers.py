@@ -75,7 +75,7 @@ from evalkit.typology.states import (
 )
 
 #: Arguments used to write ``data_samples/cpas_careers``: at 2,000 persons the seven type
-#: shares are within 0.05 point of the study's; the long sequence table is ~1.5 MB as CSV.
+#: shares are within 0.05 point of the study's; the long sequence table is ~0.8 MB as CSV.
 SAMPLE_KWARGS: dict = {"seed": 20240607, "n_persons": 2000, "n_months": 36}
 
 FT, PT, SE, ACT, UB, RIS, ALW, INA = range(8)

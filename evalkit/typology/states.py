@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,81 @@ def state_codes(alphabet: tuple[str, ...], states: tuple[str, ...] | list[str]) 
             "pass states that the sequences use (check the alphabet or the rule parameters)"
         )
     return np.array([alphabet.index(s) for s in states], dtype=np.int8)
+
+
+# --- inputs as Sequences over an alphabet ------------------------------------------------------
+
+
+def as_sequences(data, *, id: str = "person_id", period: str = "month",  # noqa: A002
+                 state: str = "state", alphabet=None):
+    """Return ``data`` as :class:`evalkit.data.Sequences`.
+
+    ``data`` may already be a ``Sequences`` (returned as is), a long DataFrame with
+    ``id``/``period``/``state`` columns (validated by ``Sequences``; a state outside
+    ``alphabet`` raises ``UnknownCategoryError``), or a dense integer matrix of codes
+    into ``alphabet`` (``-1`` = missing; ids are ``1..n`` and periods ``1..T``).
+    """
+    from evalkit.data import ExclusionLedger, Sequences
+    from evalkit.errors import ColumnTypeError, DataValidationError, EmptyDataError
+
+    if isinstance(data, Sequences):
+        return data
+    if isinstance(data, pd.DataFrame):
+        return Sequences(data, id=id, period=period, state=state, alphabet=alphabet)
+    if isinstance(data, np.ndarray):
+        if alphabet is None:
+            raise DataValidationError("a state matrix needs alphabet=[...] to name its codes")
+        if data.ndim != 2 or not np.issubdtype(data.dtype, np.integer):
+            raise ColumnTypeError(
+                f"a state matrix must be a 2-d integer array (persons x periods), got "
+                f"{data.ndim}-d {data.dtype}")
+        if data.size == 0:
+            raise EmptyDataError("the state matrix is empty (no person or no period)")
+        alphabet = tuple(str(a) for a in alphabet)
+        bad = (data < -1) | (data >= len(alphabet))
+        if bad.any():
+            values = np.unique(data[bad])[:5].tolist()
+            raise DataValidationError(
+                f"the state matrix holds codes {values} outside 0..{len(alphabet) - 1} "
+                f"(alphabet {list(alphabet)}) and -1 (missing); recode them")
+        seq = object.__new__(Sequences)
+        seq.id, seq.period, seq.state = "person_id", "period", "state"
+        seq.matrix = np.ascontiguousarray(data, dtype=np.int8)
+        seq.ids = np.arange(1, data.shape[0] + 1)
+        seq.periods = pd.Index(np.arange(1, data.shape[1] + 1), name="period")
+        seq.alphabet = alphabet
+        seq.labels = {}
+        seq.ledger = ExclusionLedger(int((data >= 0).sum()), data.shape[0], "state matrix")
+        return seq
+    raise ColumnTypeError(
+        f"expected Sequences, a long DataFrame or a state matrix, got {type(data).__name__}")
+
+
+def person_weights(weights, seq) -> np.ndarray | None:
+    """Person weights aligned with ``seq.ids`` (a Series by id, or an array in row order).
+
+    Raises ``DataValidationError`` for missing, negative or all-zero weights and for
+    persons without a weight.
+    """
+    from evalkit.errors import DataValidationError
+
+    if weights is None:
+        return None
+    if isinstance(weights, pd.Series):
+        aligned = weights.reindex(pd.Index(seq.ids))
+        if aligned.isna().any():
+            lacking = seq.ids[aligned.isna().to_numpy()][:5].tolist()
+            raise DataValidationError(
+                f"weights: {int(aligned.isna().sum())} person(s) have no weight (e.g. ids "
+                f"{lacking}); give a weight Series indexed by every person id")
+        w = aligned.to_numpy(dtype=float)
+    else:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (seq.n_persons,):
+            raise DataValidationError(
+                f"weights: expected {seq.n_persons} weights (one per sequence), got shape {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise DataValidationError(
+            "weights must be finite, non-negative and not all zero; found "
+            f"{np.unique(w[~np.isfinite(w) | (w < 0)])[:5].tolist() or 'all zero'}")
+    return w

@@ -1,0 +1,410 @@
+"""The seven CPAS career types as an explicit, configurable rule set.
+
+The CPAS "activation durable" study sorts the careers of people leaving an article
+60§7 contract into seven types. A *sustainable* career is one whose dominant status
+is (mainly) a job — full-time, part-time or self-employed. This module writes that
+classification down as rules over the monthly states, every threshold a named
+parameter of :class:`CareerRules`, and evaluates them vectorised on the dense
+``int8`` person x month matrix of :class:`evalkit.data.Sequences`.
+
+Figures computed per person (over the months observed; missing months are skipped,
+the months either side of them are treated as adjacent):
+
+- ``employment_share``: share of months in an employment state (FT, PT, SE);
+- ``dominant_status``: most frequent status when the employment states are counted
+  together as ``"EMP"`` (ties go to the first of EMP, then the alphabet order);
+- ``n_interruptions``: number of runs of at least ``min_interruption_months``
+  consecutive months out of employment that start after a month in employment
+  (runs before the first job are the search after the contract, not interruptions;
+  a run that lasts until the end of the follow-up counts);
+- ``longest_interruption`` (months; runs of any length after a job), ``n_job_spells``,
+  ``first_job_month`` (1-based, 0 if never employed), ``months_observed``.
+
+Rules, applied in this order (the first that matches decides):
+
+1. ``employment_share >= sustainable_min_share``: *sustainable* if
+   ``n_interruptions == 0``, else *sustainable_interrupted*.
+2. dominant status is the integration-income state (``RIS``): *integration_income*;
+   an allowance state (``ALW``): *allowance*; the activation state (``ACT``):
+   *onem_activation*.
+3. ``n_interruptions >= nonsustainable_min_interruptions``:
+   *nonsustainable_interrupted*; otherwise *nonsustainable* (job seeker, inactive or
+   mostly out of work after at most a short job).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from evalkit.data import ExclusionLedger
+from evalkit.errors import ConfigError, DataValidationError, EmptyDataError
+from evalkit.results import EstimateResults
+from evalkit.typology.states import (
+    CAREER_TYPE_CODES,
+    CPAS_ALPHABET,
+    STUDY_SHARES,
+    as_sequences,
+    career_type_labels,
+    person_weights,
+    state_codes,
+)
+
+EMPLOYMENT_STATUS = "EMP"
+_CHUNK_ROWS = 200_000
+
+
+@dataclass(frozen=True)
+class CareerRules:
+    """Thresholds and state groups of the CPAS career-type rules (see module docstring).
+
+    Parameters
+    ----------
+    sustainable_min_share
+        Share of observed months in employment at or above which a career is
+        sustainable ("the dominant status is mainly a job"). Default 0.5.
+    min_interruption_months
+        Minimum length of a run out of employment, after a job, to count as an
+        interruption. Default 2: a single month between two jobs (a change of
+        employer) is not an interruption.
+    nonsustainable_min_interruptions
+        Among careers that are neither sustainable nor dominated by RIS, an
+        allowance or activation, the number of interruptions from which the career
+        is *non-sustainable interrupted* (alternating short jobs and spells out of
+        work). Default 2.
+    min_months
+        Fewest observed months a sequence needs to be classified. Default 12.
+    employment_states, integration_state, allowance_states, activation_state
+        State codes playing each role (defaults: the CPAS alphabet).
+    """
+
+    sustainable_min_share: float = 0.5
+    min_interruption_months: int = 2
+    nonsustainable_min_interruptions: int = 2
+    min_months: int = 12
+    employment_states: tuple[str, ...] = ("FT", "PT", "SE")
+    integration_state: str = "RIS"
+    allowance_states: tuple[str, ...] = ("ALW",)
+    activation_state: str = "ACT"
+    labels: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.sustainable_min_share <= 1:
+            raise ConfigError(
+                f"sustainable_min_share must be in (0, 1], got {self.sustainable_min_share!r}")
+        for name in ("min_interruption_months", "nonsustainable_min_interruptions", "min_months"):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or value < 1:
+                raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        if not self.employment_states:
+            raise ConfigError("employment_states must name at least one state")
+        roles = [*self.employment_states, self.integration_state, *self.allowance_states,
+                 self.activation_state]
+        if len(set(roles)) != len(roles):
+            raise ConfigError(f"a state plays two roles in the rules: {roles}")
+
+    def to_dict(self) -> dict:
+        """Parameters as a plain dict (for provenance blocks)."""
+        out = asdict(self)
+        out.pop("labels")
+        return out
+
+
+def classify_matrix(matrix: np.ndarray, alphabet, rules: CareerRules | None = None) -> dict:
+    """Apply the career rules to a dense state matrix.
+
+    Parameters
+    ----------
+    matrix
+        ``int8`` array (n_persons x n_months) of codes into ``alphabet``, ``-1`` missing.
+        Every row must have at least ``rules.min_months`` observed months.
+    alphabet
+        State codes; must contain every state the rules name.
+    rules
+        Thresholds (defaults: :class:`CareerRules`).
+
+    Returns
+    -------
+    dict of numpy arrays, one entry per person: ``career_type`` (int8 index into
+    :data:`~evalkit.typology.states.CAREER_TYPE_CODES`), ``employment_share``,
+    ``dominant_status`` (int8: 0 = employment, ``1 + j`` = the j-th non-employment
+    state of ``alphabet``), ``dominant_share``, ``n_interruptions``,
+    ``longest_interruption``, ``n_job_spells``, ``first_job_month``, ``months_observed``.
+    """
+    rules = CareerRules() if rules is None else rules
+    alphabet = tuple(alphabet)
+    parts = [_classify_chunk(matrix[i:i + _CHUNK_ROWS], alphabet, rules)
+             for i in range(0, max(matrix.shape[0], 1), _CHUNK_ROWS)]
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+def _non_employment_states(alphabet, rules) -> list[str]:
+    return [s for s in alphabet if s not in rules.employment_states]
+
+
+def _classify_chunk(m: np.ndarray, alphabet, rules: CareerRules) -> dict:
+    n, t = m.shape
+    observed = m >= 0
+    if not observed.all():
+        # Missing months are skipped: move them to the end of the row, keeping order.
+        order = np.argsort(~observed, axis=1, kind="stable")
+        m = np.take_along_axis(m, order, axis=1)
+        observed = m >= 0
+    n_obs = observed.sum(axis=1)
+
+    emp_lookup = np.zeros(len(alphabet) + 1, dtype=bool)  # last slot: code -1 (missing)
+    emp_lookup[state_codes(alphabet, rules.employment_states)] = True
+    emp = emp_lookup[m]
+    n_emp = emp.sum(axis=1)
+
+    # Status counts: employment together, then each other state.
+    others = _non_employment_states(alphabet, rules)
+    counts = np.empty((n, 1 + len(others)), dtype=np.int32)
+    counts[:, 0] = n_emp
+    for j, code in enumerate(state_codes(alphabet, others)):
+        counts[:, 1 + j] = (m == code).sum(axis=1)
+    dominant = counts.argmax(axis=1).astype(np.int8)
+    dominant_n = counts[np.arange(n), dominant]
+
+    # Runs out of employment after the first job ("after a job").
+    seen_job = np.logical_or.accumulate(emp, axis=1)
+    after = observed & ~emp & seen_job
+    run_row, run_len = _runs(after)
+    long_runs = run_len >= rules.min_interruption_months
+    n_interruptions = np.bincount(run_row[long_runs], minlength=n).astype(np.int16)
+    longest = np.zeros(n, dtype=np.int16)
+    np.maximum.at(longest, run_row, run_len.astype(np.int16))
+    job_row, _ = _runs(emp)
+    n_job_spells = np.bincount(job_row, minlength=n).astype(np.int16)
+    first_job = np.where(n_emp > 0, emp.argmax(axis=1) + 1, 0).astype(np.int16)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = n_emp / n_obs
+        dominant_share = dominant_n / n_obs
+
+    type_index = {code: i for i, code in enumerate(CAREER_TYPE_CODES)}
+    status_of = {s: 1 + j for j, s in enumerate(others)}
+    career = np.full(n, type_index["nonsustainable"], dtype=np.int8)
+    career[n_interruptions >= rules.nonsustainable_min_interruptions] = type_index[
+        "nonsustainable_interrupted"]
+    # Applied in reverse priority so that earlier rules overwrite later ones.
+    for state, code in ((rules.activation_state, "onem_activation"),
+                        *((s, "allowance") for s in rules.allowance_states),
+                        (rules.integration_state, "integration_income")):
+        if state in status_of:
+            career[dominant == status_of[state]] = type_index[code]
+    sustainable = share >= rules.sustainable_min_share
+    career[sustainable] = np.where(n_interruptions[sustainable] > 0,
+                                   type_index["sustainable_interrupted"],
+                                   type_index["sustainable"])
+    return {
+        "career_type": career,
+        "employment_share": share,
+        "dominant_status": dominant,
+        "dominant_share": dominant_share,
+        "n_interruptions": n_interruptions,
+        "longest_interruption": longest,
+        "n_job_spells": n_job_spells,
+        "first_job_month": first_job,
+        "months_observed": n_obs.astype(np.int16),
+    }
+
+
+def _runs(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row index and length of every maximal run of True in each row of ``flags``."""
+    n, t = flags.shape
+    padded = np.zeros((n, t + 2), dtype=np.int8)
+    padded[:, 1:-1] = flags
+    edges = np.diff(padded.ravel())
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    # Each row is framed by zeros, so runs never cross rows: starts/ends pair up in order.
+    return starts // (t + 2), ends - starts
+
+
+class RuleTypology:
+    """Classify careers into the seven CPAS types with :class:`CareerRules`.
+
+    Parameters
+    ----------
+    data
+        :class:`evalkit.data.Sequences`, a long DataFrame (``id``, ``period``,
+        ``state`` columns) or a dense int8 matrix (codes into ``alphabet``).
+    rules
+        The thresholds; :class:`CareerRules` defaults when omitted.
+    id, period, state, alphabet
+        Column names and alphabet when ``data`` is a DataFrame or a matrix (the CPAS
+        alphabet by default).
+    weights
+        Optional person weights: a Series indexed by person id, or an array aligned
+        with the sequences' rows. Shares are then weighted.
+    too_short
+        ``"raise"`` (default) refuses sequences with fewer than ``rules.min_months``
+        observed months (all-missing included); ``"exclude"`` drops them and records
+        them in the ledger.
+
+    Examples
+    --------
+    >>> res = RuleTypology(seq).fit()
+    >>> res.to_frame()        # shares by type, with CI and the study's shares
+    >>> res.types.head()      # per-person type and the figures that decided it
+    """
+
+    def __init__(self, data, rules: CareerRules | None = None, *, id: str = "person_id",  # noqa: A002
+                 period: str = "month", state: str = "state", alphabet=None, weights=None,
+                 too_short: str = "raise") -> None:
+        if too_short not in ("raise", "exclude"):
+            raise ConfigError(f"too_short must be 'raise' or 'exclude', got {too_short!r}")
+        self.rules = CareerRules() if rules is None else rules
+        self.sequences = as_sequences(data, id=id, period=period, state=state,
+                                      alphabet=CPAS_ALPHABET if alphabet is None else alphabet)
+        state_codes(self.sequences.alphabet, [*self.rules.employment_states])
+        self.weights = person_weights(weights, self.sequences)
+        self.too_short = too_short
+
+    def fit(self) -> RuleTypologyResults:
+        seq, rules = self.sequences, self.rules
+        ledger = seq.ledger.copy() if getattr(seq, "ledger", None) is not None else \
+            ExclusionLedger(int((seq.matrix >= 0).sum()), seq.n_persons, "sequences")
+        n_obs = (seq.matrix >= 0).sum(axis=1)
+        short = n_obs < rules.min_months
+        if short.all():
+            raise EmptyDataError(
+                f"No sequence has the {rules.min_months} observed months the career rules need "
+                f"(longest: {int(n_obs.max(initial=0))} months). Check the period column or "
+                "lower CareerRules(min_months=...).")
+        keep = ~short
+        if short.any():
+            if self.too_short == "raise":
+                bad = np.flatnonzero(short)
+                raise DataValidationError(
+                    f"{int(short.sum())} of {seq.n_persons} sequence(s) have fewer than "
+                    f"{rules.min_months} observed months (e.g. ids {list(seq.ids[bad[:5]])} with "
+                    f"{list(n_obs[bad[:5]])} months; all-missing sequences count as 0). The rules "
+                    "need that many months to tell a sustainable career from an interrupted one. "
+                    "Pass too_short='exclude' to drop them (recorded in the ledger) or lower "
+                    "CareerRules(min_months=...).")
+            ledger.record("career rules", f"fewer than {rules.min_months} observed months",
+                          int(n_obs[short].sum()), int(short.sum()))
+        figures = classify_matrix(seq.matrix[keep], seq.alphabet, rules)
+        weights = None if self.weights is None else self.weights[keep]
+        return RuleTypologyResults(figures, seq.ids[keep], seq.alphabet, rules, weights, ledger,
+                                   id_name=getattr(seq, "id", "person_id"))
+
+
+class RuleTypologyResults(EstimateResults):
+    """Career types by rule: shares (``params``) with standard errors, and per-person figures.
+
+    ``params`` are the (weighted) shares of the seven types; ``std_errors`` their
+    standard errors, ``sqrt(p (1 - p) / n)`` unweighted or the linearisation
+    ``sqrt(sum w_i^2 (y_i - p)^2) / sum w_i`` with weights.
+
+    Attributes
+    ----------
+    types : pandas.DataFrame
+        One row per person: id, ``career_type`` and the figures the rules used.
+    rules : CareerRules
+    ledger : ExclusionLedger
+    """
+
+    def __init__(self, figures, ids, alphabet, rules, weights, ledger, id_name="person_id"):
+        k = len(CAREER_TYPE_CODES)
+        y = figures["career_type"]
+        n = len(y)
+        w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+        totals = np.bincount(y, weights=w, minlength=k)
+        share = totals / w.sum()
+        onehot = y[:, None] == np.arange(k)[None, :]
+        se = np.sqrt(((w[:, None] * (onehot - share[None, :])) ** 2).sum(axis=0)) / w.sum()
+        if weights is None:
+            se = np.sqrt(share * (1 - share) / n)
+        index = pd.Index(list(CAREER_TYPE_CODES), name="career_type")
+        super().__init__(pd.Series(share, index=index), pd.Series(se, index=index),
+                         title="CPAS career types (rule typology)",
+                         info={"Persons classified": n, "Weighted": weights is not None},
+                         ledger=ledger)
+        self.rules = rules
+        self.alphabet = tuple(alphabet)
+        self.counts = pd.Series(np.bincount(y, minlength=k), index=index, name="n")
+        statuses = np.array([EMPLOYMENT_STATUS, *_non_employment_states(alphabet, rules)])
+        self.types = pd.DataFrame({
+            id_name: ids,
+            "career_type": pd.Categorical.from_codes(y, categories=list(CAREER_TYPE_CODES)),
+            "employment_share": figures["employment_share"],
+            "dominant_status": pd.Categorical(statuses[figures["dominant_status"]],
+                                              categories=list(statuses)),
+            "dominant_share": figures["dominant_share"],
+            "n_interruptions": figures["n_interruptions"],
+            "longest_interruption": figures["longest_interruption"],
+            "n_job_spells": figures["n_job_spells"],
+            "first_job_month": figures["first_job_month"],
+            "months_observed": figures["months_observed"],
+        })
+        self.id_name = id_name
+        self.weights = weights
+
+    def to_frame(self, level: float = 0.95, lang: str = "en") -> pd.DataFrame:
+        """Shares table: label, persons, share, SE, CI and the share the CPAS study reports."""
+        ci = self.conf_int(level)
+        labels = career_type_labels(lang)
+        return pd.DataFrame({
+            "label": [labels[c] for c in self.params.index],
+            "n": self.counts,
+            "share": self.params,
+            "std_error": self.std_errors,
+            "ci_lower": ci["lower"],
+            "ci_upper": ci["upper"],
+            "study_share": pd.Series(STUDY_SHARES),
+        }, index=self.params.index)
+
+    def summary(self, level: float = 0.95, lang: str = "en") -> str:
+        """Text table of the shares (percent) with the rule parameters; no person ids."""
+        frame = self.to_frame(level, lang)
+        table = pd.DataFrame({
+            "type": frame["label"],
+            "n": frame["n"],
+            "%": 100 * frame["share"],
+            f"[{level:.0%}": 100 * frame["ci_lower"],
+            "CI]": 100 * frame["ci_upper"],
+            "study %": 100 * frame["study_share"],
+        })
+        lines = [self.title, "=" * 60]
+        lines += [f"{k}: {v}" for k, v in self.info.items()]
+        lines.append("Rules: " + ", ".join(f"{k}={v}" for k, v in self.rules.to_dict().items()
+                                           if not isinstance(v, tuple)))
+        lines.append("-" * 60)
+        lines.append(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+        if self.ledger is not None and len(self.ledger):
+            lines.append("-" * 60)
+            lines.append(f"Excluded: {self.ledger.n_persons_dropped} sequence(s), see .ledger")
+        return "\n".join(lines)
+
+    def audit(self, person) -> str:
+        """The figures and the rule path that gave ``person`` their type (for checking)."""
+        rows = self.types.loc[self.types[self.id_name] == person]
+        if rows.empty:
+            raise KeyError(f"person {person!r} is not among the classified sequences")
+        r = rows.iloc[0]
+        p = self.rules
+        steps = [f"employment share {r.employment_share:.3f} "
+                 f"{'>=' if r.employment_share >= p.sustainable_min_share else '<'} "
+                 f"{p.sustainable_min_share} (sustainable_min_share)"]
+        if r.employment_share >= p.sustainable_min_share:
+            steps.append(f"{r.n_interruptions} interruption(s) of >= {p.min_interruption_months} "
+                         f"months (longest {r.longest_interruption})")
+        else:
+            steps.append(f"dominant status {r.dominant_status} ({r.dominant_share:.3f} of months)")
+            if r.dominant_status not in (p.integration_state, p.activation_state,
+                                         *p.allowance_states):
+                steps.append(f"{r.n_interruptions} interruption(s) vs "
+                             f"nonsustainable_min_interruptions={p.nonsustainable_min_interruptions}")
+        steps.append(f"-> {r.career_type}")
+        return "\n".join(steps)
+
+    def plot(self, ax=None, lang: str = "en", level: float = 0.95):
+        """Bar chart of the type shares with confidence intervals and the study's shares."""
+        from evalkit.typology.plots import plot_type_shares
+
+        return plot_type_shares(self.to_frame(level, lang), ax=ax, lang=lang)
