@@ -37,6 +37,7 @@ class PersonTable:
         Person (respondent) identifier; must be unique.
     group
         Cohort / treatment-group label (e.g. ``"integrated"`` vs ``"comparison"``, or 0/1).
+        ``None`` for a table of person covariates without groups.
     covariates
         Pre-treatment covariates. Numeric columns are kept as float; text,
         categorical columns and those listed in ``categorical`` are kept as
@@ -62,7 +63,7 @@ class PersonTable:
         data: pd.DataFrame,
         *,
         id: str = "person_id",  # noqa: A002 - the natural name for users
-        group: str = "group",
+        group: str | None = "group",
         covariates: Sequence[str] | None = None,
         outcomes: Sequence[str] | None = None,
         weight: str | None = None,
@@ -138,6 +139,8 @@ class PersonTable:
     @property
     def groups(self) -> list:
         """Sorted distinct group labels."""
+        if self.group is None:
+            return []
         return sorted(self.data[self.group].unique().tolist(), key=str)
 
     @property
@@ -146,6 +149,8 @@ class PersonTable:
 
     def group_sizes(self) -> pd.Series:
         """Number of persons per group."""
+        if self.group is None:
+            return pd.Series({"all": len(self.data)})
         return self.data[self.group].value_counts().sort_index()
 
     def __len__(self) -> int:

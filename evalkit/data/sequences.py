@@ -285,9 +285,10 @@ def _encode_states(frame, column, alphabet, id_col, period_col) -> np.ndarray:
                           dtype=np.int8)
         codes = lookup[states.cat.codes.to_numpy()]
     else:
-        if not pd.api.types.is_string_dtype(states.dtype):
-            states = states.astype(str)
-        codes = pd.Categorical(states, categories=list(alphabet)).codes.astype(np.int8)
+        # Factorising first keeps the string work proportional to the distinct states.
+        position, uniques = pd.factorize(states)
+        lookup = pd.Index(list(alphabet)).get_indexer([str(u) for u in uniques])
+        codes = lookup.astype(np.int8)[position]
     unknown = codes == MISSING
     if unknown.any():
         counts = frame.loc[unknown, column].astype(str).value_counts()
