@@ -1,0 +1,427 @@
+"""Sufficient statistics of an indicator per cell, computed by pandas or DuckDB.
+
+Both engines return the same frame, one row per cell of every requested
+grouping set (the full cross of the disaggregations and, with margins, each
+subset of them down to the overall total):
+
+``<dimension columns>`` (labels as strings; ``ALL`` in rolled-up dimensions,
+``MISSING`` where the value is missing), ``n`` (rows counted), ``n_persons``
+(distinct persons, when an id column is given), ``sum_num``, ``sum_den``,
+``mean_num``, ``m2_num`` (sum of squared deviations of the numerator).
+
+The DuckDB engine reads a DataFrame, one or more Parquet files (read
+directly, never through pandas) or a table of an open connection, and
+aggregates with ``GROUP BY GROUPING SETS`` so memory stays bounded
+(``memory_limit``) whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from evalkit.errors import (
+    ColumnTypeError,
+    ConfigError,
+    DataValidationError,
+    InputFileError,
+    MissingColumnError,
+)
+from evalkit.indicators.definition import AgeBands, Disaggregations, Indicator
+from evalkit.indicators.expressions import Expression, _quote_ident
+
+ALL = "(all)"
+MISSING = "(missing)"
+STAT_COLUMNS = ["n", "n_persons", "sum_num", "sum_den", "mean_num", "m2_num"]
+
+
+@dataclass
+class CellStats:
+    """Per-cell statistics of one indicator plus the counts of rows left out."""
+
+    cells: pd.DataFrame
+    dimensions: list[str]
+    n_input: int
+    n_outside: int
+    n_missing: int
+
+
+def grouping_sets(dims: list[str], margins: bool) -> list[tuple[str, ...]]:
+    """The full cross and, with margins, every subset down to the total (largest first)."""
+    if not margins:
+        return [tuple(dims)]
+    return [c for k in range(len(dims), -1, -1) for c in combinations(dims, k)]
+
+
+def label_values(values) -> list[str]:
+    """Cell labels as strings, identical for both engines (missing -> ``MISSING``)."""
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            out.append(MISSING)
+        elif isinstance(v, bool | np.bool_):
+            out.append(str(bool(v)))
+        elif isinstance(v, float | np.floating) and float(v).is_integer():
+            out.append(str(int(v)))
+        elif isinstance(v, np.integer):
+            out.append(str(int(v)))
+        else:
+            out.append(str(v))
+    return out
+
+
+def _label_array(values) -> np.ndarray:
+    """Vectorised :func:`label_values` (labels the distinct values only)."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=True)
+    lookup = np.array(label_values(list(uniques)) + [MISSING], dtype=object)
+    return lookup[codes]
+
+
+def _sort_key(values: pd.Series) -> tuple:
+    """Order cells: margins first, then numbers numerically, then text."""
+    text = values.astype(str)
+    number = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return (text.to_numpy(), np.nan_to_num(number, nan=np.inf), (text != ALL).to_numpy())
+
+
+def _resolve_dims(indicator: Indicator, disagg: Disaggregations) -> list[tuple[str, str, AgeBands | None]]:
+    return [disagg.resolve(d) for d in indicator.disaggregations]
+
+
+def _check_columns(indicator: Indicator, columns, dims, person_id) -> None:
+    exprs = indicator.expressions()
+    needed = {}
+    for role, expr in (("numerator", exprs["numerator"]), ("denominator", exprs["denominator"])):
+        if expr is not None:
+            for c in expr.columns:
+                needed.setdefault(c, role)
+    for f in exprs["filters"]:
+        for c in f.columns:
+            needed.setdefault(c, "filter")
+    for out, src, _ in dims:
+        needed.setdefault(src, f"disaggregation {out!r}")
+    if person_id is not None:
+        needed.setdefault(person_id, "person id")
+    missing = {c: r for c, r in needed.items() if c not in columns}
+    if missing:
+        shown = ", ".join(f"{c!r} ({r})" for c, r in missing.items())
+        raise MissingColumnError(
+            f"indicator {indicator.name!r} reads column(s) absent from the data: {shown}. "
+            f"Available columns: {list(columns)[:20]}. Fix the definition or the "
+            f"Disaggregations mapping."
+        )
+
+
+# --------------------------------------------------------------------- pandas
+def pandas_cells(
+    frame: pd.DataFrame,
+    indicator: Indicator,
+    disagg: Disaggregations,
+    *,
+    person_id: str | None = None,
+    margins: bool = True,
+) -> CellStats:
+    """Cell statistics computed with pandas (see module docstring)."""
+    dims = _resolve_dims(indicator, disagg)
+    _check_columns(indicator, frame.columns, dims, person_id)
+    exprs = indicator.expressions()
+    n_input = len(frame)
+    pop = pd.Series(True, index=frame.index, dtype="boolean")
+    for f in exprs["filters"]:
+        pop = pop & _condition(f, frame, indicator, "filter")
+    den = None
+    if exprs["denominator"] is not None:
+        if indicator.kind == "proportion":
+            pop = pop & _condition(exprs["denominator"], frame, indicator, "denominator")
+        else:
+            den = _numeric(exprs["denominator"], frame, indicator, "denominator")
+    pop = pop.fillna(False).to_numpy(dtype=bool)
+    if indicator.kind == "proportion":
+        num = _proportion_numerator(exprs["numerator"], frame, indicator, pop)
+    else:
+        num = _numeric(exprs["numerator"], frame, indicator, "numerator")
+    num = num.to_numpy(dtype=float, na_value=np.nan)
+    valid = pop & ~np.isnan(num)
+    if den is not None:
+        den = den.to_numpy(dtype=float, na_value=np.nan)
+        valid &= ~np.isnan(den)
+        _check_exposure(den[valid], indicator)
+    work = pd.DataFrame({"num": num[valid]})
+    work["den"] = den[valid] if den is not None else 1.0
+    work["num2"] = work["num"] ** 2
+    names = []
+    for out, src, bands in dims:
+        values = frame[src].to_numpy()[valid] if bands is None else bands.assign(
+            pd.to_numeric(frame[src], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[valid]
+        )
+        work[out] = _label_array(values)
+        names.append(out)
+    if person_id is not None:
+        work["_pid"] = frame[person_id].to_numpy()[valid]
+    pieces = []
+    for gset in grouping_sets(names, margins):
+        if gset:
+            grouped = work.groupby(list(gset), sort=True, dropna=False)
+            agg = grouped.agg(n=("num", "size"), sum_num=("num", "sum"), sum_den=("den", "sum"),
+                              mean_num=("num", "mean"), var=("num", "var"))
+            if person_id is not None:
+                agg["n_persons"] = grouped["_pid"].nunique()
+            agg = agg.reset_index()
+        else:
+            agg = pd.DataFrame({
+                "n": [len(work)], "sum_num": [work["num"].sum()], "sum_den": [work["den"].sum()],
+                "mean_num": [work["num"].mean() if len(work) else np.nan],
+                "var": [work["num"].var() if len(work) > 1 else np.nan],
+            })
+            if person_id is not None:
+                agg["n_persons"] = [work["_pid"].nunique()]
+        for d in names:
+            if d not in gset:
+                agg[d] = ALL
+        agg["m2_num"] = agg["var"] * (agg["n"] - 1)
+        pieces.append(agg.drop(columns="var"))
+    cells = _finish(pd.concat(pieces, ignore_index=True), names, person_id is not None)
+    return CellStats(cells, names, n_input, int((~pop).sum()), int((pop & ~valid).sum()))
+
+
+def _condition(expr: Expression, frame, indicator, role) -> pd.Series:
+    value = expr.evaluate(frame)
+    if not isinstance(value, pd.Series):
+        value = pd.Series([value] * len(frame), index=frame.index)
+    if pd.api.types.is_bool_dtype(value):
+        return value.astype("boolean")
+    if pd.api.types.is_numeric_dtype(value):
+        return (value != 0).astype("boolean")
+    raise ColumnTypeError(
+        f"indicator {indicator.name!r}: the {role} {expr.text!r} is not a condition "
+        f"(dtype {value.dtype}); write a comparison such as \"sex == 'F'\""
+    )
+
+
+def _numeric(expr: Expression, frame, indicator, role) -> pd.Series:
+    value = expr.evaluate(frame)
+    if not isinstance(value, pd.Series):
+        value = pd.Series([value] * len(frame), index=frame.index)
+    if not pd.api.types.is_numeric_dtype(value) or pd.api.types.is_bool_dtype(value):
+        if pd.api.types.is_bool_dtype(value):
+            return value.astype("Float64")
+        raise ColumnTypeError(
+            f"indicator {indicator.name!r}: the {role} {expr.text!r} must be numeric, got "
+            f"{value.dtype} (first values {value.head(3).tolist()})"
+        )
+    return value.astype("Float64")
+
+
+def _proportion_numerator(expr, frame, indicator, pop) -> pd.Series:
+    value = expr.evaluate(frame)
+    if not isinstance(value, pd.Series):
+        value = pd.Series([value] * len(frame), index=frame.index)
+    if pd.api.types.is_bool_dtype(value):
+        return value.astype("Float64")
+    if not pd.api.types.is_numeric_dtype(value):
+        raise ColumnTypeError(
+            f"indicator {indicator.name!r}: the numerator {expr.text!r} of a proportion must be "
+            f"a condition or a 0/1 column, got dtype {value.dtype}"
+        )
+    value = value.astype("Float64")
+    arr = value.to_numpy(dtype=float, na_value=np.nan)
+    bad = pop & ~np.isnan(arr) & (arr != 0) & (arr != 1)
+    if bad.any():
+        raise DataValidationError(
+            f"indicator {indicator.name!r}: the numerator {expr.text!r} of a proportion takes "
+            f"values other than 0/1, e.g. {sorted(set(arr[bad].tolist()))[:5]}; write a "
+            f"condition (\"{expr.text} > 0\") or use kind='mean'"
+        )
+    return value
+
+
+def _check_exposure(den: np.ndarray, indicator: Indicator) -> None:
+    if den.size and (den < 0).any():
+        raise DataValidationError(
+            f"indicator {indicator.name!r}: the denominator {indicator.denominator!r} (exposure) has "
+            f"negative values, e.g. {sorted(set(den[den < 0].tolist()))[:5]}"
+        )
+
+
+def _finish(cells: pd.DataFrame, names: list[str], with_persons: bool) -> pd.DataFrame:
+    if not with_persons:
+        cells["n_persons"] = np.nan
+    cells["n"] = cells["n"].astype("int64")
+    for c in ("sum_num", "sum_den", "mean_num", "m2_num", "n_persons"):
+        cells[c] = cells[c].astype(float)
+    empty = cells["n"].to_numpy() == 0
+    cells.loc[empty, ["sum_num", "sum_den"]] = 0.0
+    cells = cells[names + STAT_COLUMNS]
+    if not names:
+        return cells.reset_index(drop=True)
+    keys = []
+    for name in reversed(names):
+        keys.extend(_sort_key(cells[name]))
+    return cells.iloc[np.lexsort(keys)].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------- duckdb
+def duckdb_source(con, data) -> str:
+    """SQL relation for ``data``: a registered DataFrame, Parquet file(s) or a table name."""
+    if isinstance(data, pd.DataFrame):
+        con.register("_evalkit_indicator_input", data)
+        return "_evalkit_indicator_input"
+    if isinstance(data, str | Path) and not str(data).endswith(".parquet") and "*" not in str(data) \
+            and not Path(data).is_dir():
+        if Path(data).suffix:
+            raise InputFileError(
+                f"the DuckDB engine reads Parquet files (or a DataFrame / table name), got {data!r}"
+            )
+        return _quote_ident(str(data))
+    paths = [data] if isinstance(data, str | Path) else list(data)
+    files = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            found = sorted(p.glob("*.parquet"))
+            if not found:
+                raise InputFileError(f"no .parquet file in directory {str(p)!r}")
+            files += [str(f) for f in found]
+        elif "*" in str(p):
+            files.append(str(p))
+        elif not p.exists():
+            raise InputFileError(f"input file {str(p)!r} does not exist")
+        else:
+            files.append(str(p))
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    return f"read_parquet([{listed}])"
+
+
+def duckdb_columns(con, source: str) -> list[str]:
+    return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+
+
+def duckdb_cells(
+    con,
+    source: str,
+    indicator: Indicator,
+    disagg: Disaggregations,
+    *,
+    person_id: str | None = None,
+    margins: bool = True,
+) -> CellStats:
+    """Cell statistics computed inside DuckDB (see module docstring)."""
+    dims = _resolve_dims(indicator, disagg)
+    _check_columns(indicator, duckdb_columns(con, source), dims, person_id)
+    exprs = indicator.expressions()
+    conds = [f"({f.to_sql()})" for f in exprs["filters"]]
+    den_sql = "1.0"
+    if exprs["denominator"] is not None:
+        if indicator.kind == "proportion":
+            conds.append(f"({_bool_sql(exprs['denominator'])})")
+        else:
+            den_sql = f"CAST({exprs['denominator'].to_sql()} AS DOUBLE)"
+    num_expr = exprs["numerator"]
+    num_sql = (
+        f"CAST({_bool_sql(num_expr)} AS DOUBLE)" if indicator.kind == "proportion"
+        and _is_condition(num_expr) else f"CAST({num_expr.to_sql()} AS DOUBLE)"
+    )
+    pop_sql = " AND ".join(conds) if conds else "TRUE"
+    dim_sql = []
+    names = []
+    for k, (out, src, bands) in enumerate(dims):
+        col = _quote_ident(src)
+        expr = bands.to_sql(f"TRY_CAST({col} AS DOUBLE)") if bands is not None else col
+        dim_sql.append(f"{expr} AS d{k}")
+        names.append(out)
+    pid_sql = f", {_quote_ident(person_id)} AS pid" if person_id is not None else ""
+    base = (
+        f"SELECT {', '.join(dim_sql + [''])}{num_sql} AS num, {den_sql} AS den{pid_sql} "
+        f"FROM {source} WHERE COALESCE({pop_sql}, FALSE)"
+    ).replace(", ,", ",")
+    valid = "num IS NOT NULL AND den IS NOT NULL"
+    counts = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE COALESCE({pop_sql}, FALSE)) FROM {source}"
+    ).fetchall()[0]
+    n_input, n_pop = int(counts[0]), int(counts[1])
+    checks = con.execute(
+        f"SELECT count(*) FILTER (WHERE num IS NULL OR den IS NULL), "
+        f"count(*) FILTER (WHERE {valid} AND num NOT IN (0, 1)), "
+        f"count(*) FILTER (WHERE {valid} AND den < 0) FROM ({base})"
+    ).fetchall()[0] if _needs_checks(indicator) else None
+    dkeys = [f"d{k}" for k in range(len(dims))]
+    gsets = grouping_sets(dkeys, margins)
+    gsql = ", ".join("(" + ", ".join(g) + ")" for g in gsets)
+    grouping = f"GROUPING({', '.join(dkeys)}) AS _g, " if dkeys else "0 AS _g, "
+    persons = "count(DISTINCT pid) AS n_persons" if person_id is not None else "NULL AS n_persons"
+    query = (
+        f"SELECT {', '.join(dkeys + [''])}{grouping}count(*) AS n, sum(num) AS sum_num, "
+        f"sum(den) AS sum_den, avg(num) AS mean_num, var_samp(num) AS var, {persons} "
+        f"FROM ({base}) WHERE {valid}"
+        + (f" GROUP BY GROUPING SETS ({gsql})" if dkeys else "")
+    )
+    raw = con.execute(query).df()
+    if checks is not None:
+        n_missing, n_not01, n_neg = (int(c) for c in checks)
+        if indicator.kind == "proportion" and n_not01:
+            raise DataValidationError(
+                f"indicator {indicator.name!r}: the numerator {num_expr.text!r} of a proportion "
+                f"takes values other than 0/1 in {n_not01} row(s); write a condition or use "
+                f"kind='mean'"
+            )
+        if indicator.kind == "rate" and n_neg:
+            raise DataValidationError(
+                f"indicator {indicator.name!r}: the denominator {indicator.denominator!r} "
+                f"(exposure) is negative in {n_neg} row(s)"
+            )
+    else:
+        n_missing = int(con.execute(
+            f"SELECT count(*) FILTER (WHERE NOT ({valid})) FROM ({base})"
+        ).fetchall()[0][0])
+    if not dkeys and raw.empty:
+        raw = pd.DataFrame({"_g": [0], "n": [0], "sum_num": [np.nan], "sum_den": [np.nan],
+                            "mean_num": [np.nan], "var": [np.nan], "n_persons": [np.nan]})
+    cells = pd.DataFrame({"n": raw["n"].to_numpy()})
+    bits = raw["_g"].to_numpy(dtype=np.int64)
+    for k, (key, name) in enumerate(zip(dkeys, names, strict=True)):
+        rolled = (bits >> (len(dkeys) - 1 - k)) & 1
+        labels = _label_array(raw[key].astype(object).to_numpy())
+        cells[name] = np.where(rolled == 1, ALL, labels)
+    cells["sum_num"] = raw["sum_num"].to_numpy(dtype=float, na_value=np.nan)
+    cells["sum_den"] = raw["sum_den"].to_numpy(dtype=float, na_value=np.nan)
+    cells["mean_num"] = raw["mean_num"].to_numpy(dtype=float, na_value=np.nan)
+    var = raw["var"].to_numpy(dtype=float, na_value=np.nan)
+    cells["m2_num"] = var * (cells["n"].to_numpy() - 1)
+    if person_id is not None:
+        cells["n_persons"] = raw["n_persons"].to_numpy(dtype=float, na_value=np.nan)
+    return CellStats(
+        _finish(cells, names, person_id is not None), names, n_input, n_input - n_pop, n_missing
+    )
+
+
+def _needs_checks(indicator: Indicator) -> bool:
+    if indicator.kind == "rate":
+        return True
+    if indicator.kind == "proportion":
+        return not _is_condition(indicator.expressions()["numerator"])
+    return False
+
+
+def _is_condition(expr: Expression) -> bool:
+    import ast
+
+    node = expr.tree
+    return isinstance(node, ast.Compare | ast.BoolOp | ast.Call) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert)
+    ) or (isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitAnd | ast.BitOr))
+
+
+def _bool_sql(expr: Expression) -> str:
+    if _is_condition(expr):
+        return expr.to_sql()
+    return f"(CAST({expr.to_sql()} AS DOUBLE) <> 0)"
+
+
+def validate_engine(engine: str) -> str:
+    if engine not in ("pandas", "duckdb"):
+        raise ConfigError(f"engine must be 'pandas' or 'duckdb', got {engine!r}")
+    return engine
