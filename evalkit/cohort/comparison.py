@@ -1,0 +1,280 @@
+"""CohortComparison: one API for every treatment-effect estimator of a two-group comparison.
+
+>>> cc = CohortComparison(df, treatment="treat", outcome=["re78", "employed78"],
+...                       covariates=["age", "educ", "re74", "re75"], weight=None, cluster=None)
+>>> res = cc.fit(method="aipw", estimand="ATT")          # CohortEstimateResults
+>>> res.summary(); res.to_frame(); res.ledger
+>>> compare_methods(df, treatment="treat", outcome="re78", covariates=[...])  # tidy frame
+
+Methods (``method=``):
+
+``"dim"``       difference in means (randomised cohorts; ATT = ATE)
+``"ra"``        regression adjustment (:mod:`evalkit.cohort.regression`)
+``"ipw"``       inverse probability weighting, normalised weights (:mod:`evalkit.cohort.weighting`)
+``"matching"``  nearest-neighbour matching, Abadie–Imbens SEs (:mod:`evalkit.cohort.matching`)
+``"aipw"``      augmented IPW, doubly robust (:mod:`evalkit.cohort.aipw`)
+
+Survey weights (``weight=``) are sampling weights in every estimator; ``cluster=`` gives
+cluster-robust standard errors (sums of influence functions within clusters). Each outcome
+is analysed on the persons for whom it is observed (the propensity score is re-fitted on
+those rows); rows dropped for a missing outcome, zero weight, trimming or the caliper are
+recorded in the results' ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from evalkit.cohort.aipw import aipw
+from evalkit.cohort.matching import nn_matching, whiten
+from evalkit.cohort.propensity import (
+    PropensityScore,
+    PropensityScoreResults,
+    fit_logit,
+    trim_bounds,
+)
+from evalkit.cohort.regression import difference_in_means, regression_adjustment
+from evalkit.cohort.results import CohortEstimateResults, influence_variance
+from evalkit.cohort.sample import CohortSample
+from evalkit.cohort.weighting import ipw as ipw_estimate
+from evalkit.errors import ConfigError
+
+METHODS = ("dim", "ra", "ipw", "matching", "aipw")
+ESTIMANDS = ("ATT", "ATE")
+_PS_METHODS = ("ipw", "aipw")
+
+
+class CohortComparison:
+    """Compare outcomes of a treated cohort with a comparison cohort.
+
+    Parameters
+    ----------
+    data
+        :class:`~evalkit.data.persons.PersonTable` or DataFrame.
+    treatment
+        Group column (two labels). Defaults to the PersonTable's ``group``.
+    outcome
+        Outcome column or list of columns.
+    covariates
+        Pre-treatment covariates (categoricals expanded to k-1 dummies).
+    weight
+        Survey (sampling) weight column.
+    cluster
+        Cluster column (e.g. site, station) for clustered standard errors.
+    treated
+        Label of the treated group (needed unless labels are 0/1 or booleans).
+    id
+        Person id column of a DataFrame (optional).
+    """
+
+    def __init__(self, data, treatment: str | None = None,
+                 outcome: str | Sequence[str] | None = None,
+                 covariates: Sequence[str] | None = None, weight: str | None = None,
+                 cluster: str | None = None, *, treated=None, id: str | None = None):  # noqa: A002
+        self.sample = CohortSample(data, treatment=treatment, covariates=covariates,
+                                   outcomes=outcome, weight=weight, cluster=cluster,
+                                   treated=treated, id=id)
+
+    @property
+    def outcomes(self) -> list[str]:
+        return self.sample.outcome_names
+
+    def propensity(self, trim=None) -> PropensityScoreResults:
+        """Fit the logit propensity score on the whole sample (see :class:`PropensityScore`)."""
+        return PropensityScore(self.sample).fit(trim=trim)
+
+    def fit(self, method: str = "aipw", estimand: str = "ATT", *, trim=None,
+            n_neighbors: int = 1, match_on: str = "ps", ps_scale: str = "logit",
+            metric: str = "mahalanobis", caliper: float | None = None, replace: bool = True,
+            variance: str = "population", var_neighbors: int = 2) -> CohortEstimateResults:
+        """Estimate the ATT or ATE of every outcome with one method.
+
+        Parameters
+        ----------
+        method
+            ``"dim"``, ``"ra"``, ``"ipw"``, ``"matching"`` or ``"aipw"``.
+        estimand
+            ``"ATT"`` (average effect on the treated) or ``"ATE"``.
+        trim
+            ``None``, ``"crump"`` (Crump et al. 2009 optimal rule) or a fixed ``a`` in
+            (0, 0.5) keeping ``a <= e(x) <= 1 - a``; applies to every method.
+        n_neighbors, match_on, ps_scale, metric, caliper, replace, variance, var_neighbors
+            Matching options: ``M`` neighbours; match on the propensity score
+            (``match_on="ps"``, on the ``ps_scale="logit"`` or ``"probability"`` scale) or on
+            the covariates (``match_on="covariates"`` with ``metric`` "mahalanobis",
+            "ivariance" or "euclidean"); ``caliper`` in standard deviations of the matching
+            score (``match_on="ps"``) or in metric units (covariates); with or without
+            replacement; Abadie–Imbens ``"population"`` or ``"sample"`` variance with
+            ``var_neighbors`` same-group neighbours.
+        """
+        method, estimand = _check_choice(method, METHODS, "method"), _check_choice(
+            estimand.upper(), ESTIMANDS, "estimand")
+        sample = self.sample
+        ledger = sample.ledger.copy()
+        sample.check_groups()
+        zero = sample.s == 0
+        if zero.any():
+            ledger.record("zero weight", "survey weight equal to 0", int(zero.sum()),
+                          int(zero.sum()))
+        if trim is not None:
+            sample = _trimmed(sample.subset(~zero), trim, ledger)
+        elif zero.any():
+            sample = sample.subset(~zero)
+        labels = (sample.treated_label, sample.control_label)
+        n, k = sample.n, len(sample.outcome_names)
+        psi = np.zeros((n, k))
+        rows_before, persons_before = ledger.n_rows, ledger.n_persons
+        records, ps_cache, first_ps = [], {}, None
+        for col, name in enumerate(sample.outcome_names):
+            rows = sample.outcome_rows(name)
+            n_missing = int((~rows).sum())
+            if n_missing:
+                ledger.record(f"outcome {name}", f"outcome {name!r} missing", n_missing,
+                              n_missing, rows_after=rows_before - n_missing,
+                              persons_after=persons_before - n_missing)
+            sub = sample.subset(rows)
+            sub.check_groups()
+            logit = None
+            if method in _PS_METHODS or (method == "matching" and match_on == "ps"):
+                key = rows.tobytes()
+                if key not in ps_cache:
+                    sub.check_covariates()
+                    ps_cache[key] = fit_logit(sub.x, sub.d, sub.s, sub.covariate_names)
+                logit = ps_cache[key]
+                if first_ps is None:
+                    first_ps = (logit, sub)
+            elif method == "ra" or method == "matching":
+                sub.check_covariates()
+            y = sub.y[name]
+            if method == "dim":
+                est = difference_in_means(y, sub.d, sub.s)
+            elif method == "ra":
+                est = regression_adjustment(y, sub.d, sub.x, sub.s, estimand,
+                                            sub.covariate_names, labels)
+            elif method == "ipw":
+                est = ipw_estimate(y, sub.d, sub.s, logit, estimand, labels)
+            elif method == "aipw":
+                est = aipw(y, sub.d, sub.x, sub.s, logit, estimand, sub.covariate_names, labels)
+            else:
+                est = self._matching(sub, y, logit, estimand, ledger, name, n_neighbors,
+                                     match_on, ps_scale, metric, caliper, replace, variance,
+                                     var_neighbors)
+            psi[rows, col] = est.psi
+            n_t, n_c = int((sub.d == 1).sum()), int((sub.d == 0).sum())
+            if method == "matching":
+                unmatched = est.details.pop("unmatched")
+                n_t -= int((unmatched & (sub.d == 1)).sum())
+                n_c -= int((unmatched & (sub.d == 0)).sum())
+            ess_t, ess_c = est.ess_treated, est.ess_control
+            records.append({"outcome": name, "estimate": est.tau, "y1": est.y1, "y0": est.y0,
+                            "n_treated": n_t, "n_control": n_c,
+                            "ess_treated": ess_t, "ess_control": ess_c, **est.details})
+        table = pd.DataFrame(records).set_index("outcome")
+        se = np.sqrt(influence_variance(psi, sample.cluster))
+        info = {
+            "Treatment": f"{sample.treatment} = {sample.treated_label!r} vs "
+                         f"{sample.control_label!r}",
+            "Covariates": len(sample.covariate_names),
+            "Persons": n,
+            "Weights": sample.weight_column or "none",
+            "Std. errors": _se_label(method, variance, sample),
+        }
+        ps_results = None
+        if first_ps is not None:
+            ps_results = PropensityScoreResults(first_ps[0], first_ps[1],
+                                                None if trim is None else sample.trim,
+                                                ledger)
+        count_cols = ["n_treated", "n_control", "ess_treated", "ess_control"]
+        details = table.drop(columns=["estimate", "y1", "y0", *count_cols]).to_dict("index")
+        return CohortEstimateResults(
+            table["estimate"], pd.Series(se, index=table.index), method=method,
+            estimand=estimand, counts=table[count_cols].astype(float),
+            potential_outcomes=table[["y1", "y0"]], influence=psi,
+            row_index=sample.row_index, cluster_codes=sample.cluster, propensity=ps_results,
+            ledger=ledger, info=info, details=details)
+
+    def _matching(self, sub, y, logit, estimand, ledger, name, n_neighbors, match_on, ps_scale,
+                  metric, caliper, replace, variance, var_neighbors):
+        if match_on == "ps":
+            if ps_scale == "logit":
+                z = logit.logit
+            elif ps_scale == "probability":
+                z = logit.ps
+            else:
+                raise ConfigError(f"ps_scale={ps_scale!r}: use 'logit' or 'probability'.")
+            width = 0.0 if caliper is None else float(caliper) * z.std(ddof=1)
+        elif match_on == "covariates":
+            z = whiten(sub.x, metric)
+            width = 0.0 if caliper is None else float(caliper)
+        else:
+            raise ConfigError(f"match_on={match_on!r}: use 'ps' or 'covariates'.")
+        est, unmatched = nn_matching(y, sub.d, sub.s, z, estimand, n_neighbors=n_neighbors,
+                                     caliper=width, replace=replace, variance=variance,
+                                     var_neighbors=var_neighbors)
+        if unmatched.any():
+            ledger.record(f"caliper {name}", f"no match within the caliper ({caliper} "
+                          f"{'SD of the score' if match_on == 'ps' else 'distance units'}); "
+                          f"effect is for matched persons only", int(unmatched.sum()),
+                          int(unmatched.sum()), rows_after=ledger.n_rows - int(unmatched.sum()))
+        est.details["unmatched"] = unmatched
+        return est
+
+    def compare(self, methods: Sequence[str] = METHODS, estimand: str = "ATT", level=0.95,
+                **options) -> pd.DataFrame:
+        """Run several methods and stack their :meth:`CohortEstimateResults.to_frame` rows.
+
+        ``options`` are passed to :meth:`fit` (matching options are ignored by the other
+        methods). Returns one row per (method, outcome).
+        """
+        frames = []
+        for method in methods:
+            res = self.fit(method=method, estimand=estimand, **options)
+            frames.append(res.to_frame(level).reset_index())
+        return pd.concat(frames, ignore_index=True)
+
+
+def compare_methods(data, treatment=None, outcome=None, covariates=None, weight=None,
+                    cluster=None, *, methods: Sequence[str] = METHODS, estimand="ATT",
+                    treated=None, level=0.95, **options) -> pd.DataFrame:
+    """Tidy frame of several methods (and every outcome) for a report table.
+
+    Equivalent to ``CohortComparison(...).compare(methods, estimand, **options)``.
+    """
+    model = CohortComparison(data, treatment, outcome, covariates, weight, cluster,
+                             treated=treated)
+    return model.compare(methods, estimand, level=level, **options)
+
+
+def _trimmed(sample: CohortSample, trim, ledger) -> CohortSample:
+    sample.check_covariates()
+    fit = fit_logit(sample.x, sample.d, sample.s, sample.covariate_names)
+    low, high = trim_bounds(fit.ps, sample.s, trim)
+    outside = (fit.ps < low) | (fit.ps > high)
+    if outside.any():
+        rule = "Crump et al. 2009 rule" if isinstance(trim, str) else "fixed bounds"
+        ledger.record("trimming", f"propensity score outside [{low:.4f}, {high:.4f}] ({rule})",
+                      int(outside.sum()), int(outside.sum()))
+    kept = sample.subset(~outside)
+    kept.trim = (low, high)
+    kept.check_groups()
+    return kept
+
+
+def _check_choice(value, allowed, name):
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r}: choose one of {', '.join(map(repr, allowed))}.")
+    return value
+
+
+def _se_label(method, variance, sample) -> str:
+    base = {"matching": f"Abadie-Imbens ({variance})", "dim": "robust (unequal variances)"}.get(
+        method, "influence function (sandwich)")
+    if sample.cluster is not None:
+        base += f", clustered by {sample.cluster_column} ({int(sample.cluster.max()) + 1} "
+        base += "clusters)"
+        if method == "matching":
+            base += " [heuristic for matching]"
+    return base

@@ -1,0 +1,326 @@
+"""Propensity score: logit model of group membership, overlap diagnostics and trimming.
+
+The propensity score ``e(x) = P(treated | x)`` is a logit fitted by statsmodels
+(``GLM(Binomial)``, IRLS). Survey weights enter as frequency weights in the fit -- the point
+estimates are the weighted (pseudo-)maximum-likelihood ones, identical with ``var_weights``;
+standard errors of the coefficients are *not* the frequency-weight ones but the sandwich
+(linearisation) ones ``H^-1 (sum_i s_i^2 (d_i - e_i)^2 x_i x_i') H^-1`` with
+``H = sum_i s_i e_i (1 - e_i) x_i x_i'``, i.e. weights are treated as sampling weights, as
+Stata does with ``pweight``. The per-person logit influence ``H^-1 s_i (d_i - e_i) x_i`` is
+what the IPW and AIPW estimators use to account for the estimated score.
+
+Trimming rules
+--------------
+* ``trim="crump"``: the optimal rule of Crump, Hotz, Imbens & Mitnik (2009, *Biometrika*
+  96:187-199): keep ``alpha <= e(x) <= 1 - alpha`` where ``alpha`` solves
+  ``1/(alpha (1-alpha)) = 2 E[1/(e(1-e)) | 1/(e(1-e)) <= 1/(alpha(1-alpha))]`` (no trimming when
+  ``sup 1/(e(1-e)) <= 2 E[1/(e(1-e))]``).
+* ``trim=a`` (a float in (0, 0.5)): fixed bounds ``[a, 1 - a]`` (e.g. 0.1, the rule of thumb
+  of the same paper).
+
+Trimmed persons are recorded in the exclusion ledger and the score is re-estimated on the
+kept sample.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy.special import expit
+
+from evalkit.cohort.results import influence_variance
+from evalkit.cohort.sample import CohortSample
+from evalkit.data.validation import show_values
+from evalkit.errors import ConfigError, EstimationError, OverlapError
+from evalkit.results import EstimateResults
+
+#: Scores closer than this to 0 or 1 are treated as "at the boundary" (no overlap).
+BOUNDARY = 1e-8
+
+
+@dataclass
+class LogitFit:
+    """A fitted logit on arrays (design includes the intercept as first column)."""
+
+    beta: np.ndarray
+    ps: np.ndarray
+    design: np.ndarray
+    hessian_inv: np.ndarray
+    influence: np.ndarray  # n x p, H^-1 s_i (d_i - e_i) x_i
+
+    @property
+    def logit(self) -> np.ndarray:
+        return self.design @ self.beta
+
+
+def with_intercept(x: np.ndarray) -> np.ndarray:
+    return np.column_stack([np.ones(x.shape[0]), x])
+
+
+def separating_covariates(x: np.ndarray, d: np.ndarray, names: Sequence[str]) -> list[str]:
+    """Covariates that alone (quasi-)separate the groups.
+
+    A covariate separates when the treated and comparison ranges do not overlap
+    (``max`` of one group ``<=`` ``min`` of the other); for a 0/1 dummy this means that
+    one of its values occurs in a single group only.
+    """
+    out = []
+    t, c = d == 1, d == 0
+    for j, name in enumerate(names):
+        xt, xc = x[t, j], x[c, j]
+        if xt.max() <= xc.min() or xc.max() <= xt.min():
+            out.append(name)
+            continue
+        levels = np.unique(x[:, j])
+        if len(levels) == 2:
+            for level in levels:
+                at = x[:, j] == level
+                if not (at & t).any() or not (at & c).any():
+                    out.append(name)
+                    break
+    return out
+
+
+def fit_logit(x: np.ndarray, d: np.ndarray, s: np.ndarray, names: Sequence[str]) -> LogitFit:
+    """Weighted logit of ``d`` on ``[1, x]`` by IRLS (statsmodels GLM Binomial).
+
+    Raises
+    ------
+    OverlapError
+        Perfect or quasi-perfect separation (fitted scores at 0 or 1), naming the
+        covariate(s) responsible when a single covariate separates the groups.
+    """
+    design = with_intercept(x)
+    used = s > 0
+    separating = separating_covariates(x[used], d[used], names) if x.shape[1] else []
+    if separating:
+        raise OverlapError(
+            f"perfect separation: covariate(s) {show_values(separating)} alone separate treated "
+            "from comparison persons (their ranges, or one of their categories, occur in one "
+            "group only), so the propensity score is 0 or 1 there. Drop or coarsen these "
+            "covariates, or restrict the sample to the region where both groups occur."
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            model = sm.GLM(d, design, family=sm.families.Binomial(), freq_weights=s)
+            fit = model.fit(method="IRLS", maxiter=100, tol=1e-10)
+        except (np.linalg.LinAlgError, ValueError) as exc:
+            raise EstimationError(
+                f"the propensity-score logit failed ({exc}); check for collinear covariates "
+                f"among {show_values(names)}."
+            ) from exc
+    beta = np.asarray(fit.params, dtype=float)
+    if not np.all(np.isfinite(beta)):
+        raise EstimationError(
+            "the propensity-score logit did not converge to finite coefficients; check for "
+            f"collinear or separating covariates among {show_values(names)}."
+        )
+    ps = expit(design @ beta)
+    at_boundary = used & ((ps < BOUNDARY) | (ps > 1 - BOUNDARY))
+    if at_boundary.any():
+        z = np.abs(beta[1:]) * design[:, 1:].std(axis=0)
+        worst = [names[j] for j in np.argsort(-z)[:3]]
+        raise OverlapError(
+            f"propensity scores at 0 or 1 for {int(at_boundary.sum())} person(s): treated and "
+            "comparison persons do not overlap (quasi-separation by a combination of "
+            f"covariates; largest standardised coefficients: {show_values(worst)}). Trim the "
+            "sample (trim='crump'), simplify the score model, or restrict the sample."
+        )
+    w = s * ps * (1 - ps)
+    hessian = design.T @ (design * w[:, None])
+    try:
+        hessian_inv = np.linalg.inv(hessian)
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(
+            f"the propensity-score design is singular: collinear covariates among "
+            f"{show_values(names)}."
+        ) from exc
+    influence = (design * (s * (d - ps))[:, None]) @ hessian_inv
+    return LogitFit(beta, ps, design, hessian_inv, influence)
+
+
+def crump_alpha(ps: np.ndarray, s: np.ndarray | None = None) -> float:
+    """Optimal trimming threshold of Crump, Hotz, Imbens & Mitnik (2009).
+
+    With ``g = 1/(e(1-e))`` sorted increasingly and ``m_k`` the (weighted) mean of the
+    ``k`` smallest, ``gamma`` is ``2 m_k`` at the largest ``k`` with ``g_(k) <= 2 m_k``;
+    ``alpha = 1/2 - sqrt(1/4 - 1/gamma)``. Returns 0 when no trimming is needed.
+    """
+    s = np.ones_like(ps) if s is None else s
+    g = 1.0 / (ps * (1.0 - ps))
+    order = np.argsort(g)
+    g, w = g[order], s[order]
+    if g[-1] <= 2 * np.average(g, weights=w):
+        return 0.0
+    cum_mean = np.cumsum(g * w) / np.cumsum(w)
+    ok = np.flatnonzero(g <= 2 * cum_mean)
+    gamma = 2 * cum_mean[ok[-1]]
+    return float(0.5 - np.sqrt(max(0.25 - 1.0 / gamma, 0.0)))
+
+
+def trim_bounds(ps: np.ndarray, s: np.ndarray, rule) -> tuple[float, float]:
+    """``(low, high)`` bounds for the rule ``"crump"`` or a fixed ``a`` in (0, 0.5)."""
+    if isinstance(rule, str):
+        if rule.lower() != "crump":
+            raise ConfigError(f"trim={rule!r}: use 'crump', a number a in (0, 0.5), or None.")
+        alpha = crump_alpha(ps, s)
+    else:
+        alpha = float(rule)
+        if not 0 < alpha < 0.5:
+            raise ConfigError(f"trim={rule!r}: a fixed bound must lie in (0, 0.5).")
+    return alpha, 1.0 - alpha
+
+
+class PropensityScoreResults(EstimateResults):
+    """A fitted propensity score with overlap diagnostics.
+
+    Attributes
+    ----------
+    params, std_errors
+        Logit coefficients (``const`` then covariates) with sandwich SEs (clustered if the
+        sample has clusters).
+    ps, logit
+        Fitted scores and linear predictors for the kept rows (aligned with ``row_index``).
+    d, s
+        Treatment indicator and weights of the kept rows.
+    trim_bounds
+        ``(low, high)`` used for trimming, or ``None``.
+    """
+
+    def __init__(self, fit: LogitFit, sample: CohortSample, trim: tuple | None, ledger):
+        names = ["const", *sample.covariate_names]
+        cov = fit.influence.T @ fit.influence if sample.cluster is None else None
+        if cov is not None:
+            se = np.sqrt(np.diag(cov))
+        else:
+            se = np.sqrt(influence_variance(fit.influence, sample.cluster))
+        super().__init__(pd.Series(fit.beta, index=names), pd.Series(se, index=names),
+                         title="Propensity score (logit)", ledger=ledger,
+                         info={"Treated": f"{sample.treated_label!r}",
+                               "Persons": len(sample.d),
+                               "Trimming bounds": "none" if trim is None
+                               else f"[{trim[0]:.4f}, {trim[1]:.4f}]"})
+        self.fit_ = fit
+        self.sample = sample
+        self.ps = fit.ps
+        self.logit = fit.logit
+        self.d = sample.d
+        self.s = sample.s
+        self.row_index = sample.row_index
+        self.trim_bounds = trim
+
+    def common_support(self) -> tuple[float, float]:
+        """``[max(min e_T, min e_C), min(max e_T, max e_C)]`` over persons with positive weight."""
+        pos = self.s > 0
+        t, c = pos & (self.d == 1), pos & (self.d == 0)
+        return (max(self.ps[t].min(), self.ps[c].min()), min(self.ps[t].max(), self.ps[c].max()))
+
+    def overlap(self) -> pd.DataFrame:
+        """Overlap table by group: n, weighted mean/min/max score, share outside common support."""
+        low, high = self.common_support()
+        outside = (self.ps < low) | (self.ps > high)
+        rows = {}
+        for label, value in ((self.sample.treated_label, 1), (self.sample.control_label, 0)):
+            g = self.d == value
+            w = self.s[g]
+            rows[label] = {
+                "n": int(g.sum()),
+                "mean_ps": float(np.average(self.ps[g], weights=w)),
+                "min_ps": float(self.ps[g].min()),
+                "max_ps": float(self.ps[g].max()),
+                "n_outside_support": int(outside[g].sum()),
+                "share_outside_support": float(np.average(outside[g], weights=w)),
+            }
+        frame = pd.DataFrame(rows).T
+        frame.index.name = self.sample.treatment
+        return frame
+
+    def plot(self, *, scale: str = "probability", bins: int = 40, ax=None):
+        """Weighted histograms (densities) of the score by group, common support shaded.
+
+        ``scale="logit"`` draws the linear predictor instead.
+        """
+        import matplotlib.pyplot as plt
+
+        values = self.ps if scale == "probability" else self.logit
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(6.4, 4.0))
+        else:
+            fig = ax.figure
+        edges = np.histogram_bin_edges(values, bins=bins)
+        for label, value, color in ((self.sample.treated_label, 1, "C1"),
+                                    (self.sample.control_label, 0, "C0")):
+            g = self.d == value
+            ax.hist(values[g], bins=edges, weights=self.s[g], density=True, alpha=0.5,
+                    color=color, label=f"{label} (n={int(g.sum())})")
+        low, high = self.common_support()
+        if scale != "probability":
+            low, high = np.log(low / (1 - low)), np.log(high / (1 - high))
+        ax.axvspan(low, high, color="0.9", zorder=0, label="common support")
+        ax.set_xlabel("propensity score" if scale == "probability" else "logit propensity score")
+        ax.set_ylabel("density")
+        ax.legend(frameon=False)
+        return fig
+
+
+class PropensityScore:
+    """Logit propensity score of belonging to the treated group.
+
+    Parameters
+    ----------
+    data
+        :class:`~evalkit.data.persons.PersonTable` or DataFrame.
+    treatment
+        Group column (two labels); ``treated`` names the treated label unless 0/1.
+    covariates
+        Covariates of the score model (categoricals are expanded to dummies).
+    weight
+        Survey weight column (see module notes for how weights enter).
+    cluster
+        Cluster column, for clustered coefficient SEs.
+
+    Examples
+    --------
+    >>> res = PropensityScore(df, treatment="treat", covariates=["age", "educ"]).fit(trim="crump")
+    >>> res.overlap()
+    >>> res.plot()
+    """
+
+    def __init__(self, data, treatment: str | None = None, covariates=None, weight=None, *,
+                 cluster=None, treated=None, id=None):  # noqa: A002
+        if isinstance(data, CohortSample):
+            self.sample = data
+        else:
+            self.sample = CohortSample(data, treatment=treatment, covariates=covariates,
+                                       outcomes=[], weight=weight, cluster=cluster,
+                                       treated=treated, id=id, allow_no_outcome=True)
+
+    def fit(self, trim=None) -> PropensityScoreResults:
+        """Fit the logit; with ``trim`` ("crump" or a in (0, 0.5)) drop persons outside the
+        bounds (recorded in the ledger) and refit on the rest."""
+        sample = self.sample
+        sample.check_groups()
+        sample.check_covariates(sample.s > 0)
+        fit = fit_logit(sample.x, sample.d, sample.s, sample.covariate_names)
+        ledger = sample.ledger.copy()
+        bounds = None
+        if trim is not None:
+            bounds = trim_bounds(fit.ps, sample.s, trim)
+            outside = (fit.ps < bounds[0]) | (fit.ps > bounds[1])
+            if outside.any():
+                ledger.record("trimming",
+                              f"propensity score outside [{bounds[0]:.4f}, {bounds[1]:.4f}] "
+                              f"({'Crump et al. 2009 rule' if isinstance(trim, str) else 'fixed'})",
+                              int(outside.sum()), int(outside.sum()))
+                sample = sample.subset(~outside)
+                sample.ledger = ledger
+                sample.check_groups()
+                sample.check_covariates(sample.s > 0)
+                fit = fit_logit(sample.x, sample.d, sample.s, sample.covariate_names)
+        return PropensityScoreResults(fit, sample, bounds, ledger)

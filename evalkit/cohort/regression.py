@@ -1,0 +1,94 @@
+"""Outcome-model estimators: difference in means and regression adjustment.
+
+Notation: ``d`` treatment indicator, ``s`` survey weights, ``S = sum s``, ``S1 = sum s d``.
+
+* Difference in means (randomised cohorts): ``tau = ybar_1 - ybar_0`` (weighted means);
+  the same number is the ATT and the ATE.
+* Regression adjustment (Stata ``teffects ra``, statsmodels ``TreatmentEffect.ra``): one
+  (weighted) least-squares fit ``m_g(x) = [1, x] beta_g`` per group ``g``, then
+  ``ATE = sum s (m_1 - m_0) / S`` and ``ATT = sum s d (m_1 - m_0) / S1``.
+
+Influence functions include the estimation of ``beta_g``
+(``beta_g - beta ≈ A_g^-1 sum s 1[d=g] x e``, ``A_g = sum s 1[d=g] x x'``), so the
+variance is the stacked M-estimation sandwich that statsmodels obtains by GMM.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from evalkit.cohort.propensity import with_intercept
+from evalkit.cohort.results import EffectEstimate
+from evalkit.data.validation import show_values
+from evalkit.errors import EstimationError
+
+
+def difference_in_means(y: np.ndarray, d: np.ndarray, s: np.ndarray) -> EffectEstimate:
+    """Weighted difference in group means with its influence function.
+
+    ``psi_i = s_i d_i (y_i - ybar_1)/S1 - s_i (1-d_i)(y_i - ybar_0)/S0``; ``sum psi^2`` is
+    the unequal-variance (Welch) variance with ``n`` instead of ``n - 1`` denominators.
+    """
+    t = d == 1
+    s1, s0 = s[t].sum(), s[~t].sum()
+    y1 = np.dot(s[t], y[t]) / s1
+    y0 = np.dot(s[~t], y[~t]) / s0
+    psi = np.where(t, s * (y - y1) / s1, -s * (y - y0) / s0)
+    return EffectEstimate(y1 - y0, psi, y1, y0)
+
+
+def weighted_ls(design: np.ndarray, y: np.ndarray, w: np.ndarray, names, group: str):
+    """Weighted least squares ``argmin sum w (y - design b)^2``; returns ``(b, A^-1)`` with
+    ``A = design' W design``."""
+    a = design.T @ (design * w[:, None])
+    try:
+        a_inv = np.linalg.inv(a)
+    except np.linalg.LinAlgError as exc:
+        raise EstimationError(
+            f"the outcome regression in group {group!r} is singular: collinear covariates "
+            f"among {show_values(names)}, or fewer persons than covariates in that group."
+        ) from exc
+    if np.linalg.cond(a) > 1e13:
+        raise EstimationError(
+            f"the outcome regression in group {group!r} is (nearly) singular: collinear "
+            f"covariates among {show_values(names)}, or a covariate constant within the group."
+        )
+    beta = a_inv @ (design.T @ (w * y))
+    return beta, a_inv
+
+
+class OutcomeModels:
+    """Per-group weighted least-squares outcome models ``m_0`` and ``m_1`` on ``[1, x]``."""
+
+    def __init__(self, y, d, x, s, names, labels=("treated", "comparison")):
+        self.design = with_intercept(x)
+        t = d == 1
+        self.beta1, self.a1_inv = weighted_ls(self.design[t], y[t], s[t], names, labels[0])
+        self.beta0, self.a0_inv = weighted_ls(self.design[~t], y[~t], s[~t], names, labels[1])
+        self.m1 = self.design @ self.beta1
+        self.m0 = self.design @ self.beta0
+        self.resid = np.where(t, y - self.m1, y - self.m0)
+        self.t = t
+        self.s = s
+
+    def beta_influence(self, direction0: np.ndarray, direction1: np.ndarray) -> np.ndarray:
+        """``direction1' (beta1_hat - beta1) + direction0' (beta0_hat - beta0)`` linearised
+        per person: ``s e x' A_g^-1 direction_g`` within group g."""
+        lin1 = self.design @ (self.a1_inv @ direction1)
+        lin0 = self.design @ (self.a0_inv @ direction0)
+        return self.s * self.resid * np.where(self.t, lin1, lin0)
+
+
+def regression_adjustment(y, d, x, s, estimand: str, names, labels=("treated", "comparison")
+                          ) -> EffectEstimate:
+    """Regression-adjustment ATE/ATT (see module docstring)."""
+    models = OutcomeModels(y, d, x, s, names, labels)
+    target = s if estimand == "ATE" else s * d
+    total = target.sum()
+    y1 = np.dot(target, models.m1) / total
+    y0 = np.dot(target, models.m0) / total
+    tau = y1 - y0
+    xbar = models.design.T @ target / total
+    psi = target * (models.m1 - models.m0 - tau) / total
+    psi += models.beta_influence(-xbar, xbar)
+    return EffectEstimate(tau, psi, y1, y0)
