@@ -1,0 +1,272 @@
+"""Callaway & Sant'Anna (2021) difference-in-differences with staggered adoption.
+
+Reference: Callaway, B. and Sant'Anna, P. H. C. (2021), "Difference-in-
+Differences with multiple time periods", *Journal of Econometrics* 225(2),
+200-230; implementation choices follow the R package ``did`` (``att_gt``),
+against whose published output the tests check this module.
+
+For each cohort ``g`` (units first treated at ``g``) and period ``t`` the
+group-time effect
+
+``ATT(g, t) = E[Y_t - Y_b | G = g] - E[Y_t - Y_b | C]``
+
+compares the change since a base period ``b`` of cohort ``g`` with that of a
+comparison group ``C``: never-treated units (``control_group="nevertreated"``)
+or units not yet treated at ``max(t, b) + anticipation``
+(``"notyettreated"``). The base period is ``g - anticipation - 1`` for
+post-treatment cells; for pre-treatment cells it is ``t - 1``
+(``base_period="varying"``, R's default: pseudo-effects of consecutive
+periods) or ``g - anticipation - 1`` (``"universal"``: an event-study
+normalisation, the reference cell is reported as 0 with no standard error).
+Each cell is a two-period DiD estimated by :mod:`evalkit.did.drdid`
+(outcome regression, IPW or doubly robust when covariates are given).
+
+Inference uses the cells' influence functions: analytic standard errors
+(clustered when ``cluster`` is given) or the multiplier bootstrap with
+uniform confidence bands (:mod:`evalkit.did.multiplier_bootstrap`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from evalkit.did.cs_results import CallawaySantAnnaResults
+from evalkit.did.drdid import CollinearCovariatesError, drdid_panel, drdid_rcs
+from evalkit.did.staggered_data import StaggeredData, prepare_staggered
+from evalkit.errors import ConfigError, EstimationError, OverlapError
+
+CONTROL_GROUPS = ("nevertreated", "notyettreated")
+ESTIMATIONS = ("unconditional", "or", "ipw", "dr")
+BASE_PERIODS = ("varying", "universal")
+
+
+class CallawaySantAnna:
+    """Group-time average treatment effects ATT(g, t) with staggered adoption.
+
+    Parameters
+    ----------
+    data
+        An :class:`evalkit.data.Panel`, or a DataFrame with the column names
+        below (a Panel is then built from it, validating the input).
+    yname, unit, period, first_treated
+        Column names (DataFrame input). ``first_treated`` is the first
+        treated period, 0 or missing for never-treated units. With a Panel,
+        ``yname`` defaults to its first outcome.
+    treatment
+        Alternative to ``first_treated`` (DataFrame input): a 0/1 indicator per
+        row; a treatment that switches off raises ``TreatmentTimingError``.
+    control_group
+        ``"nevertreated"`` (R default) or ``"notyettreated"``.
+    estimation
+        ``"unconditional"`` (no covariates), ``"or"`` (outcome regression),
+        ``"ipw"`` (normalised inverse probability weighting) or ``"dr"``
+        (doubly robust, R default). Without covariates all four coincide.
+    covariates
+        Pre-treatment covariate columns (the values in the earlier period of
+        each 2x2 comparison are used, as R ``did`` does for panels).
+    anticipation
+        Number of periods before ``g`` in which units may already react.
+    base_period
+        ``"varying"`` (R default) or ``"universal"``.
+    weights
+        Sampling-weight column (time-invariant within units for panels).
+    cluster
+        Cluster column (e.g. the zone treatment was assigned by); must
+        contain whole units. Standard errors and bootstrap are clustered.
+    repeated_cross_section
+        Different units in each period (DataFrame input; a Panel says it
+        itself). Unbalanced panels are detected and handled as repeated
+        cross-sections with unit-level influence functions.
+
+    Examples
+    --------
+    >>> model = CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year",
+    ...                          first_treated="first.treat")
+    >>> res = model.fit(seed=1)
+    >>> res.aggregate("dynamic").plot()
+    """
+
+    def __init__(
+        self,
+        data,
+        *,
+        yname: str | None = None,
+        unit: str | None = None,
+        period: str | None = None,
+        first_treated: str | None = None,
+        treatment: str | None = None,
+        control_group: str = "nevertreated",
+        estimation: str = "dr",
+        covariates=None,
+        anticipation: int = 0,
+        base_period: str = "varying",
+        weights: str | None = None,
+        cluster: str | None = None,
+        repeated_cross_section: bool = False,
+    ) -> None:
+        _check_choice("control_group", control_group, CONTROL_GROUPS)
+        _check_choice("estimation", estimation, ESTIMATIONS)
+        _check_choice("base_period", base_period, BASE_PERIODS)
+        covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
+        if estimation == "unconditional" and covariates:
+            raise ConfigError(
+                f"estimation='unconditional' takes no covariates (got {covariates}); use "
+                "'or', 'ipw' or 'dr' to condition on them."
+            )
+        if not (isinstance(anticipation, (int, np.integer)) and anticipation >= 0):
+            raise ConfigError(f"anticipation must be a non-negative integer, got {anticipation!r}.")
+        self.control_group = control_group
+        self.estimation = estimation
+        self.covariates = covariates
+        self.anticipation = int(anticipation)
+        self.base_period = base_period
+        self.data: StaggeredData = prepare_staggered(
+            data, yname=yname, unit=unit, period=period, first_treated=first_treated,
+            treatment=treatment, covariates=covariates, weights=weights, cluster=cluster,
+            repeated_cross_section=repeated_cross_section, control_group=control_group,
+            anticipation=self.anticipation,
+        )
+        self.yname = yname
+
+    # ------------------------------------------------------------------ estimation
+    def fit(
+        self,
+        bootstrap: bool = True,
+        n_boot: int = 999,
+        alpha: float = 0.05,
+        uniform_bands: bool = True,
+        seed=None,
+        multiplier: str = "rademacher",
+    ) -> CallawaySantAnnaResults:
+        """Estimate every ATT(g, t) and its influence function.
+
+        Parameters
+        ----------
+        bootstrap
+            Multiplier-bootstrap standard errors (R default). ``False`` gives
+            analytic influence-function standard errors.
+        n_boot
+            Bootstrap draws.
+        alpha
+            Confidence bands / intervals are at level ``1 - alpha``.
+        uniform_bands
+            Simultaneous (sup-t) bands over all reported estimates (needs the
+            bootstrap; with ``bootstrap=False`` intervals are pointwise).
+        seed
+            Seed of the bootstrap multipliers.
+        multiplier
+            ``"rademacher"`` (R ``did``) or ``"mammen"``.
+        """
+        if not 0 < alpha < 1:
+            raise ConfigError(f"alpha must be in (0, 1), got {alpha!r}.")
+        if bootstrap and int(n_boot) < 2:
+            raise ConfigError(f"n_boot must be at least 2, got {n_boot!r}.")
+        cells, influence = self._estimate_cells()
+        return CallawaySantAnnaResults(
+            cells=cells, influence=influence, data=self.data, model=self,
+            bootstrap=bootstrap, n_boot=int(n_boot), alpha=alpha,
+            uniform_bands=uniform_bands, seed=seed, multiplier=multiplier,
+        )
+
+    def _plan(self):
+        """(group, time index, base index, comparison threshold) for every cell."""
+        periods = self.data.periods
+        varying = self.base_period == "varying"
+        shift = 1 if varying else 0
+        plan = []
+        for g in self.data.groups:
+            last_pre = int(np.flatnonzero(periods + self.anticipation < g)[-1])
+            for ti in range(len(periods) - shift):
+                cur = ti + shift
+                base = ti if varying else last_pre
+                if periods[cur] >= g - self.anticipation:
+                    base = last_pre
+                threshold = periods[max(cur, base)] + self.anticipation
+                plan.append((g, cur, base, threshold))
+        return plan
+
+    def _estimate_cells(self):
+        d = self.data
+        plan = self._plan()
+        influence = np.zeros((d.n, len(plan)), order="F")
+        rows = []
+        never = np.isinf(d.unit_group)
+        for k, (g, cur, base, threshold) in enumerate(plan):
+            t = d.periods[cur]
+            if cur == base:  # universal base period: the normalised reference cell
+                rows.append((int(g), t, d.periods[base], 0.0, g <= t, 0, 0))
+                continue
+            treat = d.unit_group == g
+            if self.control_group == "nevertreated":
+                comp = never
+            else:
+                comp = never | ((d.unit_group > threshold) & ~treat)
+            att, psi, n_treat, n_comp = self._cell(g, t, cur, base, treat, comp)
+            influence[:, k] = psi
+            rows.append((int(g), t, d.periods[base], att, g <= t, n_treat, n_comp))
+        cells = pd.DataFrame(rows, columns=["group", "time", "base_period", "att", "post",
+                                            "n_treated", "n_comparison"])
+        return cells, influence
+
+    def _cell(self, g, t, cur, base, treat, comp):
+        """One 2x2 DiD: ATT and its influence function over all ``n`` units/rows."""
+        d = self.data
+        if not comp.any():
+            rule = ("never-treated units" if self.control_group == "nevertreated" else
+                    f"units not yet treated at {d.periods[max(cur, base)]}"
+                    + (f" + anticipation {self.anticipation}" if self.anticipation else ""))
+            raise EstimationError(
+                f"No comparison unit for cohort {g:g} in period {t}: there are no {rule}. "
+                "Use the other control_group, or restrict the periods analysed."
+            )
+        method = "or" if self.estimation == "unconditional" else self.estimation
+        try:
+            if d.layout == "balanced":
+                idx = np.flatnonzero(treat | comp)
+                x = d.x_wide[min(cur, base)][idx] if d.covariate_names else None
+                res = drdid_panel(d.y_wide[idx, cur], d.y_wide[idx, base], treat[idx], x,
+                                  d.w_wide[min(cur, base)][idx], method=method)
+                psi = np.zeros(d.n)
+                psi[idx] = res.influence * (d.n / len(idx))
+                return res.att, psi, int(treat.sum()), int(comp.sum())
+            rows = np.concatenate([d.period_rows[cur], d.period_rows[base]])
+            unit = d.row_unit[rows]
+            rows = rows[treat[unit] | comp[unit]]
+            unit = d.row_unit[rows]
+            post = (d.row_period[rows] == cur).astype(float)
+            dg = treat[unit].astype(float)
+            self._check_rcs_cell(g, t, d.periods[base], dg, post)
+            x = d.row_x[rows] if d.covariate_names else None
+            res = drdid_rcs(d.row_y[rows], post, dg, x, d.row_w[rows], method=method)
+            psi = np.bincount(unit, weights=res.influence * (d.n / len(rows)), minlength=d.n)
+            return res.att, psi, int(np.unique(unit[dg == 1]).size), int(np.unique(unit[dg == 0]).size)
+        except OverlapError as exc:
+            raise OverlapError(f"Cohort {g:g}, period {t}: {exc}") from exc
+        except CollinearCovariatesError as exc:
+            names = [self.covariates[p] for p in exc.positions]
+            what = (f"covariate(s) {names} are constant" if names
+                    else "the covariates are collinear")
+            raise EstimationError(
+                f"Cohort {g:g}, period {t}: {what} within the treated cohort or its comparison "
+                f"group ({exc}). Drop them, or use estimation='unconditional'."
+            ) from exc
+
+    @staticmethod
+    def _check_rcs_cell(g, t, b, dg, post):
+        counts = {
+            f"cohort {g:g} in period {t}": (dg * post).sum(),
+            f"cohort {g:g} in base period {b}": (dg * (1 - post)).sum(),
+            f"comparison units in period {t}": ((1 - dg) * post).sum(),
+            f"comparison units in base period {b}": ((1 - dg) * (1 - post)).sum(),
+        }
+        empty = [name for name, c in counts.items() if c == 0]
+        if empty:
+            raise EstimationError(
+                f"ATT({g:g}, {t}) cannot be estimated: no observation of {', '.join(empty)}."
+            )
+
+
+def _check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {allowed}, got {value!r}.")

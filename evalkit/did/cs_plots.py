@@ -1,0 +1,73 @@
+"""Figures for Callaway–Sant'Anna results: ATT(g, t) by cohort and aggregations."""
+
+from __future__ import annotations
+
+import numpy as np
+
+PRE_COLOUR, POST_COLOUR = "#1f77b4", "#d62728"
+
+
+def plot_group_time(frame, *, band_label: str, ax=None):
+    """One panel per cohort: ATT(g, t) against t with intervals, pre vs post coloured.
+
+    ``frame`` is ``CallawaySantAnnaResults.to_frame()`` (index group, time).
+    """
+    import matplotlib.pyplot as plt
+
+    groups = frame.index.get_level_values("group").unique()
+    if ax is None:
+        fig, axes = plt.subplots(len(groups), 1, figsize=(7, 1.9 * len(groups) + 0.6),
+                                 sharex=True, squeeze=False)
+        axes = axes[:, 0]
+    else:
+        axes = np.atleast_1d(ax)
+        fig = axes[0].figure
+    for axis, g in zip(axes, groups, strict=False):
+        part = frame.xs(g, level="group")
+        post = part["post"].to_numpy(dtype=bool)
+        for mask, colour, label in ((~post, PRE_COLOUR, "pre"), (post, POST_COLOUR, "post")):
+            sub = part[mask]
+            axis.errorbar(sub.index, sub["estimate"],
+                          yerr=[sub["estimate"] - sub["ci_lower"], sub["ci_upper"] - sub["estimate"]],
+                          fmt="o", color=colour, capsize=3, label=label)
+        axis.axhline(0, color="grey", lw=0.8)
+        axis.set_title(f"cohort {g:g}", fontsize=9, loc="left")
+        axis.set_ylabel("ATT(g,t)")
+    axes[-1].set_xlabel("period")
+    axes[0].legend(title=band_label, fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+def plot_aggregate(frame, kind: str, *, overall: float, band_label: str, ax=None):
+    """Event-study plot (``dynamic``) or estimates by cohort / period with intervals."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4))
+    else:
+        fig = ax.figure
+    x = np.asarray(frame.index, dtype=float) if kind != "simple" else np.zeros(len(frame))
+    est = frame["estimate"].to_numpy()
+    err = [est - frame["ci_lower"].to_numpy(), frame["ci_upper"].to_numpy() - est]
+    if kind == "dynamic":
+        pre = x < 0
+        for mask, colour, label in ((pre, PRE_COLOUR, "pre-treatment"),
+                                    (~pre, POST_COLOUR, "post-treatment")):
+            ax.errorbar(x[mask], est[mask], yerr=[err[0][mask], err[1][mask]], fmt="o",
+                        color=colour, capsize=3, label=label)
+        ax.axvline(-0.5, color="grey", ls=":", lw=0.8)
+        ax.set_xlabel("periods since treatment (event time e)")
+        ax.set_ylabel("ATT(e)")
+    else:
+        ax.errorbar(x, est, yerr=err, fmt="o", color=POST_COLOUR, capsize=3, label="estimate")
+        ax.set_xlabel({"group": "cohort (first treated period)", "calendar": "period",
+                       "simple": ""}[kind])
+        ax.set_ylabel("ATT")
+        if kind == "simple":
+            ax.set_xticks([])
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.axhline(overall, color=POST_COLOUR, ls="--", lw=0.8, label=f"overall ATT {overall:.4f}")
+    ax.legend(title=band_label, fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,294 @@
+"""Results of the Callaway–Sant'Anna estimator: ATT(g, t) and their aggregations."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+from evalkit.did.aggregation import AggregationWeights, aggregation_weights
+from evalkit.did.multiplier_bootstrap import (
+    DEGENERATE,
+    bootstrap_se,
+    multiplier_draws,
+    uniform_critical_value,
+)
+from evalkit.errors import EvalkitWarning
+from evalkit.results import EstimateResults
+
+
+@dataclass(frozen=True)
+class PreTest:
+    """Wald test that all pre-treatment ATT(g, t) are zero (R ``did`` pre-test)."""
+
+    statistic: float
+    df: int
+    pvalue: float
+
+    def __str__(self) -> str:
+        return f"Wald pre-test of parallel trends: chi2({self.df}) = {self.statistic:.4f}, p = {self.pvalue:.5f}"
+
+
+class _Inference:
+    """Standard errors and bootstrap draws of linear functions of the influence functions.
+
+    Any reported quantity is ``Psi @ a + Z @ c`` (cell influence functions and
+    cohort-share influence functions); this class turns stacked weights
+    ``[a; c]`` into analytic SEs (clustered if needed) or bootstrap SEs and
+    uniform critical values, all from one set of bootstrap draws.
+    """
+
+    def __init__(self, influence, data, bootstrap, n_boot, alpha, seed, multiplier):
+        self.psi = influence
+        self.n = data.n
+        self.alpha = alpha
+        share_w = data.unit_weight
+        member = data.unit_group[:, None] == data.groups[None, :]
+        self.group_share = (share_w[:, None] * member).mean(axis=0)
+        self.z = share_w[:, None] * member - self.group_share
+        self.cluster = None
+        if data.unit_cluster is not None:
+            nc = data.n_clusters
+            self.cluster = sparse.csr_matrix(
+                (np.ones(self.n), (data.unit_cluster, np.arange(self.n))), shape=(nc, self.n))
+        self.draws = None
+        if bootstrap:
+            scores = self._by_cluster(np.hstack([self.psi, self.z]))
+            self.draws = multiplier_draws(scores, n_boot, n=self.n, seed=seed,
+                                          multiplier=multiplier)
+
+    def _by_cluster(self, scores):
+        return scores if self.cluster is None else self.cluster @ scores
+
+    def influence(self, weights: np.ndarray) -> np.ndarray:
+        k = self.psi.shape[1]
+        return self.psi @ weights[:k] + self.z @ weights[k:]
+
+    def analytic_se(self, weights: np.ndarray) -> np.ndarray:
+        scores = self._by_cluster(self.influence(weights))
+        se = np.sqrt((scores ** 2).sum(axis=0)) / self.n
+        return np.where(se > DEGENERATE, se, np.nan)
+
+    def analytic_cov(self, weights: np.ndarray) -> np.ndarray:
+        scores = self._by_cluster(self.influence(weights))
+        return scores.T @ scores / self.n ** 2
+
+    def bootstrap(self, weights: np.ndarray, uniform: bool):
+        draws = self.draws @ weights
+        se = bootstrap_se(draws)
+        crit = uniform_critical_value(draws, se, self.alpha) if uniform else None
+        return se, crit
+
+    def stack(self, cell: np.ndarray, share: np.ndarray) -> np.ndarray:
+        return np.vstack([cell.reshape(len(cell), -1), share.reshape(len(share), -1)])
+
+
+class CallawaySantAnnaResults(EstimateResults):
+    """Group-time effects ATT(g, t), indexed by (group, time).
+
+    Attributes
+    ----------
+    params, std_errors, critical_values
+        Estimates, SEs (bootstrap or analytic) and, with the bootstrap and
+        uniform bands, the sup-t critical value (one value, repeated).
+    cells
+        Frame of the cells: group, time, base period, estimate, post flag,
+        numbers of treated and comparison units.
+    influence
+        ``(n, K)`` influence functions (``att - att_true ≈ mean``).
+    pretest
+        :class:`PreTest` of the pre-treatment cells, or ``None``.
+    ledger
+        Rows excluded on the way (validation, missing outcome, always treated...).
+    """
+
+    def __init__(self, *, cells, influence, data, model, bootstrap, n_boot, alpha,
+                 uniform_bands, seed, multiplier):
+        self.cells = cells
+        self.influence = influence
+        self.alpha = alpha
+        self.bootstrap = bootstrap
+        self.uniform_bands = bool(uniform_bands and bootstrap)
+        self._data = data
+        self._inference = _Inference(influence, data, bootstrap, n_boot, alpha, seed, multiplier)
+        index = pd.MultiIndex.from_arrays([cells["group"], cells["time"]], names=["group", "time"])
+        k = len(cells)
+        eye = self._inference.stack(np.eye(k), np.zeros((len(data.groups), k)))
+        se_analytic = self._inference.analytic_se(eye)
+        crit = None
+        if bootstrap:
+            se, c = self._inference.bootstrap(eye, self.uniform_bands)
+            se = np.where(np.isnan(se_analytic), np.nan, se)
+            crit = None if c is None else pd.Series(c, index=index)
+        else:
+            se = se_analytic
+        self.analytic_std_errors = pd.Series(se_analytic, index=index, name="std_error")
+        self.pretest = self._pretest(model.anticipation)
+        info = {
+            "Estimator": "Callaway & Sant'Anna (2021), R did att_gt conventions",
+            "Estimation": model.estimation
+            + (f" on {', '.join(model.covariates)}" if model.covariates else ""),
+            "Control group": model.control_group,
+            "Base period": model.base_period,
+            "Anticipation": model.anticipation,
+            "Data": {"balanced": "balanced panel", "unbalanced": "unbalanced panel",
+                     "rcs": "repeated cross-sections"}[data.layout]
+            + f", n = {data.n}, periods {data.periods.min()}-{data.periods.max()}",
+            "Cohorts": ", ".join(f"{g:g}" for g in data.groups),
+            "Std. errors": (f"multiplier bootstrap ({n_boot} draws, {multiplier})" if bootstrap
+                            else "analytic (influence function)")
+            + (f", clustered ({data.n_clusters} clusters)" if data.unit_cluster is not None else ""),
+            "Intervals": f"uniform {1 - alpha:.0%} band" if self.uniform_bands
+            else f"pointwise {1 - alpha:.0%}",
+        }
+        for i, note in enumerate(data.notes):
+            info[f"Note {i + 1}"] = note
+        super().__init__(
+            pd.Series(cells["att"].to_numpy(), index=index), pd.Series(se, index=index),
+            title="Group-time average treatment effects ATT(g,t)", info=info,
+            ledger=data.ledger, critical_values=crit, band_level=1 - alpha,
+        )
+
+    def _pretest(self, anticipation) -> PreTest | None:
+        cells = self.cells
+        pre = ((cells["time"] < cells["group"] - anticipation)
+               & self.analytic_std_errors.notna().to_numpy()).to_numpy()
+        if not pre.any():
+            return None
+        k = len(cells)
+        sel = np.eye(k)[:, pre]
+        cov = self._inference.analytic_cov(
+            self._inference.stack(sel, np.zeros((len(self._data.groups), pre.sum()))))
+        theta = cells["att"].to_numpy()[pre]
+        if np.linalg.cond(cov) > 1 / np.finfo(float).eps:
+            warnings.warn("Pre-test not computed: the covariance of the pre-treatment "
+                          "ATT(g,t) is singular.", EvalkitWarning, stacklevel=3)
+            return None
+        stat = float(theta @ np.linalg.solve(cov, theta))
+        return PreTest(stat, int(pre.sum()), float(stats.chi2.sf(stat, pre.sum())))
+
+    def summary(self, level: float | None = None) -> str:
+        text = super().summary(1 - self.alpha if level is None else level)
+        if self.pretest is not None:
+            text += "\n" + str(self.pretest)
+        return text
+
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        frame = super().to_frame(1 - self.alpha if level is None else level)
+        frame.insert(0, "post", self.cells["post"].to_numpy())
+        return frame
+
+    def aggregate(self, kind: str = "dynamic", *, min_e=None, max_e=None,
+                  balance_e=None) -> AggregatedResults:
+        """Aggregate the ATT(g, t) (R ``aggte``).
+
+        Parameters
+        ----------
+        kind
+            ``"simple"``, ``"dynamic"`` (event study), ``"group"`` or ``"calendar"``.
+        min_e, max_e
+            Event-time window.
+        balance_e
+            (dynamic) keep only cohorts observed ``balance_e`` periods after treatment.
+
+        Returns
+        -------
+        AggregatedResults
+            Per-level estimates (``params``) and the overall ATT (``overall``), with
+            standard errors from the aggregated influence functions, including the
+            estimation of the cohort shares.
+        """
+        weights = aggregation_weights(
+            kind, self.cells["group"].to_numpy(dtype=float),
+            self.cells["time"].to_numpy(dtype=float), self.cells["att"].to_numpy(),
+            self._data.groups, self._inference.group_share,
+            min_e=min_e, max_e=max_e, balance_e=balance_e)
+        return AggregatedResults(weights, self)
+
+    def plot(self, ax=None):
+        """ATT(g, t) by cohort, one panel per cohort; returns a matplotlib Figure."""
+        from evalkit.did.cs_plots import plot_group_time
+
+        return plot_group_time(self.to_frame(), band_label=self._band_label(), ax=ax)
+
+    def _band_label(self) -> str:
+        kind = "uniform band" if self.uniform_bands else "pointwise CI"
+        return f"{1 - self.alpha:.0%} {kind}"
+
+
+class AggregatedResults(EstimateResults):
+    """An aggregation of ATT(g, t): per-level estimates and an overall ATT.
+
+    Attributes
+    ----------
+    kind
+        ``"simple"``, ``"dynamic"``, ``"group"`` or ``"calendar"``.
+    params, std_errors, critical_values
+        One estimate per event time / cohort / period (``"ATT"`` for simple).
+    overall
+        :class:`~evalkit.results.EstimateResults` with the overall ATT.
+    influence
+        ``(n, m)`` influence functions of the per-level estimates.
+    """
+
+    def __init__(self, weights: AggregationWeights, parent: CallawaySantAnnaResults):
+        inf = parent._inference
+        att = parent.cells["att"].to_numpy()
+        self.kind = weights.kind
+        self.alpha = parent.alpha
+        self.uniform_bands = parent.uniform_bands and weights.kind != "simple"
+        w_levels = inf.stack(weights.cell, weights.share)
+        w_overall = inf.stack(weights.overall_cell, weights.overall_share)
+        index = pd.Index(weights.labels, name=weights.index_name)
+        est = att @ weights.cell
+        overall_est = float(att @ weights.overall_cell)
+        se = inf.analytic_se(w_levels)
+        overall_se = inf.analytic_se(w_overall)
+        crit = None
+        if parent.bootstrap:
+            se_b, c = inf.bootstrap(w_levels, self.uniform_bands)
+            se = np.where(np.isnan(se), np.nan, se_b)
+            overall_se = np.where(np.isnan(overall_se), np.nan, inf.bootstrap(w_overall, False)[0])
+            crit = None if c is None else pd.Series(c, index=index)
+        self.influence = inf.influence(w_levels)
+        self.overall = EstimateResults(
+            pd.Series([overall_est], index=["ATT"]), pd.Series(overall_se, index=["ATT"]),
+            title=f"Overall ATT ({weights.kind} aggregation)", ledger=parent.ledger)
+        info = dict(parent.info)
+        info["Estimator"] = f"Aggregation '{weights.kind}' of ATT(g,t) (R did aggte)"
+        info["Overall ATT"] = (f"{overall_est:.4f} (SE {overall_se[0]:.4f}, "
+                               f"{1 - self.alpha:.0%} CI {self.overall.conf_int(1 - self.alpha).iloc[0, 0]:.4f}"
+                               f" to {self.overall.conf_int(1 - self.alpha).iloc[0, 1]:.4f})")
+        if parent.uniform_bands and not self.uniform_bands:
+            info["Intervals"] = f"pointwise {1 - self.alpha:.0%}"
+        titles = {"simple": "Simple weighted average of post-treatment ATT(g,t)",
+                  "dynamic": "Event-study (dynamic) effects ATT(e)",
+                  "group": "Average effect by cohort", "calendar": "Average effect by period"}
+        super().__init__(pd.Series(est, index=index), pd.Series(se, index=index),
+                         title=titles[weights.kind], info=info, ledger=parent.ledger,
+                         critical_values=crit, band_level=1 - self.alpha)
+
+    @property
+    def overall_att(self) -> float:
+        return float(self.overall.params.iloc[0])
+
+    @property
+    def overall_se(self) -> float:
+        return float(self.overall.std_errors.iloc[0])
+
+    def summary(self, level: float | None = None) -> str:
+        return super().summary(1 - self.alpha if level is None else level)
+
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        return super().to_frame(1 - self.alpha if level is None else level)
+
+    def plot(self, ax=None):
+        """Event-study / cohort / period plot with the bands; returns a matplotlib Figure."""
+        from evalkit.did.cs_plots import plot_aggregate
+
+        kind = "uniform band" if self.uniform_bands else "pointwise CI"
+        return plot_aggregate(self.to_frame(), self.kind, overall=self.overall_att,
+                              band_label=f"{1 - self.alpha:.0%} {kind}", ax=ax)
