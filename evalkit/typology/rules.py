@@ -49,6 +49,7 @@ from evalkit.typology.states import (
     as_sequences,
     career_type_labels,
     person_weights,
+    skip_missing,
     state_codes,
 )
 
@@ -146,12 +147,8 @@ def _non_employment_states(alphabet, rules) -> list[str]:
 
 def _classify_chunk(m: np.ndarray, alphabet, rules: CareerRules) -> dict:
     n, t = m.shape
+    m = skip_missing(m)
     observed = m >= 0
-    if not observed.all():
-        # Missing months are skipped: move them to the end of the row, keeping order.
-        order = np.argsort(~observed, axis=1, kind="stable")
-        m = np.take_along_axis(m, order, axis=1)
-        observed = m >= 0
     n_obs = observed.sum(axis=1)
 
     emp_lookup = np.zeros(len(alphabet) + 1, dtype=bool)  # last slot: code -1 (missing)

@@ -158,6 +158,29 @@ def as_sequences(data, *, id: str = "person_id", period: str = "month",  # noqa:
         f"expected Sequences, a long DataFrame or a state matrix, got {type(data).__name__}")
 
 
+def _align(values, seq, what: str) -> np.ndarray:
+    """Per-person values aligned with ``seq.ids``: a Series indexed by id, or an array
+    in row order."""
+    from evalkit.errors import DataValidationError
+
+    if isinstance(values, pd.Series):
+        aligned = values.reindex(pd.Index(seq.ids))
+        if aligned.isna().any():
+            lacking = seq.ids[aligned.isna().to_numpy()][:5].tolist()
+            raise DataValidationError(
+                f"{what}: {int(aligned.isna().sum())} person(s) have no {what[:-1]} (e.g. ids "
+                f"{lacking}); give a Series indexed by every person id, without missing values")
+        return aligned.to_numpy()
+    out = np.asarray(values)
+    if out.shape != (seq.n_persons,):
+        raise DataValidationError(
+            f"{what}: expected {seq.n_persons} values (one per sequence, in row order) or a "
+            f"Series indexed by person id, got shape {out.shape}")
+    if pd.isna(out).any():
+        raise DataValidationError(f"{what}: {int(pd.isna(out).sum())} missing value(s)")
+    return out
+
+
 def person_weights(weights, seq) -> np.ndarray | None:
     """Person weights aligned with ``seq.ids`` (a Series by id, or an array in row order).
 
@@ -168,21 +191,33 @@ def person_weights(weights, seq) -> np.ndarray | None:
 
     if weights is None:
         return None
-    if isinstance(weights, pd.Series):
-        aligned = weights.reindex(pd.Index(seq.ids))
-        if aligned.isna().any():
-            lacking = seq.ids[aligned.isna().to_numpy()][:5].tolist()
-            raise DataValidationError(
-                f"weights: {int(aligned.isna().sum())} person(s) have no weight (e.g. ids "
-                f"{lacking}); give a weight Series indexed by every person id")
-        w = aligned.to_numpy(dtype=float)
-    else:
-        w = np.asarray(weights, dtype=float)
-        if w.shape != (seq.n_persons,):
-            raise DataValidationError(
-                f"weights: expected {seq.n_persons} weights (one per sequence), got shape {w.shape}")
+    w = _align(weights, seq, "weights").astype(float)
     if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
         raise DataValidationError(
             "weights must be finite, non-negative and not all zero; found "
             f"{np.unique(w[~np.isfinite(w) | (w < 0)])[:5].tolist() or 'all zero'}")
     return w
+
+
+def person_groups(groups, seq) -> tuple[np.ndarray, list | None]:
+    """Group codes (0..G-1, in sorted label order) per sequence row, and the labels.
+
+    ``groups=None`` gives one group (codes all 0, labels ``None``).
+    """
+    if groups is None:
+        return np.zeros(seq.n_persons, dtype=np.int64), None
+    values = _align(groups, seq, "groups")
+    codes, labels = pd.factorize(pd.Series(values), sort=True)
+    return codes.astype(np.int64), list(labels)
+
+
+def skip_missing(matrix: np.ndarray) -> np.ndarray:
+    """The matrix with each row's missing months (-1) moved to its end, order kept.
+
+    Per-person run computations then treat the months either side of a gap as adjacent.
+    """
+    missing = matrix < 0
+    if not missing.any():
+        return matrix
+    order = np.argsort(missing, axis=1, kind="stable")
+    return np.take_along_axis(matrix, order, axis=1)
