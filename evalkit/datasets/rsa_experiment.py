@@ -114,11 +114,12 @@ def generate(
     n_units: int = 20_000,
     n_zones: int = 60,
     zones_per_departement: int = 4,
+    experimental_share: float = 0.75,
     n_periods: int = 16,
     cohorts: tuple[str, ...] = DEFAULT_COHORTS,
     effect_base: tuple[float, ...] | None = None,
-    effect_growth: float = 0.005,
-    growth_cap: int = 8,
+    effect_growth: float = 0.008,
+    growth_cap: int = 12,
     zone_shock_sd: float = 0.0,
     covariate_trend: float = 0.0,
     attrition: float = 0.0,
@@ -136,6 +137,9 @@ def generate(
         ``zones_per_departement`` zones, half experimental, half control.
     zones_per_departement
         Zones per département (>= 2 so each has a control zone).
+    experimental_share
+        Share of each département's zones that are experimental (at least one
+        experimental and one control zone per département).
     n_periods
         Number of quarters from 2006Q1 (16 = up to 2009Q4).
     cohorts
@@ -173,6 +177,8 @@ def generate(
         n_units, n_zones, zones_per_departement, n_periods, cohorts, effect_base,
         growth_cap, zone_shock_sd, attrition,
     )
+    if not 0 < experimental_share < 1:
+        raise ConfigError(f"experimental_share={experimental_share}: a share in (0, 1)")
     n_cohorts = len(cohort_periods)
     if effect_base is None:
         effect_base = tuple(np.linspace(0.04, 0.015, n_cohorts)) if n_cohorts > 1 else (0.03,)
@@ -184,7 +190,9 @@ def generate(
     n_dept = int(zone_dept.max()) + 1
     zone_rank = np.arange(n_zones) % zones_per_departement
     zones_in_dept = np.bincount(zone_dept)
-    zone_experimental = zone_rank < np.maximum(zones_in_dept[zone_dept] // 2, 1)
+    n_experimental = np.clip(np.round(experimental_share * zones_in_dept), 1,
+                             np.maximum(zones_in_dept - 1, 1))
+    zone_experimental = zone_rank < n_experimental[zone_dept]
     dept_cohort = rng.permutation(n_dept) % n_cohorts
     zone_first = np.where(zone_experimental, cohort_periods[dept_cohort[zone_dept]], 0)
     dept_labels = np.array(
@@ -286,7 +294,8 @@ def generate(
     )
     params = {
         "seed": seed, "n_units": n_units, "n_zones": n_zones,
-        "zones_per_departement": zones_per_departement, "n_periods": n_periods,
+        "zones_per_departement": zones_per_departement,
+        "experimental_share": experimental_share, "n_periods": n_periods,
         "cohorts": tuple(cohorts), "effect_base": tuple(float(v) for v in effect_base),
         "effect_growth": effect_growth, "growth_cap": growth_cap,
         "zone_shock_sd": zone_shock_sd, "covariate_trend": covariate_trend,
