@@ -43,6 +43,13 @@ def _show(values, limit: int = 5) -> str:
     return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
 
 
+def _as_label(value):
+    """Period-like floats (2005.0) shown as integers in messages."""
+    if isinstance(value, float) and np.isfinite(value) and value.is_integer():
+        return int(value)
+    return value
+
+
 def encode_covariates(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
     """One-hot encode non-numeric covariates (first category dropped).
 
@@ -222,7 +229,7 @@ def check_group_sizes(frame: pd.DataFrame, group: str, unit: str, estimator: str
     sizes = frame.groupby(group, sort=True)[unit].nunique()
     single = sizes[sizes < 2]
     if len(single):
-        shown = [labels.get(g, g) if labels else g for g in single.index]
+        shown = [labels.get(g, g) if labels else _as_label(g) for g in single.index]
         message = (
             f"{estimator}: group(s) {_show(shown)} of {group!r} contain a single unit: their "
             "effect (and its variance) rests on one unit. "
