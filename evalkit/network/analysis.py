@@ -139,6 +139,8 @@ class NetworkResults:
         n_perm: int = 999,
         seed: int = 0,
         alternative: str = "two-sided",
+        ties: str = "conservative",
+        weighted_qap: bool = False,
     ) -> NetworkChangeResults:
         """Change between two waves at each site, and pilot vs comparison.
 
@@ -163,6 +165,11 @@ class NetworkResults:
             comparison sites (a column of :meth:`to_frame`).
         n_perm, seed, alternative
             Permutations, seed (reproducible), alternative hypothesis.
+        ties
+            ``"conservative"`` (default) or ``"mid"`` p-values for the discrete
+            statistics (see :mod:`evalkit.network.permutation`).
+        weighted_qap
+            Correlate tie intensities rather than presence in the QAP test.
         """
         net = self.networks
         waves = net.waves
@@ -181,12 +188,17 @@ class NetworkResults:
             a = net.adjacency(site, wave_from, nodes)
             b = net.adjacency(site, wave_to, nodes)
             dens = density_change_test(a, b, directed=net.directed, n_perm=n_perm, seed=rng,
-                                       alternative=alternative)
+                                       alternative=alternative, ties=ties)
             key = f"{site}: density change"
             params[key], ses[key], pvals[key] = dens["statistic"], dens["null_sd"], dens["p_value"]
             try:
-                qap = qap_correlation(a, b, directed=net.directed, n_perm=n_perm, seed=rng,
-                                      alternative=alternative)
+                if weighted_qap:
+                    a_q = net.adjacency(site, wave_from, nodes, weight=True)
+                    b_q = net.adjacency(site, wave_to, nodes, weight=True)
+                else:
+                    a_q, b_q = a, b
+                qap = qap_correlation(a_q, b_q, directed=net.directed, n_perm=n_perm, seed=rng,
+                                      alternative=alternative, ties=ties)
             except Exception as exc:  # undefined correlation (empty or full wave) is reported, not fatal
                 qap = {"statistic": np.nan, "p_value": np.nan, "null_mean": np.nan,
                        "null_sd": np.nan, "n_perm": 0, "note": str(exc)}
@@ -210,6 +222,7 @@ class NetworkResults:
             pd.Series(params), pd.Series(ses), pd.Series(pvals),
             qap=pd.DataFrame(qap_rows), site_change=site_change, difference_in_change=dic,
             info={"waves": f"{wave_from} -> {wave_to}", "permutations": n_perm, "seed": seed,
+                  "p-values": ties, "QAP on": "intensities" if weighted_qap else "tie presence",
                   "alternative": alternative, "measure compared": measure},
             ledger=self.ledger,
         )

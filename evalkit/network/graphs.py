@@ -329,16 +329,20 @@ class ServiceNetworks:
         """Organisations of ``site`` in a fixed order (shared by all waves)."""
         return sorted(self.union_graph(site).nodes, key=str)
 
-    def adjacency(self, site, wave, nodes: list | None = None) -> np.ndarray:
-        """Binary adjacency matrix of ``(site, wave)`` over ``nodes`` (default :meth:`node_order`)."""
+    def adjacency(self, site, wave, nodes: list | None = None, *, weight: bool = False) -> np.ndarray:
+        """Adjacency matrix of ``(site, wave)`` over ``nodes`` (default :meth:`node_order`).
+
+        Binary, or tie intensities with ``weight=True``.
+        """
         nodes = self.node_order(site) if nodes is None else nodes
         graph = self.graphs[(site, wave)]
         index = {n: i for i, n in enumerate(nodes)}
         mat = np.zeros((len(nodes), len(nodes)), dtype=float)
-        for a, b in graph.edges():
-            mat[index[a], index[b]] = 1.0
+        for a, b, w in graph.edges(data="weight", default=1.0):
+            value = float(w) if weight else 1.0
+            mat[index[a], index[b]] = value
             if not self.directed:
-                mat[index[b], index[a]] = 1.0
+                mat[index[b], index[a]] = value
         return mat
 
     def __repr__(self) -> str:

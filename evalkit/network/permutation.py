@@ -16,7 +16,12 @@
 
 All p-values are ``(1 + #{|T*| >= |T|}) / (1 + R)`` (two-sided) or the
 one-sided analogue, which keeps the test's size at or below the nominal level
-(Phipson & Smyth 2010).
+(Phipson & Smyth 2010). With binary ties the statistics are discrete, so this
+p-value is conservative (simulated size about 3.5 % at 5 % for 14
+organisations); ``ties="mid"`` counts ties with the observed value as one half
+(mid-p, Lancaster 1961), whose size is closer to nominal but no longer
+guaranteed below it. With valued ties (intensities) ties are rare and both
+agree.
 """
 
 from __future__ import annotations
@@ -39,17 +44,25 @@ def _dyads(n: int, directed: bool) -> tuple[np.ndarray, np.ndarray]:
     return rows, cols
 
 
-def _pvalue(observed: float, null: np.ndarray, alternative: str) -> float:
+def _pvalue(observed: float, null: np.ndarray, alternative: str, ties: str = "conservative",
+            plus_one: bool = True) -> float:
     if alternative not in _ALTERNATIVES:
         raise ConfigError(f"alternative must be one of {_ALTERNATIVES}, got {alternative!r}")
+    if ties not in ("conservative", "mid"):
+        raise ConfigError(f"ties must be 'conservative' or 'mid', got {ties!r}")
     tol = 1e-12 * max(1.0, abs(observed))
     if alternative == "two-sided":
-        hits = np.sum(np.abs(null) >= abs(observed) - tol)
+        stat, obs = np.abs(null), abs(observed)
     elif alternative == "greater":
-        hits = np.sum(null >= observed - tol)
+        stat, obs = null, observed
     else:
-        hits = np.sum(null <= observed + tol)
-    return float((1 + hits) / (1 + null.size))
+        stat, obs = -null, -observed
+    beyond = np.sum(stat > obs + tol)
+    equal = np.sum(np.abs(stat - obs) <= tol)
+    hits = beyond + (0.5 * equal if ties == "mid" else equal)
+    if plus_one:
+        return float((1 + hits) / (1 + null.size))
+    return float(hits / null.size)
 
 
 def _corr_rows(x: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -69,6 +82,7 @@ def qap_correlation(
     n_perm: int = 999,
     seed: int | np.random.Generator | None = 0,
     alternative: str = "two-sided",
+    ties: str = "conservative",
     chunk: int = 256,
 ) -> dict:
     """QAP test of the correlation between two adjacency matrices.
@@ -85,6 +99,8 @@ def qap_correlation(
         Seed or generator (results are reproducible for a seed).
     alternative
         ``"two-sided"``, ``"greater"`` (stability) or ``"less"``.
+    ties
+        ``"conservative"`` or ``"mid"`` (see module docstring).
 
     Returns
     -------
@@ -118,7 +134,7 @@ def qap_correlation(
         done += k
     return {
         "statistic": observed,
-        "p_value": _pvalue(observed, null, alternative),
+        "p_value": _pvalue(observed, null, alternative, ties),
         "null_mean": float(null.mean()),
         "null_sd": float(null.std(ddof=1)),
         "n_perm": int(n_perm),
@@ -133,6 +149,7 @@ def density_change_test(
     n_perm: int = 999,
     seed: int | np.random.Generator | None = 0,
     alternative: str = "two-sided",
+    ties: str = "conservative",
 ) -> dict:
     """Paired dyad permutation test of ``density(b) - density(a)``.
 
@@ -166,7 +183,7 @@ def density_change_test(
         null = (signs @ changed) / n_dyads
     return {
         "statistic": observed,
-        "p_value": _pvalue(observed, null, alternative),
+        "p_value": _pvalue(observed, null, alternative, ties),
         "null_sd": float(np.sqrt((changed**2).sum()) / n_dyads),
         "n_changed": int(changed.size),
         "n_perm": int(n_perm),
@@ -213,15 +230,7 @@ def difference_in_change_test(
             masks[i, list(idx)] = True
         null = stat(masks)
         exact = True
-        tol = 1e-12 * max(1.0, abs(observed))
-        if alternative == "two-sided":
-            p = float(np.mean(np.abs(null) >= abs(observed) - tol))
-        elif alternative == "greater":
-            p = float(np.mean(null >= observed - tol))
-        else:
-            p = float(np.mean(null <= observed + tol))
-        if alternative not in _ALTERNATIVES:
-            raise ConfigError(f"alternative must be one of {_ALTERNATIVES}, got {alternative!r}")
+        p = _pvalue(observed, null, alternative, plus_one=False)
     else:
         rng = np.random.default_rng(seed)
         order = np.argsort(rng.random((n_perm, n)), axis=1)

@@ -261,7 +261,13 @@ def test_difference_in_change_exact_enumeration():
     assert_allclose(two["p_value"], np.mean(np.abs(stats) >= 3.5 - 1e-12))
 
 
-def _null_rejection_rates(n_sims: int, n_nodes: int, n_perm: int, seed: int):
+def _null_rejection_rates(n_sims: int, n_nodes: int, n_perm: int, seed: int, valued: bool,
+                          ties: str = "conservative"):
+    """Rejection rates at 5 % of QAP and the density-change test when H0 holds.
+
+    H0: the two waves are independent draws of the same random graph (p = 0.25);
+    ``valued`` gives every tie a continuous intensity (no ties in the statistics).
+    """
     rng = np.random.default_rng(seed)
     iu = np.triu_indices(n_nodes, 1)
     rej_qap = rej_dens = 0
@@ -269,27 +275,37 @@ def _null_rejection_rates(n_sims: int, n_nodes: int, n_perm: int, seed: int):
         mats = []
         for _wave in range(2):
             m = np.zeros((n_nodes, n_nodes))
-            m[iu] = rng.random(iu[0].size) < 0.25
+            present = rng.random(iu[0].size) < 0.25
+            m[iu] = present * (rng.uniform(1, 3, iu[0].size) if valued else 1.0)
             mats.append(m + m.T)
-        rej_qap += qap_correlation(*mats, n_perm=n_perm, seed=rng)["p_value"] <= 0.05
-        rej_dens += density_change_test(*mats, n_perm=n_perm, seed=rng)["p_value"] <= 0.05
+        rej_qap += qap_correlation(*mats, n_perm=n_perm, seed=rng, ties=ties)["p_value"] <= 0.05
+        rej_dens += density_change_test(*mats, n_perm=n_perm, seed=rng, ties=ties)["p_value"] <= 0.05
     return rej_qap / n_sims, rej_dens / n_sims
 
 
 def test_permutation_tests_size_fast():
-    # H0 true: the two waves are independent draws of the same random graph.
-    rate_qap, rate_dens = _null_rejection_rates(n_sims=300, n_nodes=14, n_perm=199, seed=11)
-    # 300 simulations: binomial(300, 0.05) 99.9 % range is about [0.013, 0.097].
-    assert 0.013 <= rate_qap <= 0.097
-    assert 0.013 <= rate_dens <= 0.097
+    # 500 simulations: binomial(500, 0.05) 99.9 % range is about [0.018, 0.082].
+    rate_qap, rate_dens = _null_rejection_rates(500, 14, 199, seed=11, valued=True)
+    assert 0.018 <= rate_qap <= 0.082
+    assert 0.018 <= rate_dens <= 0.082
+    # Binary ties: discrete statistics, the default p-value is conservative (size <= 5 %).
+    bin_qap, bin_dens = _null_rejection_rates(500, 14, 199, seed=12, valued=False)
+    assert bin_qap <= 0.082 and bin_dens <= 0.082
+    mid_qap, mid_dens = _null_rejection_rates(500, 14, 199, seed=12, valued=False, ties="mid")
+    assert mid_qap >= bin_qap and mid_dens >= bin_dens
 
 
 @pytest.mark.slow
 def test_permutation_tests_size_slow():
-    rate_qap, rate_dens = _null_rejection_rates(n_sims=2000, n_nodes=14, n_perm=499, seed=12)
-    # binomial(2000, 0.05) 99.9 % range about [0.035, 0.066]
-    assert 0.035 <= rate_qap <= 0.066
-    assert 0.035 <= rate_dens <= 0.066
+    # 2000 simulations: binomial(2000, 0.05) 99.9 % range is about [0.034, 0.066].
+    rate_qap, rate_dens = _null_rejection_rates(2000, 14, 499, seed=21, valued=True)
+    assert 0.034 <= rate_qap <= 0.066
+    assert 0.034 <= rate_dens <= 0.066
+    mid_qap, mid_dens = _null_rejection_rates(2000, 14, 499, seed=22, valued=False, ties="mid")
+    assert 0.034 <= mid_qap <= 0.066
+    assert 0.034 <= mid_dens <= 0.066
+    bin_qap, bin_dens = _null_rejection_rates(2000, 14, 499, seed=22, valued=False)
+    assert bin_qap <= 0.066 and bin_dens <= 0.066
 
 
 def test_density_change_detects_a_real_rise():
