@@ -1,0 +1,238 @@
+"""Report configuration files (TOML): reading and validation with line numbers.
+
+A configuration names the programmes to report on, each with its input files,
+analyses and parameters::
+
+    title = "Rapport annuel d'évaluation"
+    lang = "fr"
+    seed = 2024
+    disclosure_threshold = 11
+    root = "../.."                 # paths below are relative to it (itself relative to this file)
+    output_dir = "reports/output"
+
+    [rsa_experiment]
+    analyses = ["descriptives", "twfe", "callaway_santanna"]
+    [rsa_experiment.inputs]
+    panel = "data_samples/rsa_experiment_panel.csv"
+    [rsa_experiment.parameters]
+    n_boot = 499
+
+Every error is a :class:`~evalkit.errors.ConfigError` naming the key and its
+line; unknown keys are refused with the closest known key suggested, since a
+misspelt optional key would otherwise be silently ignored.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evalkit.disclosure import DEFAULT_THRESHOLD
+from evalkit.errors import ConfigError
+from evalkit.report.i18n import LANGUAGES
+from evalkit.report.programme import PROGRAMMES, ParamSpec, get_programme
+
+__all__ = ["ProgrammeConfig", "ReportConfig", "load_config", "parse_config"]
+
+_TOP = {
+    "title": ParamSpec(str, "", "report title (default: the programme's)"),
+    "subtitle": ParamSpec(str, "", "line under the title"),
+    "lang": ParamSpec(str, "fr", "report language", choices=LANGUAGES),
+    "seed": ParamSpec(int, 2024, "random seed (bootstrap, permutations)", minimum=0),
+    "disclosure_threshold": ParamSpec(
+        int, DEFAULT_THRESHOLD, "counts of persons below it are masked", minimum=1
+    ),
+    "root": ParamSpec(str, ".", "base of relative paths, relative to the configuration file"),
+    "output_dir": ParamSpec(str, "reports/output", "directory of the report"),
+    "output_name": ParamSpec(str, "", "file name without .html (default: the config's name)"),
+}
+_PROGRAMME_KEYS = ("analyses", "inputs", "parameters")
+
+
+@dataclass
+class ProgrammeConfig:
+    """One programme of a report: inputs (absolute paths), analyses, parameters."""
+
+    name: str
+    inputs: dict[str, Path]
+    analyses: list[str]
+    parameters: dict[str, Any]
+
+
+@dataclass
+class ReportConfig:
+    """A validated report configuration."""
+
+    path: Path | None
+    title: str
+    subtitle: str
+    lang: str
+    seed: int
+    disclosure_threshold: int
+    output_dir: Path
+    output_name: str
+    programmes: list[ProgrammeConfig] = field(default_factory=list)
+
+    @property
+    def output_path(self) -> Path:
+        return self.output_dir / f"{self.output_name}.html"
+
+
+def load_config(path: str | Path) -> ReportConfig:
+    """Read and validate a TOML report configuration."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"configuration {path} is not UTF-8 text: {exc}") from exc
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path | None = None) -> ReportConfig:
+    """Validate configuration ``text``; relative paths resolve against ``path``'s directory."""
+    name = str(path) if path else "<config>"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: not valid TOML: {exc}") from exc
+    lines = _key_lines(text)
+
+    def where(*keys: str) -> str:
+        dotted = ".".join(keys)
+        line = lines.get(dotted)
+        return f"{name}, line {line}: key '{dotted}'" if line else f"{name}: key '{dotted}'"
+
+    known_top = [*_TOP, *PROGRAMMES]
+    for key in data:
+        if key not in known_top:
+            _unknown(key, known_top, where(key))
+    values = {}
+    for key, spec in _TOP.items():
+        values[key] = spec.check(data[key], where(key)) if key in data else spec.default
+
+    base = path.parent if path else Path.cwd()
+    root = (base / values["root"]).resolve()
+    programmes = []
+    for prog_name in [k for k in data if k in PROGRAMMES]:
+        table = data[prog_name]
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where(prog_name)} must be a table ([{prog_name}])")
+        programmes.append(_programme(prog_name, table, root, where))
+    if not programmes:
+        raise ConfigError(
+            f"{name}: no programme to report on; add a table for one of {sorted(PROGRAMMES)}, "
+            "e.g. [rsa_experiment] with [rsa_experiment.inputs]"
+        )
+    default_title = ""
+    if len(programmes) == 1:
+        default_title = get_programme(programmes[0].name).title[values["lang"]]
+    else:
+        default_title = {"fr": "Rapport annuel d'évaluation", "en": "Annual evaluation report"}[
+            values["lang"]
+        ]
+    return ReportConfig(
+        path=path,
+        title=values["title"] or default_title,
+        subtitle=values["subtitle"],
+        lang=values["lang"],
+        seed=values["seed"],
+        disclosure_threshold=values["disclosure_threshold"],
+        output_dir=(root / values["output_dir"]),
+        output_name=values["output_name"] or (path.stem if path else "report"),
+        programmes=programmes,
+    )
+
+
+def _programme(prog_name: str, table: dict, root: Path, where) -> ProgrammeConfig:
+    spec = get_programme(prog_name)
+    for key in table:
+        if key not in _PROGRAMME_KEYS:
+            _unknown(key, _PROGRAMME_KEYS, where(prog_name, key))
+
+    analyses = list(spec.analyses)
+    if "analyses" in table:
+        analyses = ParamSpec("list[str]", None, "", choices=tuple(spec.analyses)).check(
+            table["analyses"], where(prog_name, "analyses")
+        )
+        if not analyses:
+            raise ConfigError(f"{where(prog_name, 'analyses')} is empty; list at least one of "
+                              f"{list(spec.analyses)}")
+
+    inputs_table = table.get("inputs", {})
+    if not isinstance(inputs_table, dict):
+        raise ConfigError(f"{where(prog_name, 'inputs')} must be a table of name = \"path\"")
+    inputs = {}
+    for key, value in inputs_table.items():
+        if key not in spec.inputs:
+            _unknown(key, list(spec.inputs), where(prog_name, "inputs", key))
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where(prog_name, 'inputs', key)} must be a file path (string)")
+        inputs[key] = (root / value).resolve()
+    missing = [k for k, s in spec.inputs.items() if s.required and k not in inputs]
+    if missing:
+        raise ConfigError(
+            f"{where(prog_name, 'inputs')}: required input(s) {missing} missing "
+            f"({'; '.join(f'{k}: {spec.inputs[k].doc}' for k in missing)})"
+        )
+
+    params_table = table.get("parameters", {})
+    if not isinstance(params_table, dict):
+        raise ConfigError(f"{where(prog_name, 'parameters')} must be a table")
+    params = spec.defaults()
+    for key, value in params_table.items():
+        if key not in spec.parameters:
+            _unknown(key, list(spec.parameters), where(prog_name, "parameters", key))
+        params[key] = spec.parameters[key].check(value, where(prog_name, "parameters", key))
+    return ProgrammeConfig(prog_name, inputs, analyses, params)
+
+
+def _unknown(key: str, known, where: str) -> None:
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {sorted(known)}"
+    raise ConfigError(f"{where} is not a known key{hint}")
+
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
+
+
+def _split_key(raw: str) -> list[str]:
+    parts = re.findall(r"""[A-Za-z0-9_-]+|"[^"]*"|'[^']*'""", raw)
+    return [p[1:-1] if p[:1] in "\"'" else p for p in parts]
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Dotted key -> line number (1-based) where it is defined.
+
+    ``tomllib`` reports positions of syntax errors only; this scan of table
+    headers and ``key =`` lines recovers the line of every key for
+    validation messages. Lines inside multi-line strings are skipped.
+    """
+    lines: dict[str, int] = {}
+    prefix: list[str] = []
+    in_multiline = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_multiline:
+            if line.count(in_multiline) % 2 == 1:
+                in_multiline = None
+            continue
+        header = _HEADER.match(line)
+        if header:
+            prefix = _split_key(header.group(1))
+            lines.setdefault(".".join(prefix), number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            dotted = ".".join([*prefix, *_split_key(key.group(1))])
+            lines.setdefault(dotted, number)
+            rest = line[key.end():]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) == 1:
+                    in_multiline = quote
+    return lines

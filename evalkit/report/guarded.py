@@ -1,0 +1,85 @@
+"""Build one section so that its failure is reported, never fatal nor silent.
+
+A report of several analyses must survive one that cannot run: the section
+is replaced by a marked block naming why, the other sections are built, and
+the caller (CLI, notebook) sees the failure in ``Report.failures``.
+
+- an estimator module that is not installed, or does not yet provide the
+  function a section needs, makes the section **unavailable**;
+- any exception raised by the analysis makes the section **failed**, with the
+  exception type and message (the traceback goes to the log).
+
+Warnings of evalkit's own kinds raised while building (few clusters, extreme
+weights...) are listed in the section, so the reader sees them too.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from collections.abc import Callable
+
+from evalkit.errors import EvalkitError, EvalkitWarning
+from evalkit.report.elements import Section
+
+__all__ = ["build_section"]
+
+log = logging.getLogger("evalkit.report")
+
+
+def build_section(title: str, build: Callable[..., Section], /, *args, key: str | None = None,
+                  **kwargs) -> Section:
+    """Call ``build(*args, **kwargs)`` and return its Section, or a marked one on failure.
+
+    Parameters
+    ----------
+    title
+        Title used if the section cannot be built.
+    build
+        Function returning a :class:`Section`.
+    key
+        Anchor of the section in the HTML (stable across runs).
+
+    Returns
+    -------
+    Section
+        The built section, or one with ``status`` ``"unavailable"`` or
+        ``"failed"`` and a ``reason`` saying why.
+    """
+    started = time.perf_counter()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            section = build(*args, **kwargs)
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("evalkit"):
+            raise
+        reason = f"module {exc.name} is not available in this evalkit installation"
+        log.warning("section %r not available: %s", title, reason)
+        return Section.unavailable(title, reason, key=key)
+    except ImportError as exc:
+        if not (exc.name or "").startswith("evalkit"):
+            log.exception("section %r failed", title)
+            return Section.failed(title, f"{type(exc).__name__}: {exc}", key=key)
+        reason = f"{exc.name} does not provide what this section needs ({exc})"
+        log.warning("section %r not available: %s", title, reason)
+        return Section.unavailable(title, reason, key=key)
+    except EvalkitError as exc:
+        log.error("section %r failed: %s: %s", title, type(exc).__name__, exc)
+        return Section.failed(title, f"{type(exc).__name__}: {exc}", key=key)
+    except Exception as exc:  # noqa: BLE001 -- any crash must become a reported failure
+        log.exception("section %r failed", title)
+        return Section.failed(title, f"{type(exc).__name__}: {exc}", key=key)
+    if not isinstance(section, Section):
+        return Section.failed(
+            title, f"the section builder returned {type(section).__name__}, not a Section", key=key
+        )
+    for warning in caught:
+        log.warning("section %r: %s: %s", title, warning.category.__name__, warning.message)
+        if issubclass(warning.category, EvalkitWarning):
+            section.warnings.append(str(warning.message))
+    if key and section.key is None:
+        section.key = key
+    log.info("section %r built in %.2f s", title, time.perf_counter() - started)
+    return section

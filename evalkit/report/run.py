@@ -1,0 +1,155 @@
+"""Build programme sections and whole reports; the one path shared by CLI and notebooks.
+
+:func:`programme_section` reads a programme's inputs (hashing them into the
+provenance), registers their person identifiers so they can never be
+rendered, and builds the programme's section, turning any failure into a
+marked section. :func:`build_report` does it for every programme of a
+configuration; :func:`run_report` also writes the file, atomically, and never
+over the last good report when a section failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from evalkit.report.builder import Report
+from evalkit.report.config import ReportConfig
+from evalkit.report.elements import Section
+from evalkit.report.guarded import build_section
+from evalkit.report.output import write_atomic
+from evalkit.report.programme import get_programme, read_inputs
+from evalkit.report.provenance import InputFile, Provenance
+
+__all__ = ["RunResult", "build_report", "programme_section", "run_report"]
+
+log = logging.getLogger("evalkit.report")
+
+
+def programme_section(
+    name: str,
+    report: Report,
+    *,
+    paths: Mapping[str, str | Path] | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+    analyses: Sequence[str] | None = None,
+    params: Mapping | None = None,
+    seed: int = 0,
+) -> Section:
+    """Section of programme ``name`` for ``report``, from input files or tables.
+
+    Parameters
+    ----------
+    name
+        Programme name (``"hope_in_stations"``, ``"rsa_experiment"``, ``"cpas_careers"``).
+    report
+        The report it goes into: gives the language, receives the input hashes
+        and the person identifiers to protect.
+    paths, tables
+        Input files by input name (read and hashed), or tables already loaded.
+    analyses
+        Sub-sections to build (default: all the programme offers).
+    params
+        Parameter overrides (default: the programme's defaults).
+    seed
+        Random seed of bootstraps and permutations.
+    """
+    spec = get_programme(name)
+    title = spec.title[report.lang]
+    chosen = list(analyses) if analyses is not None else list(spec.analyses)
+    settings = {**spec.defaults(), **dict(params or {})}
+
+    def load_and_build() -> Section:
+        if tables is not None:
+            data = dict(tables)
+        else:
+            for input_name, path in (paths or {}).items():
+                report.provenance.inputs.append(
+                    InputFile.from_path(path, f"{name}/{input_name}: {Path(path).name}")
+                )
+            data = read_inputs(spec, paths or {})
+        for input_name, column in spec.identifier_columns().items():
+            frame = data.get(input_name)
+            if frame is None or column not in frame.columns:
+                continue
+            ids = frame[column]
+            numeric = pd.api.types.is_numeric_dtype(ids)
+            # Numeric ids would match ordinary numbers in text: protect them by column name.
+            report.protect_identifiers(values=() if numeric else ids.unique(), columns=[column])
+        return spec.build(data, analyses=chosen, params=settings, lang=report.lang, seed=seed)
+
+    report.provenance.update({f"{name}.analyses": chosen})
+    report.provenance.update({f"{name}.{k}": v for k, v in settings.items()})
+    return build_section(title, load_and_build, key=name)
+
+
+def build_report(config: ReportConfig, *, lang: str | None = None) -> Report:
+    """Build (not write) the report a configuration describes."""
+    provenance = Provenance(seed=config.seed)
+    if config.path is not None:
+        provenance.config = InputFile.from_path(config.path)
+    report = Report(
+        config.title,
+        lang=lang or config.lang,
+        threshold=config.disclosure_threshold,
+        subtitle=config.subtitle,
+        provenance=provenance,
+    )
+    for prog in config.programmes:
+        log.info("building %s (%s)", prog.name, ", ".join(prog.analyses))
+        report.add(
+            programme_section(
+                prog.name,
+                report,
+                paths=prog.inputs,
+                analyses=prog.analyses,
+                params=prog.parameters,
+                seed=config.seed,
+            )
+        )
+    provenance.finish()
+    return report
+
+
+@dataclass
+class RunResult:
+    """Outcome of :func:`run_report`."""
+
+    path: Path
+    written: Path
+    failures: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def run_report(
+    config: ReportConfig, *, output_dir: str | Path | None = None, lang: str | None = None
+) -> RunResult:
+    """Build the report and write it atomically.
+
+    When every section succeeded the report replaces ``NAME.html``. When one
+    failed, the report (showing the failure) goes to ``NAME.failed.html`` and
+    ``NAME.html`` -- the last good report -- is left untouched.
+    """
+    out_dir = Path(output_dir) if output_dir is not None else config.output_dir
+    target = out_dir / f"{config.output_name}.html"
+    failed_target = out_dir / f"{config.output_name}.failed.html"
+    report = build_report(config, lang=lang)
+    html = report.render()  # render first: a failing render must not touch any file
+    failures = [f"{s.title}: {s.reason}" for s in report.failures]
+    unavailable = [f"{s.title}: {s.reason}" for s in report.unavailable]
+    if failures:
+        written = write_atomic(failed_target, html)
+        log.error("report NOT updated; %d section(s) failed, see %s", len(failures), written)
+    else:
+        written = write_atomic(target, html)
+        failed_target.unlink(missing_ok=True)
+        log.info("report written to %s", written)
+    return RunResult(target, written, failures, unavailable)
