@@ -224,7 +224,7 @@ class CallawaySantAnna:
         try:
             if d.layout == "balanced":
                 idx = np.flatnonzero(treat | comp)
-                x = d.x_wide[min(cur, base)][idx] if d.covariate_names else None
+                x = _with_intercept(d.x_wide[min(cur, base)][idx]) if d.covariate_names else None
                 res = drdid_panel(d.y_wide[idx, cur], d.y_wide[idx, base], treat[idx], x,
                                   d.w_wide[min(cur, base)][idx], method=method)
                 psi = np.zeros(d.n)
@@ -237,7 +237,7 @@ class CallawaySantAnna:
             post = (d.row_period[rows] == cur).astype(float)
             dg = treat[unit].astype(float)
             self._check_rcs_cell(g, t, d.periods[base], dg, post)
-            x = d.row_x[rows] if d.covariate_names else None
+            x = _with_intercept(d.row_x[rows]) if d.covariate_names else None
             res = drdid_rcs(d.row_y[rows], post, dg, x, d.row_w[rows], method=method)
             psi = np.bincount(unit, weights=res.influence * (d.n / len(rows)), minlength=d.n)
             return res.att, psi, int(np.unique(unit[dg == 1]).size), int(np.unique(unit[dg == 0]).size)
@@ -265,6 +265,12 @@ class CallawaySantAnna:
             raise EstimationError(
                 f"ATT({g:g}, {t}) cannot be estimated: no observation of {', '.join(empty)}."
             )
+
+
+def _with_intercept(x: np.ndarray) -> np.ndarray:
+    # Explicit intercept, so a covariate equal to 1 is caught as collinear rather
+    # than mistaken for the intercept column.
+    return np.column_stack([np.ones(len(x)), x])
 
 
 def _check_choice(name: str, value, allowed) -> None:

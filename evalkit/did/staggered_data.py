@@ -126,6 +126,13 @@ def prepare_staggered(
                             reason=f"covariate {col} missing", id_col=u)
     if len(frame) == 0:
         raise EmptyDataError(f"No row is left after dropping missing values. Ledger:\n{ledger}")
+    constant = [c for c in covs if frame[c].nunique() < 2]
+    if constant:
+        raise EstimationError(
+            f"Covariate(s) {constant} take a single value in the whole sample "
+            f"({', '.join(f'{c}={frame[c].iloc[0]!r}' for c in constant)}): they cannot adjust "
+            "anything and make the regressions singular. Remove them."
+        )
 
     periods = np.sort(frame[t].unique())
     ft = frame[g].to_numpy(dtype=float)
