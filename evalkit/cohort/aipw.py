@@ -28,7 +28,7 @@ from evalkit.cohort.weighting import check_weights
 def aipw(y, d, x, s, logit: LogitFit, estimand: str, names,
          labels=("treated", "comparison")) -> EffectEstimate:
     """Doubly robust ATE or ATT (see module docstring)."""
-    models = OutcomeModels(y, d, x, s, names, labels)
+    models = OutcomeModels(y, d, x, s, names, labels, treated_model=estimand == "ATE")
     t = d == 1
     e = logit.ps
     design = models.design
@@ -64,7 +64,7 @@ def aipw(y, d, x, s, logit: LogitFit, estimand: str, names,
         psi = w_t * (r0 - part_a) / s1 - w_c * (r0 - part_b) / n0w
         xbar1 = design.T @ w_t / s1
         xbar0 = design.T @ w_c / n0w
-        psi += models.beta_influence(-xbar1 + xbar0, np.zeros_like(xbar1))
+        psi += models.beta_influence(-xbar1 + xbar0, None)
         grad = -(design.T @ (w_c * (r0 - part_b))) / n0w
         psi += logit.influence @ grad
         w1, w0 = w_t[t], w_c[~t]

@@ -25,8 +25,9 @@ where ``sigma_i^2 = J_i/(J_i+1) (y_i - mean of its J nearest same-group neighbou
 published formulas (``K(K-1)/M^2`` and ``(K/M)^2 + (2M-1)/M K/M``).
 
 For clustered data the influence vector ``psi`` is built so that ``sum psi^2`` equals the
-variance above (residual terms carry the sign of ``y_i`` minus its neighbours' mean); cluster
-sums of it give a cluster-robust variance. This is a heuristic extension (Abadie–Imbens
+variance above: per person, the squared terms of the formula are summed and the root carries
+the sign of the person's own contribution (``y_i`` minus its neighbours' mean for the
+conditional-variance terms); cluster sums of it give a cluster-robust variance. This is a heuristic extension (Abadie–Imbens
 give no clustered formula) and is flagged as such in the results.
 
 Kernels: 1-D matching uses a sorted array and :func:`numpy.searchsorted` with a compiled
@@ -221,7 +222,8 @@ def match_kd(pool: np.ndarray, queries: np.ndarray, m: int, caliper: float = 0.0
     inside = dist <= limit[:, None]
     lists = [None] * len(queries)
     # rows whose last candidate is still tied may have more ties: ask the tree for all of them
-    overflow = np.flatnonzero(inside[:, -1] & np.isfinite(dist[:, -1]) & (k < len(pool)))
+    overflow = np.flatnonzero((inside.sum(axis=1) == np.isfinite(dist).sum(axis=1))
+                              & (k < len(pool)))
     for i in overflow:
         found = np.asarray(tree.query_ball_point(queries[i], limit[i]), dtype=np.int64)
         lists[i] = found[found != i] if exclude_self else found
@@ -404,8 +406,13 @@ def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: flo
         if estimand == "ATT":
             extra = np.where(t, 0.0, k_weight * k_weight - q_weight)
         extra = np.maximum(extra, 0.0)
-        psi = (np.where(used, s * (tau_i - tau), 0.0)
-               + np.where(t, 1.0, -1.0) * np.sqrt(extra) * signed) / total
+        # the two terms of the variance are combined per person (a_i^2 + b_i^2) so that
+        # sum psi^2 is exactly the Abadie-Imbens variance; the sign follows the person's
+        # own contribution, which is what cluster sums aggregate
+        own_term = np.where(used, s * (tau_i - tau), 0.0)
+        noise_term = np.where(t, 1.0, -1.0) * np.sqrt(extra) * signed
+        sign = np.where(own_term != 0, np.sign(own_term), np.sign(noise_term))
+        psi = sign * np.sqrt(own_term**2 + noise_term**2) / total
     mu1 = np.dot(s[used], y1[used]) / total
     details = {
         "n_matched": int(used.sum()),

@@ -40,55 +40,82 @@ def difference_in_means(y: np.ndarray, d: np.ndarray, s: np.ndarray) -> EffectEs
 def weighted_ls(design: np.ndarray, y: np.ndarray, w: np.ndarray, names, group: str):
     """Weighted least squares ``argmin sum w (y - design b)^2``; returns ``(b, A^-1)`` with
     ``A = design' W design``."""
+    constant = np.flatnonzero(np.ptp(design[w > 0, 1:], axis=0) == 0) if len(design) else []
+    if len(constant):
+        raise EstimationError(
+            f"the outcome regression in group {group!r} cannot be fitted: covariate(s) "
+            f"{show_values([names[j] for j in constant])} are constant within that group. Drop "
+            "them, or adjust for them by matching/weighting only.")
     a = design.T @ (design * w[:, None])
-    try:
-        a_inv = np.linalg.inv(a)
-    except np.linalg.LinAlgError as exc:
+    # judge collinearity on the correlation scale, so covariates in dollars or squared
+    # ages are not mistaken for collinear ones
+    scale = np.sqrt(np.diag(a))
+    if not np.all(scale > 0):
+        raise EstimationError(
+            f"the outcome regression in group {group!r} has a covariate that is 0 for every "
+            f"person of that group (among {show_values(names)}); drop it.")
+    scaled = a / np.outer(scale, scale)
+    if np.linalg.cond(scaled) > 1e12:
         raise EstimationError(
             f"the outcome regression in group {group!r} is singular: collinear covariates "
-            f"among {show_values(names)}, or fewer persons than covariates in that group."
-        ) from exc
-    if np.linalg.cond(a) > 1e13:
-        raise EstimationError(
-            f"the outcome regression in group {group!r} is (nearly) singular: collinear "
-            f"covariates among {show_values(names)}, or a covariate constant within the group."
-        )
+            f"among {show_values(names)}, a covariate constant within the group, or fewer "
+            "persons than covariates in that group.")
+    a_inv = np.linalg.inv(scaled) / np.outer(scale, scale)
     beta = a_inv @ (design.T @ (w * y))
     return beta, a_inv
 
 
 class OutcomeModels:
-    """Per-group weighted least-squares outcome models ``m_0`` and ``m_1`` on ``[1, x]``."""
+    """Per-group weighted least-squares outcome models ``m_0`` and ``m_1`` on ``[1, x]``.
 
-    def __init__(self, y, d, x, s, names, labels=("treated", "comparison")):
+    ``treated_model=False`` skips ``m_1`` (ATT estimators only need ``m_0``: with an
+    intercept, treated residuals sum to zero, so ``sum_T s (m_1 - m_0) = sum_T s (y - m_0)``).
+    """
+
+    def __init__(self, y, d, x, s, names, labels=("treated", "comparison"),
+                 treated_model: bool = True):
         self.design = with_intercept(x)
         t = d == 1
-        self.beta1, self.a1_inv = weighted_ls(self.design[t], y[t], s[t], names, labels[0])
         self.beta0, self.a0_inv = weighted_ls(self.design[~t], y[~t], s[~t], names, labels[1])
-        self.m1 = self.design @ self.beta1
         self.m0 = self.design @ self.beta0
+        if treated_model:
+            self.beta1, self.a1_inv = weighted_ls(self.design[t], y[t], s[t], names, labels[0])
+            self.m1 = self.design @ self.beta1
+        else:
+            self.beta1 = self.a1_inv = None
+            self.m1 = np.where(t, y, np.nan)
         self.resid = np.where(t, y - self.m1, y - self.m0)
         self.t = t
         self.s = s
 
-    def beta_influence(self, direction0: np.ndarray, direction1: np.ndarray) -> np.ndarray:
+    def beta_influence(self, direction0: np.ndarray, direction1: np.ndarray | None
+                       ) -> np.ndarray:
         """``direction1' (beta1_hat - beta1) + direction0' (beta0_hat - beta0)`` linearised
-        per person: ``s e x' A_g^-1 direction_g`` within group g."""
-        lin1 = self.design @ (self.a1_inv @ direction1)
+        per person: ``s e x' A_g^-1 direction_g`` within group g (no ``m_1`` term when
+        ``direction1`` is None)."""
         lin0 = self.design @ (self.a0_inv @ direction0)
+        lin1 = 0.0 if direction1 is None else self.design @ (self.a1_inv @ direction1)
         return self.s * self.resid * np.where(self.t, lin1, lin0)
 
 
 def regression_adjustment(y, d, x, s, estimand: str, names, labels=("treated", "comparison")
                           ) -> EffectEstimate:
     """Regression-adjustment ATE/ATT (see module docstring)."""
-    models = OutcomeModels(y, d, x, s, names, labels)
-    target = s if estimand == "ATE" else s * d
-    total = target.sum()
-    y1 = np.dot(target, models.m1) / total
-    y0 = np.dot(target, models.m0) / total
-    tau = y1 - y0
-    xbar = models.design.T @ target / total
-    psi = target * (models.m1 - models.m0 - tau) / total
-    psi += models.beta_influence(-xbar, xbar)
-    return EffectEstimate(tau, psi, y1, y0)
+    if estimand == "ATE":
+        models = OutcomeModels(y, d, x, s, names, labels)
+        total = s.sum()
+        y1 = np.dot(s, models.m1) / total
+        y0 = np.dot(s, models.m0) / total
+        xbar = models.design.T @ s / total
+        psi = s * (models.m1 - models.m0 - y1 + y0) / total
+        psi += models.beta_influence(-xbar, xbar)
+    else:
+        models = OutcomeModels(y, d, x, s, names, labels, treated_model=False)
+        target = s * d
+        total = target.sum()
+        y1 = np.dot(target, y) / total
+        y0 = np.dot(target, models.m0) / total
+        xbar = models.design.T @ target / total
+        psi = target * (y - models.m0 - y1 + y0) / total
+        psi += models.beta_influence(-xbar, None)
+    return EffectEstimate(y1 - y0, psi, y1, y0)
