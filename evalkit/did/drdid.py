@@ -124,9 +124,10 @@ def drdid_panel(
     """
     method = _check_method(method)
     d, w = _treatment_and_weights(treated, weights)
-    dy = np.asarray(y_post, dtype=float) - np.asarray(y_pre, dtype=float)
+    y_post, y_pre = np.asarray(y_post, dtype=float), np.asarray(y_pre, dtype=float)
     X = _design(covariates, len(d))
-    _check_lengths(len(d), dy=dy, X=X, w=w)
+    _check_lengths(len(d), y_post=y_post, y_pre=y_pre, X=X, w=w)
+    dy = y_post - y_pre
     if method == "or":
         beta, alr_or = _wls(X, dy, w * (1 - d), "comparison")
         m = X @ beta
