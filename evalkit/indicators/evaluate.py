@@ -137,9 +137,33 @@ class IndicatorModel:
                         margins=self.margins)
             finally:
                 con.close()
+        for ind in self.indicators:
+            _check_denominators(ind, stats_by_name[ind.name])
         ledger = self._ledger.copy() if self._ledger is not None else None
         return IndicatorResults(self.indicators, stats_by_name, level=level, ledger=ledger,
                                 engine=self.engine, person_id=self.person_id)
+
+
+def _check_denominators(ind: Indicator, cell_stats: CellStats) -> None:
+    """Refuse indicators whose population is empty or whose exposure is zero in a cell."""
+    cells = cell_stats.cells
+    if cells["n"].sum() == 0 or (cell_stats.dimensions and not len(cells)):
+        raise EmptyDataError(
+            f"indicator {ind.name!r}: no row is left in the population "
+            f"({cell_stats.n_outside} outside the filters/denominator condition, "
+            f"{cell_stats.n_missing} with a missing value): the denominator is zero. "
+            f"Check the filters {list(ind.filters)} and the denominator {ind.denominator!r}."
+        )
+    if ind.kind == "rate":
+        zero = cells[(cells["sum_den"] <= 0) & (cells["n"] > 0)]
+        if len(zero):
+            shown = zero[cell_stats.dimensions].head(5).to_dict("records")
+            raise EstimationError(
+                f"indicator {ind.name!r}: the exposure {ind.denominator!r} sums to zero in "
+                f"{len(zero)} cell(s), e.g. {shown}; the rate is undefined there. Exclude rows "
+                f"without exposure with a filter (e.g. \"{ind.denominator} > 0\") or coarsen "
+                f"the disaggregation."
+            )
 
 
 def _estimates(kind: str, cells: pd.DataFrame, per: float, level: float) -> pd.DataFrame:
@@ -174,7 +198,8 @@ def _estimates(kind: str, cells: pd.DataFrame, per: float, level: float) -> pd.D
 class IndicatorResults(EstimateResults):
     """Indicator values per cell with confidence intervals.
 
-    ``params`` / ``std_errors`` are indexed by ``"name | dim=value | ..."``;
+    ``params`` / ``std_errors`` are indexed by ``"name | dim=value | ..."``
+    (rolled-up dimensions omitted: ``"name"`` is the overall value);
     :meth:`conf_int` returns the kind-specific intervals (Wilson, exact
     Poisson, t), not Wald intervals. :meth:`to_frame` is the tidy, unmasked
     table (for analysts); :meth:`publishable` and :meth:`to_report_table`
@@ -225,7 +250,7 @@ class IndicatorResults(EstimateResults):
         keys = []
         for row in tidy[["indicator", *dims]].itertuples(index=False):
             parts = [row[0]] + [f"{d[4:]}={v}" for d, v in zip(dims, row[1:], strict=True)
-                                if isinstance(v, str)]
+                                if isinstance(v, str) and v != ALL]
             keys.append(" | ".join(parts))
         return keys
 

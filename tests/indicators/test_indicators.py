@@ -1,0 +1,340 @@
+"""Monitoring indicators: values vs hand-computed pandas, intervals vs statsmodels, DuckDB = pandas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+from statsmodels.stats.rates import confint_poisson
+from statsmodels.stats.weightstats import DescrStatsW
+
+from evalkit.data import PersonTable
+from evalkit.datasets import cpas_careers, hope_in_stations
+from evalkit.errors import (
+    ColumnTypeError,
+    ConfigError,
+    DataValidationError,
+    EmptyDataError,
+    EstimationError,
+    MissingColumnError,
+)
+from evalkit.indicators.aggregation import ALL, MISSING
+from evalkit.indicators.definition import AgeBands, Disaggregations, Indicator
+from evalkit.indicators.evaluate import IndicatorModel, evaluate_indicators
+from evalkit.indicators.expressions import Expression
+from evalkit.indicators.intervals import (
+    newcombe_difference_interval,
+    poisson_rate_interval,
+    t_interval,
+    wilson_interval,
+)
+
+
+# --------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def hope():
+    return hope_in_stations.generate(**hope_in_stations.SAMPLE_KWARGS)
+
+
+@pytest.fixture(scope="module")
+def cpas():
+    data = cpas_careers.generate(**cpas_careers.SAMPLE_KWARGS)
+    seq = data["sequences"].sort_values(["person_id", "month"])
+    prev = seq.groupby("person_id")["state"].shift().astype(object)
+    seq = seq.assign(
+        in_job=seq["state"].isin(["FT", "PT", "SE"]).astype(int),
+        entry_ft=((seq["state"] == "FT") & (prev != "FT") & prev.notna()).astype(int),
+        exposure=1.0,
+    )
+    return seq.merge(data["persons"], on="person_id", how="left")
+
+
+HOPE_DISAGG = Disaggregations(sex="sex", age="age", territory="station", period="wave")
+
+HOPE_INDICATORS = [
+    Indicator("shelter", "A dormi en centre d'hébergement", "Slept in a shelter", "proportion",
+              "slept_in_shelter", disaggregations=("territory", "period", "sex"), per=100,
+              unit_fr="%", unit_en="%"),
+    Indicator("care_adults", "Accès aux soins (25 ans et plus)", "Access to care (25+)",
+              "proportion", "access_to_care == 1", filters=("age >= 25",),
+              disaggregations=("age_band", "period")),
+    Indicator("perception", "Score de perception", "Perception score", "mean", "perception_score",
+              disaggregations=("territory", "period")),
+    Indicator("services", "Services utilisés", "Services used per respondent", "rate",
+              "n_services_used", denominator="1", disaggregations=("sex",)),
+]
+
+
+# ------------------------------------------------------------------- intervals
+def test_wilson_equals_statsmodels():
+    x = np.array([0, 1, 3, 10, 47, 99, 100])
+    n = np.array([10, 10, 20, 40, 100, 100, 100])
+    for level in (0.9, 0.95, 0.99):
+        lo, hi = wilson_interval(x, n, level)
+        ref_lo, ref_hi = proportion_confint(x, n, alpha=1 - level, method="wilson")
+        assert_allclose(lo, ref_lo, atol=1e-12)
+        assert_allclose(hi, ref_hi, atol=1e-12)
+
+
+def test_poisson_equals_statsmodels_exact():
+    x = np.array([0, 1, 5, 30, 412])
+    e = np.array([10.0, 3.5, 100.0, 1000.0, 12345.0])
+    lo, hi = poisson_rate_interval(x, e)
+    ref_lo, ref_hi = confint_poisson(x, e, method="exact-c")
+    assert_allclose(lo, ref_lo, atol=1e-12)
+    assert_allclose(hi, ref_hi, rtol=1e-10)
+
+
+def test_t_interval_equals_statsmodels():
+    y = np.random.default_rng(0).normal(3, 2, 37)
+    lo, hi = t_interval(y.mean(), y.std(ddof=1), y.size, 0.9)
+    ref = DescrStatsW(y).tconfint_mean(alpha=0.1)
+    assert_allclose([lo, hi], ref, rtol=1e-12)
+
+
+def test_newcombe_equals_statsmodels():
+    lo, hi = newcombe_difference_interval(30, 100, 20, 90)
+    ref = confint_proportions_2indep(30, 100, 20, 90, method="newcomb", compare="diff")
+    assert_allclose([lo, hi], ref, rtol=1e-10)
+
+
+# ---------------------------------------------------------- hope_in_stations
+def _hand_hope(survey: pd.DataFrame):
+    """Hand computation of the HOPE_INDICATORS full-cross cells with plain pandas."""
+    shelter = survey.groupby(["station", "wave", "sex"])["slept_in_shelter"].agg(["sum", "size"])
+    adults = survey[survey["age"] >= 25].copy()
+    adults["band"] = pd.cut(adults["age"], [25, 35, 50, 65, np.inf], right=False,
+                            labels=["25-34", "35-49", "50-64", "65+"]).astype(str)
+    care = adults.groupby(["band", "wave"])["access_to_care"].agg(["sum", "size"])
+    perc = survey.groupby(["station", "wave"])["perception_score"].agg(["mean", "std", "size"])
+    serv = survey.groupby("sex")["n_services_used"].agg(["sum", "size"])
+    return shelter, care, perc, serv
+
+
+def test_hope_indicators_equal_hand_computation(hope):
+    survey = hope["survey"]
+    res = IndicatorModel(HOPE_INDICATORS, survey, disaggregations=HOPE_DISAGG,
+                         person_id="respondent_id").fit()
+    tidy = res.to_frame()
+    shelter, care, perc, serv = _hand_hope(survey)
+
+    sub = tidy[(tidy.indicator == "shelter") & (tidy.territory != ALL) & (tidy.period != ALL)
+               & (tidy.sex != ALL)].set_index(["territory", "period", "sex"])
+    ref = shelter.rename(index=str, level="wave")
+    sub = sub.loc[ref.index]
+    assert_allclose(sub["numerator"], ref["sum"])
+    assert_allclose(sub["n"], ref["size"])
+    assert_allclose(sub["estimate"], 100 * ref["sum"] / ref["size"])
+    lo, hi = proportion_confint(ref["sum"], ref["size"], method="wilson")
+    assert_allclose(sub["ci_lower"], 100 * lo, atol=1e-10)
+    assert_allclose(sub["ci_upper"], 100 * hi, atol=1e-10)
+    total = tidy[(tidy.indicator == "shelter") & (tidy.territory == ALL) & (tidy.period == ALL)
+                 & (tidy.sex == ALL)].iloc[0]
+    assert_allclose(total["estimate"], 100 * survey["slept_in_shelter"].mean())
+    assert total["n_persons"] == survey["respondent_id"].nunique()
+
+    sub = tidy[(tidy.indicator == "care_adults") & (tidy.age_band != ALL) & (tidy.period != ALL)]
+    sub = sub.set_index(["age_band", "period"]).loc[care.rename(index=str, level="wave").index]
+    assert_allclose(sub["estimate"], (care["sum"] / care["size"]).to_numpy())
+    assert res.exclusions.set_index("indicator").loc["care_adults", "n_outside_population"] == (
+        survey["age"] < 25).sum()
+
+    sub = tidy[(tidy.indicator == "perception") & (tidy.territory != ALL) & (tidy.period != ALL)]
+    sub = sub.set_index(["territory", "period"]).loc[perc.rename(index=str, level="wave").index]
+    assert_allclose(sub["estimate"], perc["mean"].to_numpy())
+    q = stats.t.ppf(0.975, perc["size"] - 1)
+    assert_allclose(sub["ci_lower"], (perc["mean"] - q * perc["std"] / np.sqrt(perc["size"])).to_numpy())
+
+    sub = tidy[(tidy.indicator == "services") & (tidy.sex != ALL)].set_index("sex").loc[serv.index]
+    assert_allclose(sub["estimate"], (serv["sum"] / serv["size"]).to_numpy())
+    lo, hi = confint_poisson(serv["sum"].to_numpy(), serv["size"].to_numpy(), method="exact-c")
+    assert_allclose(sub["ci_upper"], hi, rtol=1e-10)
+
+
+def test_hope_duckdb_equals_pandas(hope, tmp_path):
+    survey = hope["survey"]
+    kw = dict(disaggregations=HOPE_DISAGG, person_id="respondent_id")
+    ref = IndicatorModel(HOPE_INDICATORS, survey, **kw).fit().to_frame()
+    got = IndicatorModel(HOPE_INDICATORS, survey, engine="duckdb", **kw).fit().to_frame()
+    pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-10, atol=1e-12)
+    path = tmp_path / "survey.parquet"
+    survey.to_parquet(path)
+    got = IndicatorModel(HOPE_INDICATORS, path, engine="duckdb", **kw).fit().to_frame()
+    pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-10, atol=1e-12)
+
+
+def test_person_table_contract(hope):
+    survey = hope["survey"]
+    pt = PersonTable(survey, id="respondent_id", group="pilot", outcomes=["slept_in_shelter"],
+                     covariates=["sex", "age", "station", "wave"])
+    res = evaluate_indicators(HOPE_INDICATORS[0], pt, disaggregations=HOPE_DISAGG)
+    assert res.person_id == "respondent_id"
+    assert res.ledger is not None
+    assert_allclose(res.params["shelter"], 100 * survey["slept_in_shelter"].mean())
+
+
+def test_trend_between_waves(hope):
+    survey = hope["survey"]
+    res = IndicatorModel(HOPE_INDICATORS[:3], survey, disaggregations=HOPE_DISAGG).fit()
+    trend = res.trend()
+    row = trend[(trend.indicator == "shelter") & (trend.territory == "Paris Nord")
+                & (trend.sex == ALL)].iloc[0]
+    paris = survey[survey.station == "Paris Nord"]
+    x = paris.groupby("wave")["slept_in_shelter"].agg(["sum", "size"])
+    ref = confint_proportions_2indep(x.loc[2, "sum"], x.loc[2, "size"], x.loc[1, "sum"],
+                                     x.loc[1, "size"], method="newcomb", compare="diff")
+    assert_allclose([row.ci_lower, row.ci_upper], 100 * np.asarray(ref), rtol=1e-10)
+    row = trend[(trend.indicator == "perception") & (trend.territory == "Roma Termini")].iloc[0]
+    roma = survey[survey.station == "Roma Termini"]
+    welch = stats.ttest_ind(roma.loc[roma.wave == 2, "perception_score"],
+                            roma.loc[roma.wave == 1, "perception_score"], equal_var=False)
+    ci = welch.confidence_interval(0.95)
+    assert_allclose([row.ci_lower, row.ci_upper], [ci.low, ci.high], rtol=1e-10)
+
+
+# ------------------------------------------------------------------ cpas_careers
+CPAS_DISAGG = Disaggregations(sex="sex", age_band="age_band", territory="cpas", period="month",
+                              status="state")
+
+
+def test_cpas_person_month_indicators(cpas):
+    inds = [
+        Indicator("in_job", "En emploi", "In employment", "proportion", "in_job",
+                  disaggregations=("sex", "age_band", "territory"), per=100),
+        Indicator("entries_ft", "Entrées en temps plein", "Entries into full-time jobs", "rate",
+                  "entry_ft", denominator="exposure", filters=("month > 1",),
+                  disaggregations=("territory",), per=1000),
+        Indicator("by_status", "Mois par statut", "Months by status", "proportion",
+                  "state in ['RIS', 'ALW']", disaggregations=("sex", "period")),
+    ]
+    res = IndicatorModel(inds, cpas, disaggregations=CPAS_DISAGG, person_id="person_id").fit()
+    tidy = res.to_frame()
+    hand = cpas.groupby(["sex", "age_band", "cpas"], observed=True).agg(
+        x=("in_job", "sum"), n=("in_job", "size"), persons=("person_id", "nunique"))
+    sub = tidy[(tidy.indicator == "in_job") & (tidy.sex != ALL) & (tidy.age_band != ALL)
+               & (tidy.territory != ALL)].set_index(["sex", "age_band", "territory"])
+    sub = sub.loc[hand.index.set_levels([lvl.astype(str) for lvl in hand.index.levels])]
+    assert_allclose(sub["estimate"], 100 * hand["x"] / hand["n"])
+    assert_allclose(sub["n_persons"], hand["persons"])
+
+    later = cpas[cpas.month > 1]
+    hand = later.groupby("cpas", observed=True).agg(x=("entry_ft", "sum"), e=("exposure", "sum"))
+    sub = tidy[(tidy.indicator == "entries_ft") & (tidy.territory != ALL)].set_index("territory")
+    sub = sub.loc[hand.index.astype(str)]
+    assert_allclose(sub["estimate"], 1000 * hand["x"] / hand["e"])
+    lo, hi = confint_poisson(hand["x"].to_numpy(), hand["e"].to_numpy(), method="exact-c")
+    assert_allclose(sub["ci_lower"], 1000 * lo, atol=1e-12)
+
+    hand = cpas.assign(y=cpas["state"].isin(["RIS", "ALW"])).groupby(
+        ["sex", "month"], observed=True)["y"].mean()
+    sub = tidy[(tidy.indicator == "by_status") & (tidy.sex != ALL) & (tidy.period != ALL)]
+    sub = sub.set_index(["sex", "period"]).loc[[(str(s), str(m)) for s, m in hand.index]]
+    assert_allclose(sub["estimate"], hand.to_numpy())
+
+    duck = IndicatorModel(inds, cpas, disaggregations=CPAS_DISAGG, person_id="person_id",
+                          engine="duckdb").fit().to_frame()
+    pd.testing.assert_frame_equal(duck, tidy, check_exact=False, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------- missing values / logic
+def test_three_valued_logic_same_in_both_engines():
+    df = pd.DataFrame({
+        "age": [20.0, np.nan, 40.0, 70.0, np.nan, 33.0],
+        "sex": ["F", None, "M", "F", "M", None],
+        "y": [1.0, 0.0, np.nan, 1.0, 1.0, 0.0],
+        "region": ["a", "b", "a", "b", "a", "b"],
+    })
+    exprs = ["not (age > 30)", "~(age > 30) | (sex == 'F')", "sex in ['F']", "sex not in ['F']",
+             "isna(age) and y == 1", "age / (y - 1) > 0", "(age > 30) & (region != 'b')"]
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("t", df)
+    for text in exprs:
+        e = Expression.parse(text)
+        got = e.evaluate(df).astype(object).where(e.evaluate(df).notna(), None).tolist()
+        sql = [r[0] for r in con.execute(f"SELECT {e.to_sql()} FROM t").fetchall()]
+        assert got == sql, text
+
+
+def test_missing_values_excluded_and_counted():
+    df = pd.DataFrame({"y": [1, 0, np.nan, 1, np.nan], "sex": ["F", None, "M", "F", "M"]})
+    ind = Indicator("p", "p", "p", "proportion", "y", disaggregations=("sex",))
+    for engine in ("pandas", "duckdb"):
+        res = IndicatorModel(ind, df, engine=engine, disaggregations=Disaggregations(age=None)).fit()
+        ex = res.exclusions.iloc[0]
+        assert ex["n_missing_value"] == 2
+        tidy = res.to_frame().set_index("sex")
+        assert tidy.loc[MISSING, "n"] == 1  # a missing disaggregation value is its own cell
+        assert_allclose(tidy.loc[ALL, "estimate"], 2 / 3)
+
+
+# ------------------------------------------------------------------ disclosure
+def test_publishable_masks_small_person_counts(hope):
+    survey = hope["survey"]
+    ind = Indicator("shelter", "Hébergé", "Sheltered", "proportion", "slept_in_shelter",
+                    disaggregations=("territory", "age_band"))
+    disagg = Disaggregations(territory="station", age="age", age_bands=AgeBands((25, 35, 45, 55, 70)))
+    res = IndicatorModel(ind, survey, disaggregations=disagg, person_id="respondent_id").fit()
+    raw = res.to_frame()
+    pub = res.publishable(threshold=11)
+    small = raw["n_persons"] < 11
+    assert small.any()
+    assert pub.loc[small, "masked"].all()
+    assert pub.loc[pub["masked"], ["n_persons", "estimate", "ci_lower"]].isna().all().all()
+    published = pub.loc[~pub["masked"], "n_persons"]
+    assert (published >= 11).all()
+    # secondary suppression: no row or column of the two-way layout has a single masked cell
+    cross = pub[(pub.territory != ALL) & (pub.age_band != ALL)]
+    per_station = cross.groupby("territory")["masked"].sum()
+    assert not (per_station == 1).any()
+    table = res.to_report_table(lang="fr")
+    assert "< 11" in set(table["N"])
+    assert "Ensemble" in set(table["Territoire"])
+
+
+# ---------------------------------------------------------------------- errors
+def test_errors_are_clear():
+    df = pd.DataFrame({"y": [1, 0, 1], "sex": ["F", "M", "F"], "months": [0.0, 0.0, 0.0],
+                       "score": [1.0, 2.0, 3.0]})
+    with pytest.raises(MissingColumnError, match="'z'"):
+        evaluate_indicators(Indicator("a", "a", "a", "proportion", "z == 1"), df)
+    with pytest.raises(MissingColumnError, match="'status'"):
+        evaluate_indicators(Indicator("a", "a", "a", "proportion", "y", disaggregations=("status",)),
+                            df, disaggregations=Disaggregations(status="status"))
+    with pytest.raises(ConfigError, match="no column"):
+        evaluate_indicators(Indicator("a", "a", "a", "proportion", "y", disaggregations=("territory",)), df)
+    for engine in ("pandas", "duckdb"):
+        with pytest.raises(EstimationError, match="sums to zero"):
+            evaluate_indicators(Indicator("r", "r", "r", "rate", "y", denominator="months"), df,
+                                engine=engine)
+        with pytest.raises(EmptyDataError, match="denominator is zero"):
+            evaluate_indicators(Indicator("p", "p", "p", "proportion", "y", filters=("y > 5",)), df,
+                                engine=engine)
+        with pytest.raises(DataValidationError, match="0/1"):
+            evaluate_indicators(Indicator("p", "p", "p", "proportion", "score"), df, engine=engine)
+    with pytest.raises(ColumnTypeError, match="numeric"):
+        evaluate_indicators(Indicator("m", "m", "m", "mean", "sex"), df)
+    with pytest.raises(ConfigError, match="not allowed"):
+        Indicator("x", "x", "x", "proportion", "__import__('os')")
+    with pytest.raises(ConfigError, match="kind"):
+        Indicator("x", "x", "x", "ratio", "y")
+    with pytest.raises(ConfigError, match="denominator"):
+        Indicator("x", "x", "x", "rate", "y")
+    with pytest.raises(ConfigError, match="engine"):
+        IndicatorModel(Indicator("a", "a", "a", "mean", "score"), df, engine="spark")
+
+
+def test_age_bands_sql_matches_python():
+    import duckdb
+
+    bands = AgeBands()
+    ages = np.array([0, 17.9, 18, 24, 25, 49.5, 64.99, 65, 90, np.nan])
+    con = duckdb.connect()
+    con.register("t", pd.DataFrame({"age": ages}))
+    sql = [r[0] for r in con.execute(f"SELECT {bands.to_sql('age')} FROM t").fetchall()]
+    assert list(bands.assign(ages)) == sql
+    assert bands.labels == ("<18", "18-24", "25-34", "35-49", "50-64", "65+")
