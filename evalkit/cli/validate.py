@@ -7,10 +7,27 @@ import sys
 import tomllib
 from pathlib import Path
 
-from evalkit.data import Panel, PersonTable, Sequences
+from evalkit.data import Panel, PersonTable, Sequences, read_table
 from evalkit.errors import ConfigError, EvalkitError
 
-CONTRACTS = {"panel": Panel, "persons": PersonTable, "sequences": Sequences}
+def _network(path: Path, *, edges: str | None = None, organisations: str | None = None,
+             **kwargs):
+    """Edge list + organisations table of service networks; the other file is named
+    relative to ``path`` (``edges=`` when ``path`` is the organisations table, and vice versa)."""
+    from evalkit.network.graphs import ServiceNetworks
+
+    if (edges is None) == (organisations is None):
+        raise ConfigError("The network contract needs the other table of the pair: pass "
+                          "organisations= (when validating an edge list) or edges= (when "
+                          "validating an organisations table) in the schema.")
+    other = path.parent / (edges or organisations)
+    edge_path, org_path = (other, path) if edges else (path, other)
+    return ServiceNetworks(read_table(edge_path), read_table(org_path), **kwargs)
+
+
+CONTRACTS = {"panel": Panel.from_file, "persons": PersonTable.from_file,
+             "sequences": Sequences.from_file, "network": _network}
+SIGNATURES = {"panel": Panel, "persons": PersonTable, "sequences": Sequences}
 LIST_OPTIONS = ("outcomes", "covariates", "categorical", "alphabet")
 COLUMN_FLAGS = ("id", "group", "unit", "period", "state", "first_treated", "treatment",
                 "cluster", "weight", *LIST_OPTIONS)
@@ -19,7 +36,7 @@ COLUMN_FLAGS = ("id", "group", "unit", "period", "state", "first_treated", "trea
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "validate",
-        help="check a data file against a contract (panel, persons, sequences)",
+        help="check a data file against a contract (panel, persons, sequences, network)",
         description=(
             "Validate PATH against a data contract and print the exclusion ledger. Column roles "
             "come from --schema (TOML: contract = '...' and a [columns] table of constructor "
@@ -83,7 +100,9 @@ def resolve(args) -> tuple[str, dict]:
 
 def check_options(contract: str, kwargs: dict) -> None:
     """Refuse column options that the contract does not take (e.g. --group for a panel)."""
-    accepted = set(inspect.signature(CONTRACTS[contract]).parameters) - {"data"}
+    if contract not in SIGNATURES:
+        return
+    accepted = set(inspect.signature(SIGNATURES[contract]).parameters) - {"data"}
     wrong = sorted(set(kwargs) - accepted)
     if wrong:
         raise ConfigError(
@@ -96,7 +115,7 @@ def run(args) -> int:
     try:
         contract, kwargs = resolve(args)
         check_options(contract, kwargs)
-        validated = CONTRACTS[contract].from_file(args.path, **kwargs)
+        validated = CONTRACTS[contract](args.path, **kwargs)
     except EvalkitError as exc:
         print(f"evalkit validate: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -28,8 +28,8 @@ class SampleTable:
     columns: dict = field(default_factory=dict)
 
 
-# Data contract of each sample table; tables without a contract (edge lists,
-# organisation lists) are validated by the module that reads them.
+# Data contract of each sample table. The two tables of a service network are
+# validated together (each schema names the other file).
 SAMPLES: dict[str, dict[str, SampleTable]] = {
     "rsa_experiment": {
         "panel": SampleTable("panel", {
@@ -58,8 +58,10 @@ SAMPLES: dict[str, dict[str, SampleTable]] = {
             "id": "respondent_id", "group": "pilot", "cluster": "station",
             "outcomes": ["slept_in_shelter", "social_worker_contact", "access_to_care",
                          "has_income", "n_services_used", "perception_score"]}),
-        "organisations": SampleTable(None),
-        "edges": SampleTable(None),
+        "organisations": SampleTable("network", {
+            "edges": "hope_in_stations_edges.csv"}),
+        "edges": SampleTable("network", {
+            "organisations": "hope_in_stations_organisations.csv"}),
     },
 }
 

@@ -70,3 +70,15 @@ def test_truncated_parquet_is_an_input_error(tmp_path, capsys):
     path.write_bytes(b"PAR1not really parquet")
     assert main(["validate", str(path), "--contract", "persons"]) == 1
     assert "InputFileError" in capsys.readouterr().err
+
+
+def test_edge_naming_unknown_organisation_fails(tmp_path, capsys):
+    shutil.copy(SAMPLES / "hope_in_stations_organisations.csv", tmp_path)
+
+    def unknown_org(frame):
+        frame.loc[0, "org_b"] = "Ghost NGO"
+        return frame
+    path = corrupt_copy(tmp_path, "hope_in_stations_edges.csv", unknown_org)
+    assert main(["validate", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "UnknownCategoryError" in err and "Ghost NGO" in err
