@@ -10,6 +10,7 @@ from pathlib import Path
 from evalkit.data import Panel, PersonTable, Sequences, read_table
 from evalkit.errors import ConfigError, EvalkitError
 
+
 def _network(path: Path, *, edges: str | None = None, organisations: str | None = None,
              **kwargs):
     """Edge list + organisations table of service networks; the other file is named
