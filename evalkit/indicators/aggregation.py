@@ -309,7 +309,13 @@ def duckdb_cells(
     person_id: str | None = None,
     margins: bool = True,
 ) -> CellStats:
-    """Cell statistics computed inside DuckDB (see module docstring)."""
+    """Cell statistics computed inside DuckDB (see module docstring).
+
+    One pass over the population rows: ``GROUP BY GROUPING SETS`` always
+    includes the overall set ``()``, whose row also carries the counts of
+    rows with missing values and the validity checks; plus ``count(*)`` of
+    the source (read from Parquet metadata when the source is Parquet).
+    """
     dims = _resolve_dims(indicator, disagg)
     _check_columns(indicator, duckdb_columns(con, source), dims, person_id)
     exprs = indicator.expressions()
@@ -326,69 +332,76 @@ def duckdb_cells(
         and _is_condition(num_expr) else f"CAST({num_expr.to_sql()} AS DOUBLE)"
     )
     pop_sql = " AND ".join(conds) if conds else "TRUE"
-    dim_sql = []
+    select = []
     names = []
     for k, (out, src, bands) in enumerate(dims):
         col = _quote_ident(src)
         expr = bands.to_sql(f"TRY_CAST({col} AS DOUBLE)") if bands is not None else col
-        dim_sql.append(f"{expr} AS d{k}")
+        select.append(f"{expr} AS d{k}")
         names.append(out)
-    pid_sql = f", {_quote_ident(person_id)} AS pid" if person_id is not None else ""
-    base = (
-        f"SELECT {', '.join(dim_sql + [''])}{num_sql} AS num, {den_sql} AS den{pid_sql} "
-        f"FROM {source} WHERE COALESCE({pop_sql}, FALSE)"
-    ).replace(", ,", ",")
-    valid = "num IS NOT NULL AND den IS NOT NULL"
-    counts = con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE COALESCE({pop_sql}, FALSE)) FROM {source}"
-    ).fetchall()[0]
-    n_input, n_pop = int(counts[0]), int(counts[1])
-    checks = con.execute(
-        f"SELECT count(*) FILTER (WHERE num IS NULL OR den IS NULL), "
-        f"count(*) FILTER (WHERE {valid} AND num NOT IN (0, 1)), "
-        f"count(*) FILTER (WHERE {valid} AND den < 0) FROM ({base})"
-    ).fetchall()[0] if _needs_checks(indicator) else None
+    select += [f"{num_sql} AS num", f"{den_sql} AS den"]
+    if person_id is not None:
+        select.append(f"{_quote_ident(person_id)} AS pid")
+    base = f"SELECT {', '.join(select)} FROM {source} WHERE COALESCE({pop_sql}, FALSE)"
+    valid = "(num IS NOT NULL AND den IS NOT NULL)"
+    n_input = int(con.execute(f"SELECT count(*) FROM {source}").fetchall()[0][0])
+
     dkeys = [f"d{k}" for k in range(len(dims))]
     gsets = grouping_sets(dkeys, margins)
+    if () not in gsets:
+        gsets.append(())
     gsql = ", ".join("(" + ", ".join(g) + ")" for g in gsets)
-    grouping = f"GROUPING({', '.join(dkeys)}) AS _g, " if dkeys else "0 AS _g, "
-    persons = "count(DISTINCT pid) AS n_persons" if person_id is not None else "NULL AS n_persons"
+    grouping = f"GROUPING({', '.join(dkeys)})" if dkeys else "0"
+    persons = f"count(DISTINCT pid) FILTER (WHERE {valid})" if person_id is not None else "NULL"
+    f_valid = f"FILTER (WHERE {valid})"
     query = (
-        f"SELECT {', '.join(dkeys + [''])}{grouping}count(*) AS n, sum(num) AS sum_num, "
-        f"sum(den) AS sum_den, avg(num) AS mean_num, var_samp(num) AS var, {persons} "
-        f"FROM ({base}) WHERE {valid}"
-        + (f" GROUP BY GROUPING SETS ({gsql})" if dkeys else "")
+        f"SELECT {''.join(k + ', ' for k in dkeys)}{grouping} AS _g, "
+        f"count(*) {f_valid} AS n, sum(num) {f_valid} AS sum_num, sum(den) {f_valid} AS sum_den, "
+        f"avg(num) {f_valid} AS mean_num, var_samp(num) {f_valid} AS var, {persons} AS n_persons, "
+        f"count(*) AS n_pop, count(*) FILTER (WHERE NOT {valid}) AS n_invalid, "
+        f"count(*) FILTER (WHERE {valid} AND num NOT IN (0, 1)) AS n_not01, "
+        f"count(*) FILTER (WHERE {valid} AND den < 0) AS n_neg "
+        f"FROM ({base}) GROUP BY GROUPING SETS ({gsql})"
     )
     raw = con.execute(query).df()
-    if checks is not None:
-        n_missing, n_not01, n_neg = (int(c) for c in checks)
-        if indicator.kind == "proportion" and n_not01:
-            raise DataValidationError(
-                f"indicator {indicator.name!r}: the numerator {num_expr.text!r} of a proportion "
-                f"takes values other than 0/1 in {n_not01} row(s); write a condition or use "
-                f"kind='mean'"
-            )
-        if indicator.kind == "rate" and n_neg:
-            raise DataValidationError(
-                f"indicator {indicator.name!r}: the denominator {indicator.denominator!r} "
-                f"(exposure) is negative in {n_neg} row(s)"
-            )
-    else:
-        n_missing = int(con.execute(
-            f"SELECT count(*) FILTER (WHERE NOT ({valid})) FROM ({base})"
-        ).fetchall()[0][0])
+    full = (1 << len(dkeys)) - 1
+    bits = raw["_g"].to_numpy(dtype=np.int64)
+    total = raw[bits == full]
+    if len(total):
+        n_pop = int(total["n_pop"].iloc[0])
+        n_missing = int(total["n_invalid"].iloc[0])
+        n_not01, n_neg = int(total["n_not01"].iloc[0]), int(total["n_neg"].iloc[0])
+    else:  # no row in the population
+        n_pop = n_missing = n_not01 = n_neg = 0
+    if indicator.kind == "proportion" and not _is_condition(num_expr) and n_not01:
+        raise DataValidationError(
+            f"indicator {indicator.name!r}: the numerator {num_expr.text!r} of a proportion "
+            f"takes values other than 0/1 in {n_not01} row(s); write a condition or use "
+            f"kind='mean'"
+        )
+    if indicator.kind == "rate" and n_neg:
+        raise DataValidationError(
+            f"indicator {indicator.name!r}: the denominator {indicator.denominator!r} "
+            f"(exposure) is negative in {n_neg} row(s)"
+        )
+    # Cells whose rows all have a missing value do not exist in pandas either; the overall
+    # total is kept (as pandas keeps it) and dropped if margins were not asked for.
+    keep = (raw["n"].to_numpy() > 0) | ((bits == full) & margins)
+    if not dkeys:
+        keep = np.ones(len(raw), dtype=bool)
+    raw = raw[keep]
+    bits = bits[keep]
     if not dkeys and raw.empty:
         raw = pd.DataFrame({"_g": [0], "n": [0], "sum_num": [np.nan], "sum_den": [np.nan],
                             "mean_num": [np.nan], "var": [np.nan], "n_persons": [np.nan]})
+        bits = np.zeros(1, dtype=np.int64)
     cells = pd.DataFrame({"n": raw["n"].to_numpy()})
-    bits = raw["_g"].to_numpy(dtype=np.int64)
     for k, (key, name) in enumerate(zip(dkeys, names, strict=True)):
         rolled = (bits >> (len(dkeys) - 1 - k)) & 1
         labels = _label_array(raw[key].astype(object).to_numpy())
         cells[name] = np.where(rolled == 1, ALL, labels)
-    cells["sum_num"] = raw["sum_num"].to_numpy(dtype=float, na_value=np.nan)
-    cells["sum_den"] = raw["sum_den"].to_numpy(dtype=float, na_value=np.nan)
-    cells["mean_num"] = raw["mean_num"].to_numpy(dtype=float, na_value=np.nan)
+    for col in ("sum_num", "sum_den", "mean_num"):
+        cells[col] = raw[col].to_numpy(dtype=float, na_value=np.nan)
     var = raw["var"].to_numpy(dtype=float, na_value=np.nan)
     cells["m2_num"] = var * (cells["n"].to_numpy() - 1)
     if person_id is not None:
@@ -396,14 +409,6 @@ def duckdb_cells(
     return CellStats(
         _finish(cells, names, person_id is not None), names, n_input, n_input - n_pop, n_missing
     )
-
-
-def _needs_checks(indicator: Indicator) -> bool:
-    if indicator.kind == "rate":
-        return True
-    if indicator.kind == "proportion":
-        return not _is_condition(indicator.expressions()["numerator"])
-    return False
 
 
 def _is_condition(expr: Expression) -> bool:
