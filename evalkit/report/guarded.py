@@ -75,8 +75,13 @@ def build_section(title: str, build: Callable[..., Section], /, *args, key: str 
         return Section.failed(
             title, f"the section builder returned {type(section).__name__}, not a Section", key=key
         )
+    seen = set()
     for warning in caught:
-        log.warning("section %r: %s: %s", title, warning.category.__name__, warning.message)
+        text = f"{warning.category.__name__}: {warning.message}"
+        if text in seen:
+            continue
+        seen.add(text)
+        log.warning("section %r: %s", title, text)
         if issubclass(warning.category, EvalkitWarning):
             section.warnings.append(str(warning.message))
     if key and section.key is None:

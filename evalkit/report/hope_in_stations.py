@@ -1,0 +1,329 @@
+"""Report section of *Hope in stations*: integrated services for homeless people.
+
+Sub-sections (``analyses``):
+
+- ``descriptives``: respondents by station and wave, outcome rates by pilot
+  status and wave, exclusion flow of the survey;
+- ``cohort``: wave-2 comparison of the integrated cohort (pilot stations) with
+  the comparison cohort: covariate balance, propensity-score overlap and the
+  effect by several estimators (difference in means, regression adjustment,
+  IPW, AIPW...);
+- ``did``: difference-in-differences on the repeated cross-sections (pilot vs
+  comparison stations, before vs after integration), with covariates and
+  standard errors clustered by station;
+- ``network``: collaboration networks between services at each station and
+  wave, and their change (permutation tests), pilot vs comparison.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evalkit.report.elements import Figure, LedgerFlow, Section, Table
+from evalkit.report.guarded import build_section
+from evalkit.report.i18n import choose, format_estimate, format_number
+from evalkit.report.programme import InputSpec, ParamSpec, ProgrammeSpec
+
+NAME = "hope_in_stations"
+OUTCOMES = ("slept_in_shelter", "social_worker_contact", "access_to_care")
+COVARIATES = ("age", "sex", "nationality_group", "months_homeless", "health_problem",
+              "has_id_papers")
+METHODS = ("dim", "ra", "ipw", "matching", "aipw")
+
+
+def _method_names(lang: str) -> dict[str, str]:
+    return {
+        "dim": choose(lang, "Différence de moyennes", "Difference in means"),
+        "ra": choose(lang, "Ajustement par régression", "Regression adjustment"),
+        "ipw": choose(lang, "Pondération (IPW)", "Weighting (IPW)"),
+        "matching": choose(lang, "Appariement", "Matching"),
+        "aipw": choose(lang, "Doublement robuste (AIPW)", "Doubly robust (AIPW)"),
+    }
+
+
+def _pilot_stations(survey: pd.DataFrame, params) -> list[str]:
+    if params["pilot_stations"]:
+        return list(params["pilot_stations"])
+    flags = survey.groupby(params["station"])[params["pilot"]].first()
+    return sorted(flags[flags.astype(bool)].index.astype(str))
+
+
+def _descriptives(survey: pd.DataFrame, params, lang: str) -> Section:
+    from evalkit.data import PersonTable
+
+    station, wave, pilot = params["station"], params["wave"], params["pilot"]
+    outcomes = list(params["outcomes"])
+    table = PersonTable(
+        survey, id=params["respondent_id"], group=pilot, covariates=list(params["covariates"]),
+        outcomes=outcomes, source=f"{NAME}/survey",
+    )
+    # The contract keeps its own columns; the kept respondents index the full survey.
+    data = survey[survey[params["respondent_id"]].isin(table.data[table.id])]
+    counts = data.groupby([station, wave]).size().unstack(wave, fill_value=0)
+    counts.columns = [f"{choose(lang, 'Vague', 'Wave')} {w}" for w in counts.columns]
+    counts.index.name = choose(lang, "Gare", "Station")
+    wave_label = choose(lang, "Vague", "Wave")
+    status = data[pilot].map({True: choose(lang, "pilote", "pilot"),
+                              False: choose(lang, "comparaison", "comparison")})
+    rates = (
+        data.assign(status=status).groupby(["status", wave])[outcomes].mean()
+        .reset_index()
+    )
+    n_cells = data.assign(status=status).groupby(["status", wave]).size().to_numpy()
+    rates.insert(2, "n", n_cells)
+    section = Section(choose(lang, "Données d'enquête", "Survey data"))
+    section.add(choose(
+        lang,
+        f"{format_number(len(data), lang)} personnes interrogées dans "
+        f"{data[station].nunique()} gares, avant (vague 1) et après (vague 2) l'intégration "
+        "des services dans les gares pilotes ; chaque vague interroge des personnes "
+        "différentes (coupes transversales répétées).",
+        f"{format_number(len(data), lang)} people interviewed at {data[station].nunique()} "
+        "stations, before (wave 1) and after (wave 2) services were integrated at the pilot "
+        "stations; each wave interviews different people (repeated cross-sections).",
+    ))
+    section.add(
+        Table(counts, choose(lang, "Personnes interrogées par gare et vague",
+                             "Respondents by station and wave"), counts=list(counts.columns)),
+        Table(rates, choose(lang, "Part des personnes concernées, par statut de la gare et vague",
+                            "Share of respondents, by station status and wave"),
+              counts=["n"], percent=outcomes,
+              labels={"status": choose(lang, "Statut", "Status"), wave: wave_label}),
+        LedgerFlow(table.ledger),
+    )
+    return section
+
+
+def _cohort(survey: pd.DataFrame, params, lang: str) -> Section:
+    from evalkit.cohort.balance import balance_table
+    from evalkit.cohort.comparison import CohortComparison
+
+    post = survey[survey[params["wave"]] == survey[params["wave"]].max()]
+    treatment, covariates = params["treatment"], list(params["covariates"])
+    outcomes = list(params["outcomes"])
+    weight = params["weight"] or None
+    cluster = params["station"] if params["cluster_by_station"] else None
+    model = CohortComparison(post, treatment, outcomes, covariates, weight, cluster,
+                             id=params["respondent_id"])
+    balance = balance_table(post, treatment, covariates, weight=weight)
+    ps = model.propensity()
+    frame = model.compare(list(params["methods"]), params["estimand"], level=params["level"])
+    names = _method_names(lang)
+    frame = frame.assign(method=frame["method"].map(names).fillna(frame["method"]))
+    keep = ["outcome", "method", "estimate", "std_error", "p_value", "ci_lower", "ci_upper",
+            "n_treated", "n_control"]
+    frame = frame[[c for c in keep if c in frame.columns]]
+    best = frame[frame["method"] == names[params["methods"][-1]]]
+
+    section = Section(choose(lang, "Comparaison de cohortes (vague 2)",
+                             "Cohort comparison (wave 2)"))
+    lines = [
+        f"- {row['outcome']} : {format_estimate(row['estimate'], row['ci_lower'], row['ci_upper'], lang, level=params['level'])}"
+        for _, row in best.iterrows()
+    ]
+    section.add(choose(
+        lang,
+        "Après l'intégration, les personnes rencontrées dans les gares pilotes (cohorte "
+        "intégrée) sont comparées à celles des gares de comparaison, à caractéristiques "
+        "observées égales. Les deux cohortes diffèrent avant tout ajustement (tableau "
+        "d'équilibre) : la différence brute de moyennes est biaisée. Effet estimé "
+        f"({names[params['methods'][-1]]}) :",
+        "After integration, people met at the pilot stations (integrated cohort) are compared "
+        "with those at comparison stations, holding observed characteristics equal. The "
+        "cohorts differ before any adjustment (balance table): the raw difference in means is "
+        f"biased. Estimated effect ({names[params['methods'][-1]]}):",
+    ))
+    section.add("\n".join(lines))
+    bal = balance.to_frame()
+    bal_cols = [c for c in ("mean_treated_un", "mean_control_un", "smd_un", "var_ratio_un")
+                if c in bal.columns]
+    section.add(
+        Table(frame, choose(lang, "Effet de l'intégration selon l'estimateur",
+                            "Effect of integration by estimator"),
+              counts=[c for c in ("n_treated", "n_control") if c in frame.columns],
+              dependent=[],
+              labels={"outcome": choose(lang, "Indicateur", "Outcome"),
+                      "method": choose(lang, "Méthode", "Method"),
+                      "n_treated": choose(lang, "Effectif intégré", "N integrated"),
+                      "n_control": choose(lang, "Effectif comparaison", "N comparison")}),
+        Table(bal[bal_cols], choose(lang, "Équilibre des covariables avant ajustement",
+                                    "Covariate balance before adjustment"),
+              labels={"mean_treated_un": choose(lang, "Moyenne intégrés", "Mean integrated"),
+                      "mean_control_un": choose(lang, "Moyenne comparaison", "Mean comparison"),
+                      "smd_un": choose(lang, "Différence standardisée", "Standardised diff."),
+                      "var_ratio_un": choose(lang, "Rapport des variances", "Variance ratio")}),
+        Figure(balance.plot(), choose(lang, "Différences standardisées des covariables",
+                                      "Standardised differences of covariates")),
+        Figure(ps.plot(), choose(lang, "Recouvrement des scores de propension",
+                                 "Overlap of propensity scores")),
+    )
+    return section
+
+
+def _did(survey: pd.DataFrame, params, lang: str) -> Section:
+    from evalkit.did.twoby2 import DiD2x2
+
+    rows, ledger = [], None
+    for outcome in params["outcomes"]:
+        res = DiD2x2(
+            survey, outcome=outcome, group=params["pilot"], period=params["wave"],
+            covariates=list(params["covariates"]), cluster=params["station"],
+            repeated_cross_section=True,
+        ).fit(method=params["did_method"])
+        rows.append(res.to_frame(params["level"]).loc[["att"]].assign(outcome=outcome))
+        ledger = ledger or res.ledger
+    frame = pd.concat(rows).set_index("outcome")
+    frame.index.name = choose(lang, "Indicateur", "Outcome")
+    section = Section(choose(lang, "Différence de différences", "Difference-in-differences"))
+    section.add(choose(
+        lang,
+        "L'évolution entre les deux vagues dans les gares pilotes est comparée à celle des "
+        "gares de comparaison, en ajustant sur les caractéristiques des personnes "
+        "interrogées (qui changent d'une vague à l'autre) ; erreurs types groupées par gare. "
+        "Avec peu de gares, ces erreurs types sont fragiles.",
+        "The change between waves at pilot stations is compared with the change at "
+        "comparison stations, adjusting for respondents' characteristics (which change "
+        "between waves); standard errors clustered by station. With few stations these "
+        "standard errors are fragile.",
+    ))
+    section.add(Table(frame, choose(lang, "Effet de l'intégration (différence de différences)",
+                                    "Effect of integration (difference-in-differences)")))
+    if ledger is not None and len(ledger):
+        section.add(LedgerFlow(ledger))
+    return section
+
+
+def _network(edges: pd.DataFrame, organisations: pd.DataFrame, pilot: list[str], params,
+             lang: str, seed: int) -> Section:
+    from evalkit.network.analysis import ServiceNetworkAnalysis
+
+    res = ServiceNetworkAnalysis(edges, organisations).fit()
+    change = res.change(pilot=pilot, n_perm=params["n_perm"], seed=seed)
+    measures = res.to_frame()
+    cols = ["site", "wave", "n_organisations", "n_ties", "density", "degree_centralisation",
+            "n_components", "cross_sector_share"]
+    measures = measures[[c for c in cols if c in measures.columns]]
+    site_label = choose(lang, "Gare", "Station")
+    section = Section(choose(lang, "Réseaux de collaboration entre services",
+                             "Collaboration networks between services"))
+    section.add(choose(
+        lang,
+        "Pour chaque gare et chaque vague, les liens de collaboration entre les services "
+        "forment un réseau. L'intégration devrait le densifier et multiplier les liens entre "
+        "secteurs dans les gares pilotes. Les changements sont testés par permutation.",
+        "At each station and wave, collaboration ties between services form a network. "
+        "Integration should make it denser, with more ties across sectors, at pilot "
+        "stations. Changes are tested by permutation.",
+    ))
+    shown = [pilot[0]] if pilot else []
+    others = [s for s in res.networks.sites if s not in pilot]
+    shown += others[:1]
+    section.add(
+        Table(measures, choose(lang, "Mesures des réseaux par gare et vague",
+                               "Network measures by station and wave"),
+              labels={"site": site_label, "wave": choose(lang, "Vague", "Wave"),
+                      "n_organisations": choose(lang, "Services", "Services"),
+                      "n_ties": choose(lang, "Liens", "Ties"),
+                      "density": choose(lang, "Densité", "Density"),
+                      "degree_centralisation": choose(lang, "Centralisation", "Centralisation"),
+                      "n_components": choose(lang, "Composantes", "Components"),
+                      "cross_sector_share": choose(lang, "Part intersectorielle",
+                                                   "Cross-sector share")}),
+        Table.from_results(change, choose(lang, "Évolution de la densité entre vagues",
+                                          "Change in density between waves")),
+        Figure(res.plot(sites=shown, seed=seed),
+               choose(lang, "Réseaux d'une gare pilote et d'une gare de comparaison",
+                      "Networks of a pilot and a comparison station")),
+    )
+    if len(res.ledger):
+        section.add(LedgerFlow(res.ledger))
+    return section
+
+
+def build(tables, *, analyses, params, lang: str, seed: int) -> Section:
+    """The Hope in stations section: one guarded sub-section per analysis."""
+    survey = tables["survey"]
+    section = Section(choose(lang, "Hope in stations", "Hope in stations"))
+    section.add(choose(
+        lang,
+        "Le projet *Hope in stations* intègre les services d'aide aux personnes sans abri "
+        "dans quatre grandes gares européennes (gares pilotes) ; trois gares servent de "
+        "comparaison. Une enquête a lieu avant et après l'intégration.",
+        "The *Hope in stations* project integrates the services helping homeless people in "
+        "four large European stations (pilot stations); three stations serve for comparison. "
+        "A survey is run before and after integration.",
+    ))
+    pilot = _pilot_stations(survey, params)
+    parts = {
+        "descriptives": (choose(lang, "Données d'enquête", "Survey data"),
+                         lambda: _descriptives(survey, params, lang)),
+        "cohort": (choose(lang, "Comparaison de cohortes (vague 2)", "Cohort comparison (wave 2)"),
+                   lambda: _cohort(survey, params, lang)),
+        "did": (choose(lang, "Différence de différences", "Difference-in-differences"),
+                lambda: _did(survey, params, lang)),
+        "network": (choose(lang, "Réseaux de collaboration entre services",
+                           "Collaboration networks between services"),
+                    lambda: _network(_require(tables, "edges"), _require(tables, "organisations"),
+                                     pilot, params, lang, seed)),
+    }
+    for name in analyses:
+        title, make = parts[name]
+        section.add(build_section(title, make, key=f"{NAME}-{name}"))
+    return section
+
+
+def _require(tables, name: str) -> pd.DataFrame:
+    from evalkit.errors import ConfigError
+
+    if name not in tables:
+        raise ConfigError(f"this analysis needs the input table '{name}' (add it under inputs)")
+    return tables[name]
+
+
+def generate(seed: int) -> dict[str, pd.DataFrame]:
+    """Small synthetic inputs (120 respondents per station and wave) for tests and demos."""
+    from evalkit.datasets import hope_in_stations
+
+    return dict(hope_in_stations.generate(seed=seed, n_per_station_wave=120).tables)
+
+
+PROGRAMME = ProgrammeSpec(
+    name=NAME,
+    title={"fr": "Hope in stations", "en": "Hope in stations"},
+    inputs={
+        "survey": InputSpec("survey respondents, both waves (hope_in_stations_survey.csv)",
+                            id_column="respondent_id"),
+        "edges": InputSpec("collaboration ties (hope_in_stations_edges.csv)", required=False),
+        "organisations": InputSpec("services per station (hope_in_stations_organisations.csv)",
+                                   required=False),
+        "followup": InputSpec("re-interviews (hope_in_stations_followup.csv)", required=False,
+                              id_column="respondent_id"),
+    },
+    analyses={
+        "descriptives": "respondents by station and wave, outcome rates, exclusion flow",
+        "cohort": "wave-2 integrated vs comparison cohort: balance, overlap, estimators",
+        "did": "difference-in-differences on repeated cross-sections",
+        "network": "service collaboration networks and their change",
+    },
+    parameters={
+        "outcomes": ParamSpec("list[str]", list(OUTCOMES), "0/1 outcome columns"),
+        "covariates": ParamSpec("list[str]", list(COVARIATES), "respondent covariates"),
+        "methods": ParamSpec("list[str]", ["dim", "ra", "ipw", "aipw"],
+                             "cohort estimators, the last one is quoted in the text",
+                             choices=METHODS),
+        "estimand": ParamSpec(str, "ATT", "cohort estimand", choices=("ATT", "ATE")),
+        "treatment": ParamSpec(str, "integrated", "0/1 column: integrated cohort"),
+        "pilot": ParamSpec(str, "pilot", "boolean column: pilot station"),
+        "pilot_stations": ParamSpec("list[str]", [], "pilot stations (default: from `pilot`)"),
+        "station": ParamSpec(str, "station", "station column (cluster)"),
+        "wave": ParamSpec(str, "wave", "survey wave column (1 = before, 2 = after)"),
+        "respondent_id": ParamSpec(str, "respondent_id", "respondent identifier column"),
+        "weight": ParamSpec(str, "", "survey weight column ('' for none)"),
+        "cluster_by_station": ParamSpec(bool, True, "cluster standard errors by station"),
+        "did_method": ParamSpec(str, "reg", "2x2 DiD estimator", choices=("reg", "or", "ipw", "dr")),
+        "n_perm": ParamSpec(int, 999, "permutations of the network tests", minimum=19),
+        "level": ParamSpec(float, 0.95, "confidence level", minimum=0.5, maximum=0.999),
+    },
+    build=build,
+    generate=generate,
+)
