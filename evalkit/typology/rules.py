@@ -51,6 +51,7 @@ from evalkit.typology.states import (
     person_weights,
     skip_missing,
     state_codes,
+    state_labels,
 )
 
 EMPLOYMENT_STATUS = "EMP"
@@ -287,8 +288,10 @@ class RuleTypology:
                           int(n_obs[short].sum()), int(short.sum()))
         figures = classify_matrix(seq.matrix[keep], seq.alphabet, rules)
         weights = None if self.weights is None else self.weights[keep]
-        return RuleTypologyResults(figures, seq.ids[keep], seq.alphabet, rules, weights, ledger,
-                                   id_name=getattr(seq, "id", "person_id"))
+        res = RuleTypologyResults(figures, seq.ids[keep], seq.alphabet, rules, weights, ledger,
+                                  id_name=getattr(seq, "id", "person_id"))
+        res.sequences = seq if keep.all() else seq.subset(keep)
+        return res
 
 
 class RuleTypologyResults(EstimateResults):
@@ -302,6 +305,8 @@ class RuleTypologyResults(EstimateResults):
     ----------
     types : pandas.DataFrame
         One row per person: id, ``career_type`` and the figures the rules used.
+    sequences : evalkit.data.Sequences
+        The classified sequences (for :meth:`chronogram` and :meth:`index_plot`).
     rules : CareerRules
     ledger : ExclusionLedger
     """
@@ -399,6 +404,25 @@ class RuleTypologyResults(EstimateResults):
                              f"nonsustainable_min_interruptions={p.nonsustainable_min_interruptions}")
         steps.append(f"-> {r.career_type}")
         return "\n".join(steps)
+
+    def chronogram(self, lang: str = "en"):
+        """State distribution over time, one panel per career type (weighted if fitted so)."""
+        from evalkit.typology.descriptives import state_distribution
+        from evalkit.typology.plots import plot_chronogram
+
+        labels = career_type_labels(lang)
+        groups = np.array([labels[c] for c in self.types["career_type"].astype(str)])
+        dist = state_distribution(self.sequences, groups=groups, weights=self.weights)
+        return plot_chronogram(dist, labels=state_labels(lang), lang=lang)
+
+    def index_plot(self, lang: str = "en", max_rows: int = 5000, seed: int = 0):
+        """Index plot of the sequences sorted by career type (subsampled above ``max_rows``)."""
+        from evalkit.typology.plots import plot_index
+
+        return plot_index(self.sequences.matrix, self.alphabet,
+                          groups=self.types["career_type"].astype(str).to_numpy(),
+                          labels=state_labels(lang), group_labels=career_type_labels(lang),
+                          lang=lang, max_rows=max_rows, seed=seed)
 
     def plot(self, ax=None, lang: str = "en", level: float = 0.95):
         """Bar chart of the type shares with confidence intervals and the study's shares."""

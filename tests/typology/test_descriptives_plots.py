@@ -1,0 +1,82 @@
+"""Chronogram and index plot: what is drawn is the data (sorted as documented)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
+
+from evalkit.datasets import cpas_careers  # noqa: E402
+from evalkit.typology import descriptives as D  # noqa: E402
+from evalkit.typology.plots import plot_chronogram, plot_index, state_colors  # noqa: E402
+from evalkit.typology.rules import RuleTypology  # noqa: E402
+from evalkit.typology.states import CPAS_ALPHABET, state_labels  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def data():
+    return cpas_careers.generate(seed=8, n_persons=600, n_months=24)
+
+
+def test_chronogram_stacks_the_state_distribution(data):
+    dist = D.state_distribution(data["sequences"])
+    fig = plot_chronogram(dist, labels=state_labels("fr"), lang="fr")
+    ax = fig.axes[0]
+    # One filled band per state; the top of the last band is 1 at every month.
+    assert len(ax.collections) == len(CPAS_ALPHABET)
+    top = ax.collections[-1].get_paths()[0].vertices[:, 1].max()
+    assert_allclose(top, 1.0)
+    assert ax.get_ylabel() == "part des personnes"
+    plt.close(fig)
+
+
+def test_grouped_chronogram_has_one_panel_per_group(data):
+    types = RuleTypology(data["sequences"]).fit().types.set_index("person_id")["career_type"]
+    dist = D.state_distribution(data["sequences"], groups=types.astype(str))
+    fig = plot_chronogram(dist)
+    assert len(fig.axes) == types.nunique()
+    plt.close(fig)
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="own figure"):
+        plot_chronogram(dist, ax=ax)
+    plt.close("all")
+
+
+def test_index_plot_draws_sequences_sorted_by_group(data):
+    m = data.truth["matrix"]
+    groups = np.asarray(data.truth["career_type"]["career_type"].astype(str))
+    fig = plot_index(m, CPAS_ALPHABET, groups=groups)
+    image = fig.axes[0].images[0].get_array()
+    order = np.lexsort([*(m[:, j] for j in range(m.shape[1] - 1, -1, -1)), np.unique(
+        groups, return_inverse=True)[1]])
+    assert_array_equal(np.asarray(image), m[order] + 1)
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == sorted(set(groups))
+    plt.close(fig)
+
+
+def test_index_plot_subsamples_large_inputs(data):
+    fig = plot_index(data.truth["matrix"], CPAS_ALPHABET, max_rows=100)
+    assert fig.axes[0].images[0].get_array().shape == (100, 24)
+    plt.close(fig)
+
+
+def test_state_colors_cover_any_alphabet():
+    colors = state_colors(["FT", "x", "y"])
+    assert colors["FT"] == "#1b7837" and len(set(colors.values())) == 3
+
+
+def test_rule_results_draw_chronogram_and_index_plot_by_type(data):
+    res = RuleTypology(data["sequences"]).fit()
+    fig = res.chronogram(lang="fr")
+    assert len(fig.axes) == res.types["career_type"].nunique()
+    assert "Carrière durable" in [ax.get_title() for ax in fig.axes]
+    plt.close(fig)
+    fig = res.index_plot()
+    assert fig.axes[0].images[0].get_array().shape == (600, 24)
+    plt.close(fig)
