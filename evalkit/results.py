@@ -55,17 +55,13 @@ class EstimateResults:
         band_level: float = 0.95,
     ) -> None:
         self.params = pd.Series(params, dtype=float, name="estimate")
-        self.std_errors = pd.Series(std_errors, dtype=float, name="std_error").reindex(
-            self.params.index
-        )
+        self.std_errors = _aligned(std_errors, self.params.index).rename("std_error")
         self.title = title
         self.df_resid = df_resid
         self.info = dict(info or {})
         self.ledger = ledger
         self.critical_values = (
-            None
-            if critical_values is None
-            else pd.Series(critical_values, dtype=float).reindex(self.params.index)
+            None if critical_values is None else _aligned(critical_values, self.params.index)
         )
         self.band_level = band_level
 
@@ -138,3 +134,15 @@ class EstimateResults:
 
     def _repr_html_(self) -> str:
         return f"<p><b>{self.title}</b></p>" + self.to_frame().to_html(float_format="%.4f")
+
+
+def _aligned(values, index: pd.Index) -> pd.Series:
+    """``values`` on ``index``: by label when they carry the same labels, else by position."""
+    if isinstance(values, pd.Series) and values.index.sort_values().equals(index.sort_values()):
+        return values.astype(float).reindex(index)
+    array = np.asarray(values, dtype=float).reshape(-1)
+    if array.size == 1 and len(index) != 1:
+        array = np.repeat(array, len(index))
+    if array.size != len(index):
+        raise ValueError(f"expected {len(index)} values, got {array.size}")
+    return pd.Series(array, index=index)
