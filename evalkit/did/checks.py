@@ -108,12 +108,14 @@ def as_panel(
     cluster: str | None = None,
     repeated_cross_section: bool = False,
     estimator: str = "DiD",
+    ledger: ExclusionLedger | None = None,
 ) -> tuple[Panel, str, list[str]]:
     """Validated :class:`Panel` from a Panel or a DataFrame plus column names.
 
     Non-numeric covariates are one-hot encoded first (:func:`encode_covariates`).
     Gaps are allowed (unbalanced panels); each estimator says whether it needs
-    balance. Returns ``(panel, outcome, covariate_names)``.
+    balance. ``ledger`` continues an exclusion ledger opened before (rows the
+    caller already dropped). Returns ``(panel, outcome, covariate_names)``.
     """
     if isinstance(data, Panel):
         outcome = outcome or (data.outcomes[0] if data.outcomes else None)
@@ -149,6 +151,7 @@ def as_panel(
         cluster=cluster,
         repeated_cross_section=repeated_cross_section,
         allow_gaps=True,
+        ledger=ledger,
     )
     return panel, outcome, names
 
