@@ -1,0 +1,270 @@
+"""Report section of the CPAS careers study (article 60§7): career typology.
+
+Sub-sections (``analyses``):
+
+- ``descriptives``: monthly state distribution (chronogram), mean months per
+  state, exclusion flow of the sequences;
+- ``rule_typology``: the seven career types by the documented rules, shares
+  with confidence intervals beside the study's shares, types by CPAS;
+- ``membership``: multinomial logit of the type on person covariates
+  (average marginal effects);
+- ``clustering``: data-driven typology (optimal matching with transition-rate
+  costs, CLARA medoids) cross-tabulated with the rule typology.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from evalkit.report.elements import Figure, LedgerFlow, Section, Table
+from evalkit.report.guarded import build_section
+from evalkit.report.i18n import choose, format_number, format_percent
+from evalkit.report.programme import InputSpec, ParamSpec, ProgrammeSpec
+
+NAME = "cpas_careers"
+COVARIATES = ("sex", "age_band", "education", "nationality_group")
+
+
+def _sequences(tables, params):
+    from evalkit.data import Sequences
+    from evalkit.typology.states import CPAS_ALPHABET
+
+    return Sequences(
+        tables["sequences"], id=params["person_id"], period=params["period"],
+        state=params["state"], alphabet=list(CPAS_ALPHABET), source=f"{NAME}/sequences",
+    )
+
+
+def _descriptives(seq, lang: str) -> Section:
+    from evalkit.typology.descriptives import mean_time_in_state, state_distribution
+    from evalkit.typology.plots import plot_chronogram
+    from evalkit.typology.states import state_labels
+
+    labels = state_labels(lang)
+    distribution = state_distribution(seq)
+    months = mean_time_in_state(seq)
+    months = months.rename(index=labels)
+    months.index.name = choose(lang, "Situation", "State")
+    months.columns = [choose(lang, "Mois en moyenne", "Mean months")]
+    n, t = seq.matrix.shape
+    section = Section(choose(lang, "Trajectoires observées", "Observed trajectories"))
+    section.add(choose(
+        lang,
+        f"{format_number(n, lang)} personnes sorties d'un contrat article 60 §7, suivies "
+        f"mois par mois pendant {t} mois.",
+        f"{format_number(n, lang)} people leaving an article 60§7 contract, followed month "
+        f"by month for {t} months.",
+    ))
+    section.add(
+        Figure(plot_chronogram(distribution, labels=labels, lang=lang),
+               choose(lang, "Situation des personnes mois par mois",
+                      "Situation of people month by month")),
+        Table(months, choose(lang, "Durée moyenne passée dans chaque situation",
+                             "Mean time spent in each state"), decimals=1),
+        LedgerFlow(seq.ledger),
+    )
+    return section
+
+
+def _rule_typology(seq, persons: pd.DataFrame | None, params, lang: str):
+    from evalkit.typology.rules import RuleTypology
+    from evalkit.typology.states import career_type_labels
+
+    res = RuleTypology(seq, too_short="exclude").fit()
+    frame = res.to_frame(params["level"], lang=lang)[
+        ["label", "n", "share", "ci_lower", "ci_upper", "study_share"]
+    ]
+    section = Section(choose(lang, "Typologie des carrières", "Career typology"))
+    sustainable = res.params[["sustainable", "sustainable_interrupted"]].sum()
+    section.add(choose(
+        lang,
+        "Chaque trajectoire est classée dans l'un des sept types de l'étude CPAS par des "
+        "règles explicites (part des mois en emploi, statut dominant, interruptions). "
+        f"Carrières durables (interrompues ou non) : **{format_percent(sustainable, lang)}**.",
+        "Each career is classified into one of the seven types of the CPAS study by explicit "
+        "rules (share of months in work, dominant status, interruptions). Sustainable careers "
+        f"(interrupted or not): **{format_percent(sustainable, lang)}**.",
+    ))
+    section.add(
+        Table(frame.set_index("label"), choose(lang, "Types de carrière", "Career types"),
+              counts=["n"], percent=["share", "ci_lower", "ci_upper", "study_share"],
+              labels={"share": choose(lang, "Part", "Share"),
+                      "study_share": choose(lang, "Part dans l'étude", "Study share")}),
+        Figure(res.plot(lang=lang), choose(lang, "Parts des types de carrière",
+                                           "Shares of career types")),
+    )
+    site = params["site"]
+    if persons is not None and site and site in persons.columns:
+        types = res.types[[res.id_name, "career_type"]].merge(
+            persons[[params["person_id"], site]], left_on=res.id_name,
+            right_on=params["person_id"], how="left")
+        labels = career_type_labels(lang)
+        cross = pd.crosstab(types[site], types["career_type"].map(labels).astype(str))
+        cross.index.name = "CPAS"
+        section.add(Table(cross, choose(lang, "Types de carrière par CPAS",
+                                        "Career types by CPAS"), counts=list(cross.columns)))
+    if len(res.ledger):
+        section.add(LedgerFlow(res.ledger))
+    return section, res
+
+
+def _membership(res, persons: pd.DataFrame, params, lang: str) -> Section:
+    from evalkit.typology.explain import TypeMembershipModel
+    from evalkit.typology.states import career_type_labels
+
+    model = TypeMembershipModel(res, persons, covariates=list(params["covariates"]),
+                                id=params["person_id"])
+    fit = model.fit()
+    ame = fit.marginal_effects(params["level"])
+    # Types as columns, characteristics as rows, in percentage points: readable at a glance;
+    # the figure shows the intervals.
+    points = (100 * ame["ame"]).unstack("career_type")
+    points.columns = [career_type_labels(lang).get(c, c) for c in points.columns]
+    points.index.name = choose(lang, "Caractéristique", "Characteristic")
+    section = Section(choose(lang, "Qui suit quel type de carrière ?",
+                             "Who follows which career type?"))
+    section.add(choose(
+        lang,
+        "Logit multinomial du type de carrière sur les caractéristiques des personnes. "
+        "Effets marginaux moyens : variation de la probabilité de chaque type (en points) "
+        "par rapport à la modalité de référence.",
+        "Multinomial logit of career type on person characteristics. Average marginal "
+        "effects: change in the probability of each type (in points) relative to the "
+        "reference level.",
+    ))
+    section.add(
+        Table(points, choose(lang, "Effets marginaux moyens (points de pourcentage)",
+                             "Average marginal effects (percentage points)"), decimals=1),
+        Figure(fit.plot(params["level"]), choose(lang, "Effets marginaux moyens",
+                                                 "Average marginal effects")),
+    )
+    return section
+
+
+def _clustering(seq, res, params, lang: str, seed: int) -> Section:
+    from evalkit.typology.clustering import clara
+    from evalkit.typology.states import career_type_labels
+
+    k = params["n_clusters"]
+    partition = clara(seq, k, method="OM", sm="TRATE", seed=seed)
+    types = pd.Series(res.types["career_type"].to_numpy(), index=res.types[res.id_name])
+    labels = career_type_labels(lang)
+    rule = types.reindex(seq.ids).map(labels).astype(str).to_numpy()
+    frame = pd.DataFrame({"cluster": partition.labels, "type": rule})
+    sizes = frame.groupby("cluster").size()
+    majority = frame.groupby("cluster")["type"].agg(lambda t: t.value_counts().index[0])
+    majority_n = frame.groupby("cluster")["type"].agg(lambda t: t.value_counts().iloc[0])
+    table = pd.DataFrame({
+        "n": sizes,
+        "majority": majority,
+        "majority_share": majority_n / sizes,
+    })
+    table.index = [f"{choose(lang, 'Classe', 'Cluster')} {c}" for c in table.index]
+    table.index.name = choose(lang, "Classe", "Cluster")
+    agreement = majority_n.sum() / sizes.sum()
+    section = Section(choose(lang, "Typologie par classification", "Typology by clustering"))
+    section.add(choose(
+        lang,
+        f"Les trajectoires sont comparées par appariement optimal (coûts de substitution "
+        f"issus des taux de transition) et regroupées en {k} classes autour de trajectoires "
+        "types (CLARA). Part des personnes dont la classe a pour type majoritaire leur propre "
+        f"type : {format_percent(agreement, lang)}.",
+        f"Careers are compared by optimal matching (substitution costs from transition "
+        f"rates) and grouped into {k} clusters around medoid careers (CLARA). Share of "
+        "people whose cluster's majority type is their own type: "
+        f"{format_percent(agreement, lang)}.",
+    ))
+    section.add(Table(table, choose(lang, "Classes et type de carrière majoritaire",
+                                    "Clusters and their majority career type"),
+                      counts=["n"], percent=["majority_share"],
+                      labels={"majority": choose(lang, "Type majoritaire (règles)",
+                                                 "Majority type (rules)"),
+                              "majority_share": choose(lang, "Part de ce type",
+                                                       "Share of that type")}))
+    return section
+
+
+def build(tables, *, analyses, params, lang: str, seed: int) -> Section:
+    """The CPAS careers section: one guarded sub-section per analysis."""
+    section = Section(choose(lang, "Carrières après un contrat article 60 §7",
+                             "Careers after an article 60§7 contract"))
+    section.add(choose(
+        lang,
+        "Que deviennent les personnes mises à l'emploi par un CPAS (article 60 §7) à la fin de "
+        "leur contrat ? Leurs trajectoires mensuelles sont décrites puis classées en types "
+        "de carrière.",
+        "What becomes of people employed through a CPAS (article 60§7) when their contract "
+        "ends? Their monthly trajectories are described, then classified into career types.",
+    ))
+    persons = tables.get("persons")
+    state: dict = {}
+
+    def sequences():
+        if "seq" not in state:
+            state["seq"] = _sequences(tables, params)
+        return state["seq"]
+
+    def typology():
+        if "res" not in state:
+            state["section"], state["res"] = _rule_typology(sequences(), persons, params, lang)
+        return state["res"]
+
+    def needs_persons():
+        if persons is None:
+            from evalkit.errors import ConfigError
+
+            raise ConfigError("this analysis needs the input table 'persons' (add it under inputs)")
+        return persons
+
+    parts = {
+        "descriptives": (choose(lang, "Trajectoires observées", "Observed trajectories"),
+                         lambda: _descriptives(sequences(), lang)),
+        "rule_typology": (choose(lang, "Typologie des carrières", "Career typology"),
+                          lambda: (typology(), state["section"])[1]),
+        "membership": (choose(lang, "Qui suit quel type de carrière ?",
+                              "Who follows which career type?"),
+                       lambda: _membership(typology(), needs_persons(), params, lang)),
+        "clustering": (choose(lang, "Typologie par classification", "Typology by clustering"),
+                       lambda: _clustering(sequences(), typology(), params, lang, seed)),
+    }
+    for name in analyses:
+        title, make = parts[name]
+        section.add(build_section(title, make, key=f"{NAME}-{name}"))
+    return section
+
+
+def generate(seed: int) -> dict[str, pd.DataFrame]:
+    """Small synthetic inputs (400 persons x 36 months) for tests and demos."""
+    from evalkit.datasets import cpas_careers
+
+    return dict(cpas_careers.generate(seed=seed, n_persons=400, n_months=36).tables)
+
+
+PROGRAMME = ProgrammeSpec(
+    name=NAME,
+    title={"fr": "Carrières après un contrat article 60 §7",
+           "en": "Careers after an article 60§7 contract"},
+    inputs={
+        "sequences": InputSpec("person x month states (cpas_careers_sequences.csv)",
+                               id_column="person_id"),
+        "persons": InputSpec("person covariates (cpas_careers_persons.csv)", required=False,
+                             id_column="person_id"),
+    },
+    analyses={
+        "descriptives": "chronogram, mean time per state, exclusion flow",
+        "rule_typology": "the seven CPAS career types by rule",
+        "membership": "multinomial logit of type on covariates",
+        "clustering": "OM/TRATE distances, CLARA clusters vs rule types",
+    },
+    parameters={
+        "person_id": ParamSpec(str, "person_id", "person identifier column"),
+        "period": ParamSpec(str, "month", "month column of the sequences"),
+        "state": ParamSpec(str, "state", "state column of the sequences"),
+        "site": ParamSpec(str, "cpas", "persons column for types by site ('' for none)"),
+        "covariates": ParamSpec("list[str]", list(COVARIATES), "covariates of the type model"),
+        "n_clusters": ParamSpec(int, 7, "clusters of the data-driven typology", minimum=2),
+        "level": ParamSpec(float, 0.95, "confidence level", minimum=0.5, maximum=0.999),
+    },
+    build=build,
+    generate=generate,
+)
