@@ -63,21 +63,29 @@ class _Inference:
     def _by_cluster(self, scores):
         return scores if self.cluster is None else self.cluster @ scores
 
-    def influence(self, weights: np.ndarray) -> np.ndarray:
+    def influence(self, weights: np.ndarray | None = None) -> np.ndarray:
+        """Influence functions of ``[a; c]``-weighted quantities (``None``: the cells)."""
+        if weights is None:
+            return self.psi
         k = self.psi.shape[1]
-        return self.psi @ weights[:k] + self.z @ weights[k:]
+        out = self.psi @ weights[:k]
+        if np.any(weights[k:]):
+            out += self.z @ weights[k:]
+        return out
 
-    def analytic_se(self, weights: np.ndarray) -> np.ndarray:
+    def analytic_se(self, weights: np.ndarray | None = None) -> np.ndarray:
         scores = self._by_cluster(self.influence(weights))
-        se = np.sqrt((scores ** 2).sum(axis=0)) / self.n
+        se = np.sqrt(np.einsum("ij,ij->j", scores, scores)) / self.n
         return np.where(se > DEGENERATE, se, np.nan)
 
-    def analytic_cov(self, weights: np.ndarray) -> np.ndarray:
-        scores = self._by_cluster(self.influence(weights))
+    def cell_cov(self, columns: np.ndarray) -> np.ndarray:
+        """Analytic covariance of the selected ATT(g, t)."""
+        scores = self._by_cluster(self.psi[:, columns])
         return scores.T @ scores / self.n ** 2
 
-    def bootstrap(self, weights: np.ndarray, uniform: bool):
-        draws = self.draws @ weights
+    def bootstrap(self, weights: np.ndarray | None, uniform: bool):
+        k = self.psi.shape[1]
+        draws = self.draws[:, :k] if weights is None else self.draws @ weights
         se = bootstrap_se(draws)
         crit = uniform_critical_value(draws, se, self.alpha) if uniform else None
         return se, crit
@@ -115,12 +123,10 @@ class CallawaySantAnnaResults(EstimateResults):
         self._data = data
         self._inference = _Inference(influence, data, bootstrap, n_boot, alpha, seed, multiplier)
         index = pd.MultiIndex.from_arrays([cells["group"], cells["time"]], names=["group", "time"])
-        k = len(cells)
-        eye = self._inference.stack(np.eye(k), np.zeros((len(data.groups), k)))
-        se_analytic = self._inference.analytic_se(eye)
+        se_analytic = self._inference.analytic_se()
         crit = None
         if bootstrap:
-            se, c = self._inference.bootstrap(eye, self.uniform_bands)
+            se, c = self._inference.bootstrap(None, self.uniform_bands)
             se = np.where(np.isnan(se_analytic), np.nan, se)
             crit = None if c is None else pd.Series(c, index=index)
         else:
@@ -158,10 +164,7 @@ class CallawaySantAnnaResults(EstimateResults):
                & self.analytic_std_errors.notna().to_numpy()).to_numpy()
         if not pre.any():
             return None
-        k = len(cells)
-        sel = np.eye(k)[:, pre]
-        cov = self._inference.analytic_cov(
-            self._inference.stack(sel, np.zeros((len(self._data.groups), pre.sum()))))
+        cov = self._inference.cell_cov(pre)
         theta = cells["att"].to_numpy()[pre]
         if np.linalg.cond(cov) > 1 / np.finfo(float).eps:
             warnings.warn("Pre-test not computed: the covariance of the pre-treatment "
