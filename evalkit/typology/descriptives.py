@@ -26,9 +26,16 @@ from evalkit.typology.states import as_sequences, person_groups, person_weights,
 def _prepare(data, groups, weights, id, period, state, alphabet):  # noqa: A002
     seq = as_sequences(data, id=id, period=period, state=state, alphabet=alphabet)
     w = person_weights(weights, seq)
-    w = np.ones(seq.n_persons) if w is None else w
     codes, names = person_groups(groups, seq)
     return seq, w, codes, names
+
+
+def _weighted_bincount(cells: np.ndarray, valid: np.ndarray, w, size: int) -> np.ndarray:
+    """Sum of person weights (rows of ``cells``) per cell code over the valid entries."""
+    if w is None:  # unweighted counts skip the float weight array (twice as fast)
+        return np.bincount(cells[valid], minlength=size).astype(np.float64)
+    return np.bincount(cells[valid], weights=np.broadcast_to(w[:, None], cells.shape)[valid],
+                       minlength=size)
 
 
 def _stack(values: np.ndarray, names, inner: pd.Index, columns, group_name="group"):
@@ -59,8 +66,7 @@ def state_distribution(data, *, groups=None, weights=None, counts: bool = False,
     a = len(seq.alphabet)
     obs = m >= 0
     cell = (g[:, None] * t + np.arange(t)[None, :]) * a + m
-    tab = np.bincount(cell[obs], weights=np.broadcast_to(w[:, None], m.shape)[obs],
-                      minlength=n_groups * t * a).reshape(n_groups, t, a)
+    tab = _weighted_bincount(cell, obs, w, n_groups * t * a).reshape(n_groups, t, a)
     if not counts:
         with np.errstate(invalid="ignore", divide="ignore"):
             tab = tab / tab.sum(axis=2, keepdims=True)
@@ -77,6 +83,7 @@ def mean_time_in_state(data, *, groups=None, weights=None, id: str = "person_id"
     (``"all"`` when ungrouped).
     """
     seq, w, g, names = _prepare(data, groups, weights, id, period, state, alphabet)
+    w = np.ones(seq.n_persons) if w is None else w
     per_person = _state_counts(seq.matrix, len(seq.alphabet))
     n_groups = 1 if names is None else len(names)
     sums = np.zeros((n_groups, per_person.shape[1]))
@@ -113,9 +120,7 @@ def transition_rates(data, *, groups=None, weights=None, lag: int = 1, id: str =
     frm, to = m[:, :-lag].astype(np.int64), m[:, lag:].astype(np.int64)
     valid = (frm >= 0) & (to >= 0)
     cell = (g[:, None] * a + frm) * a + to
-    weight = np.broadcast_to(w[:, None], frm.shape)
-    tab = np.bincount(cell[valid], weights=weight[valid],
-                      minlength=n_groups * a * a).reshape(n_groups, a, a)
+    tab = _weighted_bincount(cell, valid, w, n_groups * a * a).reshape(n_groups, a, a)
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = tab / tab.sum(axis=2, keepdims=True)
     inner = pd.Index(seq.alphabet, name="from_state")
@@ -259,6 +264,7 @@ def indicators_by_group(data, *, groups=None, weights=None, id: str = "person_id
     SD without weights). Columns ``n`` (persons) and ``weight`` (sum of weights).
     """
     seq, w, g, names = _prepare(data, groups, weights, id, period, state, alphabet)
+    w = np.ones(seq.n_persons) if w is None else w
     ind = sequence_indicators(seq)
     n_groups = 1 if names is None else len(names)
     rows = {}
