@@ -203,6 +203,14 @@ def test_rules_recover_true_types_and_study_shares(default_fit):
     assert res.counts.sum() == 20_000
 
 
+@pytest.mark.parametrize("months", [18, 24, 60])
+def test_rules_recover_true_types_at_other_follow_up_lengths(months):
+    data = cpas_careers.generate(seed=6, n_persons=5000, n_months=months)
+    res = RuleTypology(data.truth["matrix"]).fit()
+    truth = data.truth["career_type"]["career_type"].cat.codes.to_numpy()
+    assert (res.types["career_type"].cat.codes.to_numpy() == truth).mean() >= 0.95
+
+
 def test_sample_size_shares_within_one_point():
     for seed in (1, 2, 3):
         data = cpas_careers.generate(**{**cpas_careers.SAMPLE_KWARGS, "seed": seed})
