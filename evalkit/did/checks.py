@@ -270,3 +270,22 @@ def check_covariates_vary(frame: pd.DataFrame, covariates: Sequence[str], within
 def treated_indicator(frame: pd.DataFrame, period: str, first_treated: str) -> np.ndarray:
     """``D_it = 1{t >= first_treated_i}`` (0 for never-treated units)."""
     return (frame[period].to_numpy() >= frame[first_treated].to_numpy()).astype(float)
+
+
+def staggered_sample(panel: Panel, outcome: str, covariates: Sequence[str],
+                     estimator: str) -> tuple[pd.DataFrame, ExclusionLedger]:
+    """Rows and ledger for a unit + period fixed-effects estimator (TWFE, event study).
+
+    Drops rows with a missing outcome (recorded), requires a comparison
+    group, warns on single-unit cohorts and refuses covariates constant within
+    every unit (absorbed by the unit effects).
+    """
+    frame, ledger = usable_rows(panel, outcome, estimator)
+    require_comparison_group(frame, panel.first_treated, panel.unit, estimator)
+    check_group_sizes(frame, panel.first_treated, panel.unit, estimator, action="warn")
+    if covariates:
+        check_covariates_vary(
+            frame, covariates, panel.unit, estimator,
+            "unit fixed effects absorb time-invariant covariates, so their coefficients are not "
+            "identified and they do not change the estimate.")
+    return frame, ledger

@@ -30,15 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evalkit.did.checks import (
-    as_panel,
-    check_clusters,
-    check_covariates_vary,
-    check_group_sizes,
-    require_comparison_group,
-    usable_rows,
-)
-from evalkit.did.fixed_effects import clustered_ols, factorize, nested, within
+from evalkit.did.checks import as_panel, check_clusters, staggered_sample
+from evalkit.did.fixed_effects import twoway_fe_ols
 from evalkit.errors import ConfigError, EstimationError
 from evalkit.results import EstimateResults
 
@@ -184,12 +177,7 @@ class EventStudy:
     def fit(self) -> EventStudyResults:
         """Estimate the event-time coefficients with CRV1 standard errors (t(G-1) inference)."""
         p = self.panel
-        frame, ledger = usable_rows(p, self.outcome, self.name)
-        require_comparison_group(frame, p.first_treated, p.unit, self.name)
-        check_group_sizes(frame, p.first_treated, p.unit, self.name, action="warn")
-        if self.covariates:
-            check_covariates_vary(frame, self.covariates, p.unit, self.name,
-                                  "unit fixed effects absorb time-invariant covariates.")
+        frame, ledger = staggered_sample(p, self.outcome, self.covariates, self.name)
 
         ft = frame[p.first_treated].to_numpy(dtype=float)
         treated_unit = np.isfinite(ft)
@@ -233,12 +221,8 @@ class EventStudy:
                              *(frame[c].to_numpy(dtype=float) for c in self.covariates)])
         names = [f"e={e}" for e in times] + list(self.covariates)
         y = frame[self.outcome].to_numpy(dtype=float)
-        unit_codes, n_units = factorize(frame[p.unit])
-        time_codes, n_periods = factorize(frame[p.period])
-        clusters = frame[self.cluster].to_numpy()
-        demeaned = within(np.column_stack([y, X]), [unit_codes, time_codes])
-        extra = (n_periods - 1) + (0 if nested(unit_codes, clusters) else n_units)
-        fit = clustered_ols(demeaned[:, 0], demeaned[:, 1:], clusters, extra_df=extra, names=names)
+        fit = twoway_fe_ols(y, X, frame[p.unit], frame[p.period], frame[self.cluster].to_numpy(),
+                            names=names)
 
         k = len(times)
         index = pd.Index(times, name="event_time")

@@ -157,3 +157,17 @@ def clustered_ols(y: np.ndarray, X: np.ndarray, clusters: np.ndarray, *, extra_d
         )
     factor = g / (g - 1) * (n - 1) / (n - k_total)
     return ClusteredOLS(beta, cov0 * factor, cov0, resid, n, g, k_total)
+
+
+def twoway_fe_ols(y: np.ndarray, X: np.ndarray, units, periods, clusters, *,
+                  names: list[str] | None = None) -> ClusteredOLS:
+    """OLS of ``y`` on ``X`` with unit and period effects absorbed, CRV1 by ``clusters``.
+
+    Unit effects nested in the clusters are left out of ``K``; period effects
+    count ``T - 1`` parameters (one level is redundant with the unit effects).
+    """
+    unit_codes, n_units = factorize(units)
+    time_codes, n_periods = factorize(periods)
+    demeaned = within(np.column_stack([y, X]), [unit_codes, time_codes])
+    extra = (n_periods - 1) + (0 if nested(unit_codes, clusters) else n_units)
+    return clustered_ols(demeaned[:, 0], demeaned[:, 1:], clusters, extra_df=extra, names=names)

@@ -31,16 +31,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evalkit.did.checks import (
-    as_panel,
-    check_clusters,
-    check_covariates_vary,
-    check_group_sizes,
-    require_comparison_group,
-    treated_indicator,
-    usable_rows,
-)
-from evalkit.did.fixed_effects import clustered_ols, factorize, nested, within
+from evalkit.did.checks import as_panel, check_clusters, staggered_sample, treated_indicator
+from evalkit.did.fixed_effects import factorize, twoway_fe_ols
 from evalkit.errors import ConfigError
 from evalkit.results import EstimateResults
 
@@ -117,19 +109,6 @@ class TWFE:
             )
         self.cluster = cluster or self.panel.cluster or self.panel.unit
 
-    def _frame(self):
-        p = self.panel
-        frame, ledger = usable_rows(p, self.outcome, self.name)
-        require_comparison_group(frame, p.first_treated, p.unit, self.name)
-        check_group_sizes(frame, p.first_treated, p.unit, self.name, action="warn")
-        if self.covariates:
-            check_covariates_vary(
-                frame, self.covariates, p.unit, self.name,
-                "unit fixed effects absorb time-invariant covariates, so their coefficients are "
-                "not identified and they do not change the TWFE estimate.")
-        n_clusters = check_clusters(frame[self.cluster].to_numpy(), self.cluster, self.name)
-        return frame, ledger, n_clusters
-
     def fit(self, *, se: str = "CRV1") -> TWFEResults:
         """Estimate beta with cluster-robust standard errors.
 
@@ -142,7 +121,8 @@ class TWFE:
         if se not in SE_TYPES:
             raise ConfigError(f"se must be one of {SE_TYPES}, got {se!r}")
         p = self.panel
-        frame, ledger, n_clusters = self._frame()
+        frame, ledger = staggered_sample(p, self.outcome, self.covariates, self.name)
+        n_clusters = check_clusters(frame[self.cluster].to_numpy(), self.cluster, self.name)
         d = treated_indicator(frame, p.period, p.first_treated)
         names = ["treated", *self.covariates]
         X = np.column_stack([d, *(frame[c].to_numpy(dtype=float) for c in self.covariates)])
@@ -158,12 +138,7 @@ class TWFE:
             info["Standard errors"] = "linearmodels PanelOLS clustered (N/(N-absorbed) scale)"
             df_resid = None
         else:
-            unit_codes, n_units = factorize(frame[p.unit])
-            time_codes, n_periods = factorize(frame[p.period])
-            clusters = frame[self.cluster].to_numpy()
-            demeaned = within(np.column_stack([y, X]), [unit_codes, time_codes])
-            extra = (n_periods - 1) + (0 if nested(unit_codes, clusters) else n_units)
-            fit = clustered_ols(demeaned[:, 0], demeaned[:, 1:], clusters, extra_df=extra,
+            fit = twoway_fe_ols(y, X, frame[p.unit], frame[p.period], frame[self.cluster].to_numpy(),
                                 names=names)
             params, std_errors = fit.params, fit.std_errors
             info["Standard errors"] = "CRV1 (G/(G-1)(N-1)/(N-K), K without nested effects), t(G-1)"
