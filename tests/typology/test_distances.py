@@ -104,8 +104,10 @@ def test_hamming_matches_sequenzo(mvad, window):
                     _sequenzo_dist(sd, method="HAM", sm=sm), rtol=0, atol=1e-9)
 
 
+@SIZES
 @WINDOWS
-def test_lcs_matches_sequenzo(mvad, window):
+def test_lcs_matches_sequenzo(mvad, window, n):
+    mvad = mvad.head(n)
     cols = month_columns(mvad, window)
     ref = _sequenzo_dist(sequenzo_data(mvad, cols), method="LCS")
     assert_allclose(sequence_distances(codes(mvad, cols), "LCS"), ref, rtol=0, atol=1e-9)
