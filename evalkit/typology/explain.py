@@ -297,10 +297,8 @@ class TypeMembershipResults(EstimateResults):
                 out[name] = (p1 - p0, np.sqrt(np.einsum("ka,ab,kb->k", jac, cov, jac)))
         return out
 
-    def predict(self, persons: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Predicted type probabilities (columns: types, base first) for the fitted persons."""
-        if persons is not None:
-            raise NotImplementedError("prediction on new persons: refit on their covariates")
+    def predict(self) -> pd.DataFrame:
+        """Fitted type probabilities of the persons in the model (columns: types, base first)."""
         return pd.DataFrame(np.asarray(self.fitted.predict()), columns=self.types,
                             index=self._model.table.data[self._model.table.id].to_numpy())
 

@@ -173,3 +173,35 @@ def test_descriptives_accept_long_frames_and_check_states():
         D.state_distribution(bad, alphabet=["FT", "UB"])
     with pytest.raises(DataValidationError, match="groups"):
         D.state_distribution(long, groups=np.array(["a"]))
+
+
+def _brute_force_turbulence(states: list[int]) -> float:
+    """Turbulence from its definition: distinct subsequences enumerated as a set."""
+    import itertools
+
+    dss, durations = [], []
+    for s in states:
+        if dss and dss[-1] == s:
+            durations[-1] += 1
+        else:
+            dss.append(s)
+            durations.append(1)
+    subsequences = {tuple(dss[i] for i in keep) for r in range(len(dss) + 1)
+                    for keep in itertools.combinations(range(len(dss)), r)}
+    d, mean = len(dss), np.mean(durations)
+    var = np.mean((np.array(durations) - mean) ** 2)
+    var_max = (d - 1) * (1 - mean) ** 2
+    return float(np.log2(len(subsequences) * (var_max + 1) / (var + 1)))
+
+
+def test_turbulence_equals_brute_force_on_random_sequences_with_gaps():
+    rng = np.random.default_rng(3)
+    m = rng.integers(0, 3, size=(200, 12)).astype(np.int8)
+    stay = rng.random(m.shape) < 0.6  # spells longer than one month
+    for j in range(1, 12):
+        m[stay[:, j], j] = m[stay[:, j], j - 1]
+    m[:, 1:][rng.random((200, 11)) < 0.1] = -1  # gaps, first month always observed
+    ours = D.turbulence(m, alphabet=["A", "B", "C"]).to_numpy()
+    for i, row in enumerate(m):
+        assert_allclose(ours[i], _brute_force_turbulence([int(s) for s in row if s >= 0]),
+                        rtol=1e-12)

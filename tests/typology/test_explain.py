@@ -142,6 +142,11 @@ def test_accepts_rule_typology_results_and_records_missing_covariates(data):
     assert {"estimate", "std_error", "ci_lower"} <= set(frame.columns)
     rrr = res.odds_ratios()
     assert_allclose(rrr["rrr"], np.exp(res.params))
+    prob = res.predict()
+    assert_allclose(prob.sum(axis=1), 1.0)
+    # Mean fitted probabilities equal observed shares (MLE with an intercept).
+    observed = res._model.table.data["career_type"].value_counts(normalize=True)
+    assert_allclose(prob.mean(), observed.reindex(prob.columns), atol=1e-8)
     import matplotlib.pyplot as plt
 
     fig = res.plot()
