@@ -1,0 +1,169 @@
+"""Callaway–Sant'Anna speed: evalkit vs csdid, side by side, in one run.
+
+Task (issue 3 target): doubly robust ATT(g, t) with not-yet-treated controls
+and two covariates, 999 multiplier-bootstrap draws, dynamic (event-study)
+aggregation with its bootstrap, on ``rsa_experiment`` panels of 10,000 and
+200,000 units x 10 quarters (4 cohorts). Each (tool, size) runs in a fresh
+Python process; we report wall time of estimation + aggregation (data
+generation excluded) and the process's peak resident memory (VmHWM, which
+includes the data itself and the interpreter).
+
+csdid runs with its defaults otherwise (faster_mode, ``cband=True`` so both
+compute uniform bands). When csdid exceeds ``--timeout`` seconds at a size,
+it is stopped there and its time is projected from its measured scaling
+(power law through the two largest sizes that finished), clearly marked as
+a projection.
+
+Usage: ``python benchmarks/did_speed.py [--sizes 10000 200000] [--timeout 600]``.
+The machine used for the reported figures is shared (2 cores, 8 engineers):
+absolute times are noisy, the ratio is the figure to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+
+COHORTS = ("2006Q3", "2007Q1", "2007Q3", "2008Q1")
+COVARIATES = ["age", "months_on_benefit"]
+N_BOOT = 999
+
+
+def make_data(n_units: int):
+    from evalkit.datasets import rsa_experiment
+
+    ds = rsa_experiment.generate(seed=1, n_units=n_units, n_periods=10, cohorts=COHORTS)
+    return ds.tables["panel"][["unit_id", "period", "first_treated", "return_to_work",
+                               *COVARIATES]].copy()
+
+
+def run_evalkit(df) -> dict:
+    from evalkit.did.callaway_santanna import CallawaySantAnna
+
+    start = time.perf_counter()
+    res = CallawaySantAnna(df, yname="return_to_work", unit="unit_id", period="period",
+                           first_treated="first_treated", covariates=COVARIATES,
+                           control_group="notyettreated", estimation="dr"
+                           ).fit(n_boot=N_BOOT, seed=1)
+    agg = res.aggregate("dynamic")
+    return {"seconds": time.perf_counter() - start, "overall": agg.overall_att,
+            "se": agg.overall_se}
+
+
+def run_csdid(df) -> dict:
+    import contextlib
+    import io
+    import warnings
+
+    import numpy as np
+    from csdid.att_gt import ATTgt
+
+    np.random.seed(1)
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = ATTgt(yname="return_to_work", tname="period", idname="unit_id",
+                       gname="first_treated", data=df, control_group="notyettreated",
+                       xformla="return_to_work~" + "+".join(COVARIATES), cband=True,
+                       biters=N_BOOT).fit(est_method="dr", bstrap=True)
+        agg = fitted.aggte(typec="dynamic").atte
+    return {"seconds": time.perf_counter() - start,
+            "overall": float(np.ravel(agg["overall_att"])[0]),
+            "se": float(np.ravel(agg["overall_se"])[0])}
+
+
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def worker(tool: str, n_units: int) -> None:
+    df = make_data(n_units)
+    result = {"evalkit": run_evalkit, "csdid": run_csdid}[tool](df)
+    result["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(result))
+
+
+def measure(tool: str, n_units: int, timeout: float) -> dict | None:
+    try:
+        out = subprocess.run([sys.executable, __file__, "--worker", tool, str(n_units)],
+                             capture_output=True, text=True, timeout=timeout, check=True)
+    except subprocess.TimeoutExpired:
+        return None
+    except subprocess.CalledProcessError as exc:
+        raise RuntimeError(f"{tool} at {n_units} failed:\n{exc.stderr[-2000:]}") from exc
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 200_000])
+    parser.add_argument("--csdid-extra-sizes", type=int, nargs="*", default=[50_000],
+                        help="extra csdid sizes used to project its time if it times out")
+    parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--worker", nargs=2, metavar=("TOOL", "N"))
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker[0], int(args.worker[1]))
+        return
+
+    print(f"CS DiD: DR, not-yet-treated, {len(COVARIATES)} covariates, {N_BOOT} bootstrap draws, "
+          "dynamic aggregation; rsa_experiment panels x 10 periods, 4 cohorts")
+    measured_csdid: dict[int, dict] = {}
+    rows = []
+    for n in sorted(set(args.sizes)):
+        ours = measure("evalkit", n, args.timeout)
+        theirs = measure("csdid", n, args.timeout)
+        if theirs is not None:
+            measured_csdid[n] = theirs
+        rows.append((n, ours, theirs))
+    if any(theirs is None for _, _, theirs in rows):
+        for n in args.csdid_extra_sizes:
+            if n not in measured_csdid:
+                res = measure("csdid", n, args.timeout)
+                if res is not None:
+                    measured_csdid[n] = res
+
+    header = (f"{'units':>9} | {'evalkit s':>9} {'peak MB':>8} | {'csdid s':>12} {'peak MB':>8} | "
+              f"{'speed-up':>9} | overall ATT evalkit / csdid")
+    print(header)
+    print("-" * len(header))
+    for n, ours, theirs in rows:
+        if theirs is not None:
+            ratio = theirs["seconds"] / ours["seconds"]
+            print(f"{n:>9} | {ours['seconds']:>9.2f} {ours['peak_rss_mb']:>8.0f} | "
+                  f"{theirs['seconds']:>12.2f} {theirs['peak_rss_mb']:>8.0f} | {ratio:>8.1f}x | "
+                  f"{ours['overall']:.5f} / {theirs['overall']:.5f}")
+            continue
+        sizes = sorted(measured_csdid)
+        if len(sizes) >= 2:
+            import math
+
+            (n1, r1), (n2, r2) = [(s, measured_csdid[s]) for s in sizes[-2:]]
+            slope = math.log(r2["seconds"] / r1["seconds"]) / math.log(n2 / n1)
+            projected = r2["seconds"] * (n / n2) ** slope
+            text = f"~{projected:>10.0f}*"
+            ratio = f"~{projected / ours['seconds']:.0f}x*"
+            note = (f"* csdid did not finish in {args.timeout:.0f} s; projected from its "
+                    f"times at {n1} ({r1['seconds']:.1f} s) and {n2} ({r2['seconds']:.1f} s) "
+                    f"units, scaling exponent {slope:.2f}")
+        else:
+            text, ratio, note = f">{args.timeout:>11.0f}", f">{args.timeout / ours['seconds']:.0f}x", (
+                f"csdid did not finish in {args.timeout:.0f} s")
+        print(f"{n:>9} | {ours['seconds']:>9.2f} {ours['peak_rss_mb']:>8.0f} | {text:>12} "
+              f"{'-':>8} | {ratio:>9} | {ours['overall']:.5f} / -")
+        print(note)
+    extra = {s: r for s, r in measured_csdid.items() if s not in {n for n, _, _ in rows}}
+    for s, r in extra.items():
+        print(f"csdid at {s} units: {r['seconds']:.2f} s, peak {r['peak_rss_mb']:.0f} MB "
+              "(used for the projection)")
+
+
+if __name__ == "__main__":
+    main()
