@@ -234,10 +234,10 @@ def build(tables, *, analyses, params, lang: str, seed: int) -> Section:
 
 
 def generate(seed: int) -> dict[str, pd.DataFrame]:
-    """Small synthetic inputs (400 persons x 36 months) for tests and demos."""
+    """Small synthetic inputs (1,000 persons x 36 months: fewer make the type logit fragile)."""
     from evalkit.datasets import cpas_careers
 
-    return dict(cpas_careers.generate(seed=seed, n_persons=400, n_months=36).tables)
+    return dict(cpas_careers.generate(seed=seed, n_persons=1000, n_months=36).tables)
 
 
 PROGRAMME = ProgrammeSpec(

@@ -26,6 +26,7 @@ __all__ = [
     "ProgrammeSpec",
     "get_programme",
     "read_inputs",
+    "sample_paths",
 ]
 
 PROGRAMMES = {
@@ -127,3 +128,20 @@ def read_inputs(spec: ProgrammeSpec, paths: Mapping[str, str | Path]) -> dict[st
         name: read_table(path, **dict(spec.read_options.get(name, {})))
         for name, path in paths.items()
     }
+
+
+def sample_paths(name: str, data_dir: str | Path) -> dict[str, Path]:
+    """Input files of programme ``name`` in a directory laid out like ``data_samples/``.
+
+    Files are named ``<programme>_<input>.csv``; optional inputs are included
+    when their file exists, required ones always (a missing one then fails
+    with the file's name when read).
+    """
+    spec = get_programme(name)
+    data_dir = Path(data_dir)
+    paths = {}
+    for input_name, input_spec in spec.inputs.items():
+        path = data_dir / f"{name}_{input_name}.csv"
+        if input_spec.required or path.exists():
+            paths[input_name] = path
+    return paths

@@ -25,9 +25,27 @@ from evalkit.report.output import write_atomic
 from evalkit.report.programme import get_programme, read_inputs
 from evalkit.report.provenance import InputFile, Provenance
 
-__all__ = ["RunResult", "build_report", "programme_section", "run_report"]
+__all__ = ["RunResult", "build_report", "programme_section", "project_path", "run_report"]
 
 log = logging.getLogger("evalkit.report")
+
+
+def project_path(path: str | Path, start: str | Path | None = None) -> Path:
+    """``path`` resolved against the project root (nearest folder up with a pyproject.toml).
+
+    Notebooks run from ``notebooks/`` in Jupyter but from the repository root
+    under papermill; resolving against the root makes ``"data_samples"`` mean
+    the same folder in both. Absolute paths, and any path when no root is
+    found, are used as given (relative to the working directory).
+    """
+    path = Path(path)
+    if path.is_absolute():
+        return path
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file():
+            return folder / path
+    return here / path
 
 
 def programme_section(
