@@ -32,6 +32,7 @@ n_perm = 999                     # Hope in stations: permutations of the network
 threshold = 11                   # disclosure: counts of persons below it are masked
 
 # %%
+# ruff: noqa: E402, B018  (imports follow the parameters cell; a bare name displays it)
 from evalkit.report.builder import Report
 from evalkit.report.programme import get_programme, sample_paths
 from evalkit.report.run import programme_section, project_path

@@ -35,6 +35,7 @@ n_boot = 999                     # multiplier-bootstrap draws
 analyses = ["descriptives", "twfe", "callaway_santanna"]
 
 # %%
+# ruff: noqa: E402, B018  (imports follow the parameters cell; a bare name displays it)
 from evalkit.report.builder import Report
 from evalkit.report.programme import get_programme, sample_paths
 from evalkit.report.run import programme_section, project_path
