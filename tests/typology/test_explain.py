@@ -183,3 +183,21 @@ def test_coverage_of_coefficient_intervals():
         t = true.T.stack().reindex(ci.index)
         hits.append(((ci["lower"] <= t) & (t <= ci["upper"])).mean())
     assert abs(np.mean(hits) - 0.95) < 0.015
+
+
+def test_cluster_robust_errors_match_statsmodels(data):
+    import statsmodels.api as sm
+
+    model = TypeMembershipModel(data.truth["career_type"], data["persons"], cluster="cpas",
+                                covariates=["sex", "education"], base="nonsustainable")
+    res = model.fit(cov_type="cluster")
+    y = pd.Categorical(model.table.data["career_type"], categories=res.types).codes
+    groups = pd.factorize(model.table.data["cpas"])[0]
+    ref = sm.MNLogit(y, model.design).fit(method="newton", disp=False, cov_type="cluster",
+                                          cov_kwds={"groups": groups})
+    assert_allclose(res.coefficients().to_numpy(), np.asarray(ref.params), rtol=1e-10)
+    assert_allclose(res.std_errors.unstack("career_type").reindex(
+        index=res.terms, columns=res.types[1:]).to_numpy(), np.asarray(ref.bse), rtol=1e-10)
+    with pytest.raises(ConfigError, match="cluster"):
+        TypeMembershipModel(data.truth["career_type"], data["persons"], covariates=["sex"]).fit(
+            cov_type="cluster")
