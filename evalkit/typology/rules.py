@@ -34,13 +34,18 @@ Rules, applied in this order (the first that matches decides):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
 
 from evalkit.data import ExclusionLedger
-from evalkit.errors import ConfigError, DataValidationError, EmptyDataError
+from evalkit.errors import (
+    ConfigError,
+    DataValidationError,
+    EmptyDataError,
+    UnknownCategoryError,
+)
 from evalkit.results import EstimateResults
 from evalkit.typology.states import (
     CAREER_TYPE_CODES,
@@ -90,9 +95,14 @@ class CareerRules:
     integration_state: str = "RIS"
     allowance_states: tuple[str, ...] = ("ALW",)
     activation_state: str = "ACT"
-    labels: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        # Configuration files give lists; the rules are hashable and immutable.
+        for name in ("employment_states", "allowance_states"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                value = (value,)
+            object.__setattr__(self, name, tuple(value))
         if not 0 < self.sustainable_min_share <= 1:
             raise ConfigError(
                 f"sustainable_min_share must be in (0, 1], got {self.sustainable_min_share!r}")
@@ -108,10 +118,24 @@ class CareerRules:
             raise ConfigError(f"a state plays two roles in the rules: {roles}")
 
     def to_dict(self) -> dict:
-        """Parameters as a plain dict (for provenance blocks)."""
-        out = asdict(self)
-        out.pop("labels")
-        return out
+        """Parameters as a plain dict (for provenance blocks); ``CareerRules(**d)`` rebuilds."""
+        return asdict(self)
+
+    def check_alphabet(self, alphabet) -> None:
+        """Raise ``UnknownCategoryError`` if a state the rules name is not in ``alphabet``."""
+        roles = {"employment_states": self.employment_states,
+                 "integration_state": (self.integration_state,),
+                 "allowance_states": self.allowance_states,
+                 "activation_state": (self.activation_state,)}
+        absent = {role: [s for s in states if s not in alphabet]
+                  for role, states in roles.items()}
+        absent = {role: states for role, states in absent.items() if states}
+        if absent:
+            listing = "; ".join(f"{role}: {states}" for role, states in absent.items())
+            raise UnknownCategoryError(
+                f"the career rules name state(s) absent from the alphabet {list(alphabet)} "
+                f"({listing}). Set CareerRules({', '.join(absent)}=...) to the codes your "
+                "data use.")
 
 
 def classify_matrix(matrix: np.ndarray, alphabet, rules: CareerRules | None = None) -> dict:
@@ -137,6 +161,7 @@ def classify_matrix(matrix: np.ndarray, alphabet, rules: CareerRules | None = No
     """
     rules = CareerRules() if rules is None else rules
     alphabet = tuple(alphabet)
+    rules.check_alphabet(alphabet)
     parts = [_classify_chunk(matrix[i:i + _CHUNK_ROWS], alphabet, rules)
              for i in range(0, max(matrix.shape[0], 1), _CHUNK_ROWS)]
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
@@ -191,8 +216,7 @@ def _classify_chunk(m: np.ndarray, alphabet, rules: CareerRules) -> dict:
     for state, code in ((rules.activation_state, "onem_activation"),
                         *((s, "allowance") for s in rules.allowance_states),
                         (rules.integration_state, "integration_income")):
-        if state in status_of:
-            career[dominant == status_of[state]] = type_index[code]
+        career[dominant == status_of[state]] = type_index[code]
     sustainable = share >= rules.sustainable_min_share
     career[sustainable] = np.where(n_interruptions[sustainable] > 0,
                                    type_index["sustainable_interrupted"],
@@ -258,7 +282,7 @@ class RuleTypology:
         self.rules = CareerRules() if rules is None else rules
         self.sequences = as_sequences(data, id=id, period=period, state=state,
                                       alphabet=CPAS_ALPHABET if alphabet is None else alphabet)
-        state_codes(self.sequences.alphabet, [*self.rules.employment_states])
+        self.rules.check_alphabet(self.sequences.alphabet)
         self.weights = person_weights(weights, self.sequences)
         self.too_short = too_short
 

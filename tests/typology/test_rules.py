@@ -87,6 +87,13 @@ def test_figures_on_a_hand_made_career():
     assert_allclose(res["dominant_share"], [0.5])
 
 
+def test_rules_round_trip_through_a_config_dict():
+    rules = CareerRules(sustainable_min_share=0.6, employment_states=["FT", "PT"])
+    assert rules.employment_states == ("FT", "PT")
+    assert CareerRules(**rules.to_dict()) == rules
+    hash(rules)
+
+
 def test_thresholds_are_parameters():
     row = seq(("FT", 10), ("UB", 2), ("FT", 24))
     assert classify([row], CareerRules(min_interruption_months=3))[0] == ["sustainable"]
@@ -317,8 +324,14 @@ def test_bad_rule_parameters_raise():
         CareerRules(min_interruption_months=0)
     with pytest.raises(ConfigError, match="two roles"):
         CareerRules(employment_states=("FT", "RIS"))
-    with pytest.raises(UnknownCategoryError):
+    with pytest.raises(UnknownCategoryError, match="employment_states"):
         RuleTypology(np.zeros((2, 24), dtype=np.int8), alphabet=["A", "B"])
+    renamed = ["FT", "PT", "SE", "ACT", "UB", "RI", "ALW", "INA"]
+    with pytest.raises(UnknownCategoryError, match=r"integration_state: \['RIS'\]"):
+        RuleTypology(np.zeros((2, 24), dtype=np.int8), alphabet=renamed)
+    ok = RuleTypology(np.full((2, 24), 5, dtype=np.int8), CareerRules(integration_state="RI"),
+                      alphabet=renamed).fit()
+    assert list(ok.types["career_type"]) == ["integration_income"] * 2
     with pytest.raises(ConfigError):
         RuleTypology(np.zeros((2, 24), dtype=np.int8), too_short="drop")
 
