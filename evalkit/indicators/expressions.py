@@ -143,7 +143,7 @@ def _nullable(series: pd.Series) -> pd.Series:
         return series.astype("Float64")
     if pd.api.types.is_datetime64_any_dtype(series):
         return series
-    return series.astype(pd.StringDtype(na_value=pd.NA))
+    return series.astype(pd.StringDtype("pyarrow", na_value=pd.NA))
 
 
 def _eval(node, frame: pd.DataFrame, expr: Expression):
