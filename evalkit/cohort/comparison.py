@@ -89,7 +89,8 @@ class CohortComparison:
     def fit(self, method: str = "aipw", estimand: str = "ATT", *, trim=None,
             n_neighbors: int = 1, match_on: str = "ps", ps_scale: str = "logit",
             metric: str = "mahalanobis", caliper: float | None = None, replace: bool = True,
-            variance: str = "population", var_neighbors: int = 2) -> CohortEstimateResults:
+            variance: str = "population", var_neighbors: int = 2,
+            adjust_ps: bool = True) -> CohortEstimateResults:
         """Estimate the ATT or ATE of every outcome with one method.
 
         Parameters
@@ -109,6 +110,10 @@ class CohortComparison:
             score (``match_on="ps"``) or in metric units (covariates); with or without
             replacement; Abadie–Imbens ``"population"`` or ``"sample"`` variance with
             ``var_neighbors`` same-group neighbours.
+        adjust_ps
+            When matching on the estimated score with the population variance, apply the
+            Abadie & Imbens (2016) adjustment for the estimation of the score (default;
+            requires every person to be matched, i.e. no caliper losses).
         """
         method, estimand = _check_choice(method, METHODS, "method"), _check_choice(
             estimand.upper(), ESTIMANDS, "estimand")
@@ -161,7 +166,7 @@ class CohortComparison:
             else:
                 est = self._matching(sub, y, logit, estimand, ledger, name, n_neighbors,
                                      match_on, ps_scale, metric, caliper, replace, variance,
-                                     var_neighbors)
+                                     var_neighbors, adjust_ps)
             psi[rows, col] = est.psi
             n_t, n_c = int((sub.d == 1).sum()), int((sub.d == 0).sum())
             if method == "matching":
@@ -197,7 +202,7 @@ class CohortComparison:
             ledger=ledger, info=info, details=details)
 
     def _matching(self, sub, y, logit, estimand, ledger, name, n_neighbors, match_on, ps_scale,
-                  metric, caliper, replace, variance, var_neighbors):
+                  metric, caliper, replace, variance, var_neighbors, adjust_ps):
         if match_on == "ps":
             if ps_scale == "logit":
                 z = logit.logit
@@ -213,7 +218,8 @@ class CohortComparison:
             raise ConfigError(f"match_on={match_on!r}: use 'ps' or 'covariates'.")
         est, unmatched = nn_matching(y, sub.d, sub.s, z, estimand, n_neighbors=n_neighbors,
                                      caliper=width, replace=replace, variance=variance,
-                                     var_neighbors=var_neighbors)
+                                     var_neighbors=var_neighbors,
+                                     score=logit if match_on == "ps" and adjust_ps else None)
         if unmatched.any():
             ledger.record(f"caliper {name}", f"no match within the caliper ({caliper} "
                           f"{'SD of the score' if match_on == 'ps' else 'distance units'}); "

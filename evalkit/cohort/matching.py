@@ -320,7 +320,7 @@ def conditional_variance(matcher: _Matcher, y, d, j: int) -> np.ndarray:
 
 def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: float = 0.0,
                 replace: bool = True, variance: str = "population", var_neighbors: int = 2,
-                order=None) -> tuple[EffectEstimate, np.ndarray]:
+                order=None, score=None) -> tuple[EffectEstimate, np.ndarray]:
     """Nearest-neighbour matching estimate and Abadie–Imbens variance.
 
     Parameters
@@ -345,6 +345,10 @@ def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: flo
     order
         Order in which treated persons pick matches without replacement (default:
         decreasing ``z``).
+    score
+        The fitted :class:`~evalkit.cohort.propensity.LogitFit` when ``z`` is an estimated
+        propensity score: the population variance then gets the Abadie–Imbens (2016)
+        adjustment for the estimation of the score (see :func:`ps_estimation_adjustment`).
 
     Returns
     -------
@@ -413,8 +417,20 @@ def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: flo
         noise_term = np.where(t, 1.0, -1.0) * np.sqrt(extra) * signed
         sign = np.where(own_term != 0, np.sign(own_term), np.sign(noise_term))
         psi = sign * np.sqrt(own_term**2 + noise_term**2) / total
+    adjustment = np.nan
+    if score is not None and variance == "population" and not unmatched.any():
+        if estimand == "ATT":  # the adjustment needs Y(1) imputed for comparison persons too
+            sets = matcher.across(t_rows, c_rows, n_neighbors)
+            y1[c_rows] = _imputed(sets, y, s)[0]
+        var_ai = float(np.dot(psi, psi))
+        adjustment = ps_estimation_adjustment(y, d, s, z, score, y1 - y0, tau, estimand,
+                                              var_neighbors)
+        if var_ai + adjustment > 0:
+            # a common factor keeps cluster sums proportional to the adjusted variance
+            psi = psi * np.sqrt((var_ai + adjustment) / var_ai)
     mu1 = np.dot(s[used], y1[used]) / total
     details = {
+        "ps_adjustment": adjustment,
         "n_matched": int(used.sum()),
         "n_unmatched": int(unmatched.sum()),
         "mean_set_size": float(np.concatenate(sizes).mean()) if sizes else np.nan,
@@ -423,6 +439,50 @@ def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: flo
     est = EffectEstimate(tau, psi, mu1, mu1 - tau, kish_ess(lam[t & used]),
                          kish_ess(lam[~t & (lam > 0)]), details=details)
     return est, unmatched
+
+
+def ps_estimation_adjustment(y, d, s, z, score, tau_i, tau, estimand, n_cov: int = 2) -> float:
+    """Abadie & Imbens (2016) correction of the matching variance for an estimated score.
+
+    With a logit score ``F(x'theta)``, ``f = F(1-F)``, information ``I = E[f x x']`` and
+    ``cov_w(x)`` the covariance of ``(X, Y)`` among group-``w`` persons with the same score
+    (estimated from the ``n_cov`` group-w persons nearest in score, AI 2016 Section 4):
+
+    * ATE: ``Var = Var_AI - c' I^-1 c / N`` with
+      ``c = E[f (cov_1/F + cov_0/(1-F))]``;
+    * ATT: ``Var = Var_AI + (-c_t' I^-1 c_t + g_t' I^-1 g_t) / N`` with
+      ``c_t = E[f (cov_1 + F/(1-F) cov_0)] / p`` and
+      ``g_t = E[x f (mu_1(F) - mu_0(F) - tau_t)] / p`` (``p`` = share treated).
+
+    Survey weights enter the expectations with weights normalised to mean one. Returns the
+    additive correction to the variance of the estimate.
+    """
+    x = score.design
+    e = score.ps
+    f = e * (1.0 - e)
+    w = s / s.mean()
+    n = len(y)
+    info = (x * (w * f)[:, None]).T @ x / n
+    cov = {}
+    for value in (1.0, 0.0):
+        pool = np.flatnonzero(d == value)
+        sets = match_1d(z[pool], z, n_cov) if z.ndim == 1 else match_kd(z[pool], z, n_cov)
+        rows, idx = sets.rows, pool[sets.idx]
+        size = sets.sizes.astype(float)
+        ybar = np.bincount(rows, weights=y[idx], minlength=n) / size
+        ydev = y[idx] - ybar[rows]
+        cov[value] = np.column_stack([
+            np.bincount(rows, weights=(x[idx, k] - np.bincount(
+                rows, weights=x[idx, k], minlength=n)[rows] / size[rows]) * ydev, minlength=n)
+            for k in range(x.shape[1])
+        ]) / np.maximum(size - 1.0, 1.0)[:, None]
+    if estimand == "ATE":
+        c = (w * f / e) @ cov[1.0] / n + (w * f / (1.0 - e)) @ cov[0.0] / n
+        return float(-c @ np.linalg.solve(info, c) / n)
+    p = np.mean(w * d)
+    c = ((w * f) @ cov[1.0] + (w * f * e / (1.0 - e)) @ cov[0.0]) / (n * p)
+    g = x.T @ (w * f * (tau_i - tau)) / (n * p)
+    return float((-c @ np.linalg.solve(info, c) + g @ np.linalg.solve(info, g)) / n)
 
 
 def _without_replacement(z, pool_rows, query_rows, m, caliper, order) -> MatchedSets:

@@ -76,10 +76,10 @@ def separating_covariates(x: np.ndarray, d: np.ndarray, names: Sequence[str]) ->
         if xt.max() <= xc.min() or xc.max() <= xt.min():
             out.append(name)
             continue
-        levels = np.unique(x[:, j])
-        if len(levels) == 2:
-            for level in levels:
-                at = x[:, j] == level
+        low, high = x[:, j].min(), x[:, j].max()
+        at_low = x[:, j] == low
+        if np.all(at_low | (x[:, j] == high)):  # a dummy: does one level occur in one group?
+            for at in (at_low, ~at_low):
                 if not (at & t).any() or not (at & c).any():
                     out.append(name)
                     break

@@ -64,12 +64,13 @@ def _simulate(n_draws, n):
                 res = model.fit(method, estimand, n_neighbors=4)
                 ci = res.conf_int().iloc[0]
                 rows.append({"method": method, "estimand": estimand,
-                             "estimate": res.params.iloc[0],
+                             "estimate": res.params.iloc[0], "se": res.std_errors.iloc[0],
                              "covered": ci["lower"] <= TRUE[estimand] <= ci["upper"]})
         randomised = CohortComparison(_draw(rng, n, randomised=True), treatment="d",
                                       outcome="y").fit("dim", "ATE")
         ci = randomised.conf_int().iloc[0]
         rows.append({"method": "dim", "estimand": "ATE", "estimate": randomised.params.iloc[0],
+                     "se": randomised.std_errors.iloc[0],
                      "covered": ci["lower"] <= 1.0 <= ci["upper"]})
     return pd.DataFrame(rows)
 
@@ -77,6 +78,7 @@ def _simulate(n_draws, n):
 def _check(results, coverage_range):
     summary = results.groupby(["method", "estimand"]).agg(
         mean=("estimate", "mean"), sd=("estimate", "std"), n=("estimate", "size"),
+        mean_se=("se", "mean"),
         coverage=("covered", "mean"))
     for (method, estimand), row in summary.iterrows():
         truth = TRUE[estimand]
