@@ -338,3 +338,21 @@ def test_age_bands_sql_matches_python():
     sql = [r[0] for r in con.execute(f"SELECT {bands.to_sql('age')} FROM t").fetchall()]
     assert list(bands.assign(ages)) == sql
     assert bands.labels == ("<18", "18-24", "25-34", "35-49", "50-64", "65+")
+
+
+def test_panel_contract_period_role(hope):
+    from evalkit.data import Panel
+
+    survey = hope["survey"].assign(female=lambda d: (d["sex"] == "female").astype(int))
+    panel = Panel(survey, unit="respondent_id", period="wave", outcomes=["slept_in_shelter"],
+                  first_treated="first_treated_wave", covariates=["female", "age"],
+                  cluster="station", repeated_cross_section=True)
+    ind = Indicator("shelter", "Hébergé", "Sheltered", "proportion", "slept_in_shelter",
+                    disaggregations=("period", "sex"))
+    # the period role is taken from the panel; Panel covariates are numeric (female 0/1)
+    res = evaluate_indicators(ind, panel, disaggregations=Disaggregations(sex="female"))
+    tidy = res.to_frame()
+    hand = survey.groupby("wave")["slept_in_shelter"].mean()
+    sub = tidy[(tidy.sex == ALL) & (tidy.period != ALL)].set_index("period")
+    assert_allclose(sub.loc[["1", "2"], "estimate"], hand.loc[[1, 2]].to_numpy())
+    assert res.person_id == "respondent_id"
