@@ -12,6 +12,15 @@ Estimators (``method``)
     OLS of ``y = a + b1 treated + b2 post + ATT treated*post + X'g + e`` on the
     pooled rows (with covariates: a common linear adjustment, i.e. covariate
     effects constant across groups and periods).
+``"imputation"``
+    Regression imputation (Wooldridge 2021; Borusyak, Jaravel & Spiess 2024):
+    ``y = a + b1 treated + b2 post + X'g`` is fitted on the three untreated
+    cells and ``ATT = mean(y - y0_hat)`` over the treated-post rows. Computed
+    as one regression adding ``D * (X - mean of X over treated-post rows)``,
+    so the effect may vary with ``X`` *and* the covariate composition may
+    change between waves — the usual case with repeated cross-sections,
+    where the Sant'Anna & Zhao RCS estimators assume it does not. Its SE is
+    conditional on the treated respondents' covariates.
 ``"or"``, ``"ipw"``, ``"dr"``
     Sant'Anna & Zhao (2020) outcome-regression, normalised IPW and doubly
     robust DiD (:mod:`evalkit.did.drdid`), where covariates may shift the
@@ -19,7 +28,7 @@ Estimators (``method``)
 
 Standard errors are clustered (by unit on a panel unless ``cluster`` is
 given; by ``cluster`` — e.g. the station — or heteroskedasticity-robust HC1
-for repeated cross-sections). ``"reg"`` uses CRV1
+for repeated cross-sections). ``"reg"`` and ``"imputation"`` use CRV1
 (``G/(G-1) (N-1)/(N-K)``, Stata/fixest) with t(G-1) inference; the
 influence-function methods use ``G/(G-1) sum_g (sum_{i in g} psi_i)^2 / n^2``
 with normal inference. Without covariates all four methods give the same
@@ -46,7 +55,7 @@ from evalkit.did.fixed_effects import clustered_ols, factorize
 from evalkit.errors import ConfigError, DataValidationError, EmptyDataError
 from evalkit.results import EstimateResults
 
-METHODS = ("reg", "or", "ipw", "dr")
+METHODS = ("reg", "imputation", "or", "ipw", "dr")
 _ROW_ID = "_row_id"
 _WAVE = "_post"
 _FIRST = "_first_treated"
@@ -264,8 +273,9 @@ class DiD2x2:
         Parameters
         ----------
         method
-            ``"reg"`` (regression with interaction, default), or ``"or"``,
-            ``"ipw"``, ``"dr"`` (Sant'Anna & Zhao 2020).
+            ``"reg"`` (regression with interaction, default), ``"imputation"``
+            (regression imputation, covariate slopes free for the treated), or
+            ``"or"``, ``"ipw"``, ``"dr"`` (Sant'Anna & Zhao 2020).
         """
         if method not in METHODS:
             raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
@@ -285,6 +295,7 @@ class DiD2x2:
                       else len(frame))
         means = self._means(y, treated, post)
         info = {"Estimator": {"reg": "regression y ~ treated * post + X",
+                              "imputation": "regression imputation of Y(0) from untreated cells",
                               "or": "outcome regression (Sant'Anna & Zhao 2020)",
                               "ipw": "normalised IPW (Sant'Anna & Zhao 2020)",
                               "dr": "doubly robust (Sant'Anna & Zhao 2020)"}[method],
@@ -292,10 +303,16 @@ class DiD2x2:
                 "Periods": f"{self.labels['pre']} (pre) / {self.labels['post']} (post)",
                 "Observations": len(frame),
                 "Clusters": f"{n_clusters} ({cluster_col})" if cluster_col else "none (HC1)"}
-        if method == "reg":
+        if method in ("reg", "imputation"):
             names = ["att", "treated", "post", "const", *self.covariates]
-            X = np.column_stack([treated * post, treated, post, np.ones(len(y)),
-                                 *(frame[c].to_numpy(dtype=float) for c in self.covariates)])
+            d = treated * post
+            cov = (np.column_stack([frame[c].to_numpy(dtype=float) for c in self.covariates])
+                   if self.covariates else np.empty((len(y), 0)))
+            X = np.column_stack([d, treated, post, np.ones(len(y)), cov])
+            if method == "imputation" and self.covariates:
+                # Treated-post rows get their own slopes, centred so "att" is their mean effect.
+                X = np.column_stack([X, d[:, None] * (cov - cov[d == 1].mean(axis=0))])
+                names = names + [f"att x {c}" for c in self.covariates]
             fit = clustered_ols(y, X, clusters, names=names)
             params, std_errors = fit.params, fit.std_errors
             info["Standard errors"] = ("CRV1, t(G-1)" if cluster_col else "HC1")
