@@ -158,6 +158,13 @@ def classify_matrix(matrix: np.ndarray, alphabet, rules: CareerRules | None = No
     ``dominant_status`` (int8: 0 = employment, ``1 + j`` = the j-th non-employment
     state of ``alphabet``), ``dominant_share``, ``n_interruptions``,
     ``longest_interruption``, ``n_job_spells``, ``first_job_month``, ``months_observed``.
+
+    Notes
+    -----
+    Each row is classified on its own, so inputs larger than memory can be processed
+    partition by partition of persons (e.g. ``dask.array.map_blocks`` over row blocks,
+    or a loop over Parquet row groups) and the results concatenated. In memory the rows
+    are processed in blocks of 200,000 to bound the temporary arrays.
     """
     rules = CareerRules() if rules is None else rules
     alphabet = tuple(alphabet)
