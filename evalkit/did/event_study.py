@@ -134,6 +134,10 @@ class EventStudy:
     reference
         Omitted event time(s), default ``-1``. Without never-treated units a
         fully dynamic model needs two (e.g. ``(-1, -leads)``).
+    never_treated
+        ``"control"`` (default): never-treated units stay in as controls with
+        every dummy at zero; ``"drop"``: estimate from treated cohorts only
+        (timing variation alone; the rows go to the ledger).
 
     Examples
     --------
@@ -159,7 +163,10 @@ class EventStudy:
         lags: int | None = None,
         endpoints: str = "bin",
         reference: int | Sequence[int] = -1,
+        never_treated: str = "control",
     ) -> None:
+        if never_treated not in ("control", "drop"):
+            raise ConfigError(f"never_treated must be 'control' or 'drop', got {never_treated!r}")
         if endpoints not in ("bin", "drop"):
             raise ConfigError(f"endpoints must be 'bin' or 'drop', got {endpoints!r}")
         for name, value in (("leads", leads), ("lags", lags)):
@@ -172,12 +179,17 @@ class EventStudy:
             raise ConfigError("EventStudy needs a panel; repeated cross-sections are not supported.")
         self.cluster = cluster or self.panel.cluster or self.panel.unit
         self.leads, self.lags, self.endpoints = leads, lags, endpoints
+        self.never_treated = never_treated
         self.reference = tuple(sorted({int(r) for r in np.atleast_1d(reference)}))
 
     def fit(self) -> EventStudyResults:
         """Estimate the event-time coefficients with CRV1 standard errors (t(G-1) inference)."""
         p = self.panel
         frame, ledger = staggered_sample(p, self.outcome, self.covariates, self.name)
+        if self.never_treated == "drop":
+            frame = ledger.drop(frame, np.isinf(frame[p.first_treated].to_numpy(dtype=float)),
+                                step=self.name, reason="never-treated units left out (never_treated='drop')",
+                                id_col=p.unit)
 
         ft = frame[p.first_treated].to_numpy(dtype=float)
         treated_unit = np.isfinite(ft)

@@ -91,6 +91,10 @@ def test_without_never_treated_needs_two_references(mpdta_half):
     res = EventStudy(treated_only, reference=(-1, -4), **kwargs).fit()
     fit, names, _ = _statsmodels_event_study(treated_only, [-3, -2, 0, 1, 2, 3])
     assert_allclose(res.params.to_numpy(), fit.params[names].to_numpy(), rtol=1e-8)
+    # Same fit when the never-treated are dropped by the estimator (and recorded).
+    dropped = EventStudy(mpdta_half, reference=(-1, -4), never_treated="drop", **kwargs).fit()
+    assert_allclose(dropped.params.to_numpy(), res.params.to_numpy(), rtol=1e-10)
+    assert "never-treated" in dropped.ledger.to_frame()["reason"].iloc[-1]
 
 
 def test_bad_configuration(mpdta):
