@@ -148,3 +148,53 @@ def plot_index(matrix: np.ndarray, alphabet, *, groups=None, order=None, labels=
               loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def plot_mean_time(mean_time: pd.DataFrame, *, labels=None, colors=None, ax=None,
+                   lang: str = "en"):
+    """Stacked horizontal bars of the mean time in each state, one bar per group.
+
+    ``mean_time`` is :func:`evalkit.typology.descriptives.mean_time_in_state` output
+    (rows states, columns groups).
+    """
+    fig, ax = _figure(ax, (8, 0.5 * mean_time.shape[1] + 2))
+    colors = colors or state_colors(mean_time.index)
+    labels = labels or {}
+    y = np.arange(mean_time.shape[1])[::-1]
+    left = np.zeros(mean_time.shape[1])
+    for state, row in mean_time.iterrows():
+        ax.barh(y, row.to_numpy(), left=left, color=colors[state], label=labels.get(state, state))
+        left += row.to_numpy()
+    ax.set_yticks(y, [str(c) for c in mean_time.columns])
+    ax.set_xlabel("mean number of periods" if lang == "en" else "nombre moyen de périodes")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_transition_rates(rates: pd.DataFrame, *, labels=None, ax=None, lang: str = "en",
+                          decimals: int = 2):
+    """Heatmap of a transition-rate matrix (rows: from-state, columns: to-state), annotated.
+
+    ``rates`` is :func:`evalkit.typology.descriptives.transition_rates` output for one
+    group (select a group with ``rates.xs(group, level="group")``).
+    """
+    if rates.index.nlevels > 1:
+        raise ValueError("pass the rates of one group: rates.xs(group, level='group')")
+    fig, ax = _figure(ax, (1.0 * rates.shape[1] + 2.5, 0.8 * rates.shape[0] + 1.5))
+    labels = labels or {}
+    values = rates.to_numpy(dtype=float)
+    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if np.isfinite(values[i, j]):
+                ax.text(j, i, f"{values[i, j]:.{decimals}f}", ha="center", va="center",
+                        fontsize=7, color="white" if values[i, j] > 0.6 else "black")
+    ax.set_xticks(range(values.shape[1]), [labels.get(s, s) for s in rates.columns],
+                  rotation=45, ha="right")
+    ax.set_yticks(range(values.shape[0]), [labels.get(s, s) for s in rates.index])
+    ax.set_xlabel("to" if lang == "en" else "vers")
+    ax.set_ylabel("from" if lang == "en" else "depuis")
+    fig.colorbar(image, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig

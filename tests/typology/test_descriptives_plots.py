@@ -13,7 +13,13 @@ from numpy.testing import assert_allclose, assert_array_equal  # noqa: E402
 
 from evalkit.datasets import cpas_careers  # noqa: E402
 from evalkit.typology import descriptives as D  # noqa: E402
-from evalkit.typology.plots import plot_chronogram, plot_index, state_colors  # noqa: E402
+from evalkit.typology.plots import (  # noqa: E402
+    plot_chronogram,
+    plot_index,
+    plot_mean_time,
+    plot_transition_rates,
+    state_colors,
+)
 from evalkit.typology.rules import RuleTypology  # noqa: E402
 from evalkit.typology.states import CPAS_ALPHABET, state_labels  # noqa: E402
 
@@ -80,3 +86,26 @@ def test_rule_results_draw_chronogram_and_index_plot_by_type(data):
     fig = res.index_plot()
     assert fig.axes[0].images[0].get_array().shape == (600, 24)
     plt.close(fig)
+
+
+def test_mean_time_bars_add_up_to_the_follow_up(data):
+    types = np.asarray(data.truth["career_type"]["career_type"].astype(str))
+    mean_time = D.mean_time_in_state(data.truth["matrix"], alphabet=CPAS_ALPHABET, groups=types)
+    fig = plot_mean_time(mean_time, labels=state_labels("en"))
+    widths = np.array([p.get_width() for p in fig.axes[0].patches]).reshape(
+        len(CPAS_ALPHABET), -1)
+    assert_allclose(widths.sum(axis=0), 24.0)
+    plt.close(fig)
+
+
+def test_transition_heatmap_shows_the_rates(data):
+    rates = D.transition_rates(data.truth["matrix"], alphabet=CPAS_ALPHABET)
+    fig = plot_transition_rates(rates)
+    assert_allclose(np.asarray(fig.axes[0].images[0].get_array()), rates.to_numpy())
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert f"{rates.iloc[0, 0]:.2f}" in texts
+    plt.close(fig)
+    grouped = D.transition_rates(data.truth["matrix"], alphabet=CPAS_ALPHABET,
+                                 groups=np.arange(600) % 2)
+    with pytest.raises(ValueError, match="one group"):
+        plot_transition_rates(grouped)
