@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data.ledger import ExclusionLedger
-from evalkit.errors import ConfigError, UnknownCategoryError
+from evalkit.errors import ConfigError, EstimationError, UnknownCategoryError
 from evalkit.network.graphs import ServiceNetworks
 from evalkit.network.measures import network_measures, organisation_measures
 from evalkit.network.permutation import (
@@ -199,7 +199,7 @@ class NetworkResults:
                     a_q, b_q = a, b
                 qap = qap_correlation(a_q, b_q, directed=net.directed, n_perm=n_perm, seed=rng,
                                       alternative=alternative, ties=ties)
-            except Exception as exc:  # undefined correlation (empty or full wave) is reported, not fatal
+            except EstimationError as exc:  # undefined (empty or complete wave): reported, not fatal
                 qap = {"statistic": np.nan, "p_value": np.nan, "null_mean": np.nan,
                        "null_sd": np.nan, "n_perm": 0, "note": str(exc)}
             qap_rows.append({"site": site, "n_organisations": len(nodes),

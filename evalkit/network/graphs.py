@@ -31,6 +31,7 @@ from evalkit.data.ledger import ExclusionLedger
 from evalkit.errors import (
     ConfigError,
     DataValidationError,
+    DuplicateKeyError,
     EmptyDataError,
     MissingColumnError,
     UnknownCategoryError,
@@ -180,8 +181,6 @@ class ServiceNetworks:
         dup = orgs.duplicated(key, keep=False)
         if dup.any():
             shown = orgs.loc[dup, key].drop_duplicates().head(5).to_dict("records")
-            from evalkit.errors import DuplicateKeyError
-
             raise DuplicateKeyError(
                 f"organisations lists the same organisation twice at a site: {shown}. "
                 f"Keep one row per ({', '.join(key)})."
@@ -332,13 +331,16 @@ class ServiceNetworks:
     def adjacency(self, site, wave, nodes: list | None = None, *, weight: bool = False) -> np.ndarray:
         """Adjacency matrix of ``(site, wave)`` over ``nodes`` (default :meth:`node_order`).
 
-        Binary, or tie intensities with ``weight=True``.
+        Binary, or tie intensities with ``weight=True``. Ties involving an
+        organisation outside ``nodes`` are left out.
         """
         nodes = self.node_order(site) if nodes is None else nodes
         graph = self.graphs[(site, wave)]
         index = {n: i for i, n in enumerate(nodes)}
         mat = np.zeros((len(nodes), len(nodes)), dtype=float)
         for a, b, w in graph.edges(data="weight", default=1.0):
+            if a not in index or b not in index:
+                continue
             value = float(w) if weight else 1.0
             mat[index[a], index[b]] = value
             if not self.directed:

@@ -336,3 +336,25 @@ def test_plot_uses_one_layout_per_site(hope):
     off2 = axes[1].collections[-1].get_offsets()
     assert_allclose(np.asarray(off1), np.asarray(off2))
     matplotlib.pyplot.close(fig)
+
+
+def test_organisations_listed_per_wave():
+    orgs = pd.DataFrame({"station": "S", "wave": [1, 1, 1, 2, 2, 2, 2],
+                         "org": ["A", "B", "C", "A", "B", "C", "N"],
+                         "sector": ["ngo", "public", "health", "ngo", "public", "health", "police"]})
+    edges = pd.DataFrame({"station": "S", "wave": [1, 2, 2], "org_a": ["A", "A", "N"],
+                          "org_b": ["B", "B", "C"]})
+    res = ServiceNetworkAnalysis(edges, orgs, intensity=None, tie_type=None).fit()
+    m = res.to_frame().set_index("wave")
+    assert m.loc[1, "n_organisations"] == 3 and m.loc[2, "n_organisations"] == 4
+    assert_allclose(m.loc[2, "density"], 2 / 6)
+    # N did not exist in wave 1: a wave-1 tie naming it is refused
+    bad = pd.concat([edges, pd.DataFrame({"station": ["S"], "wave": [1], "org_a": ["N"],
+                                          "org_b": ["A"]})])
+    with pytest.raises(UnknownCategoryError, match="not listed for that wave"):
+        ServiceNetworks(bad, orgs, intensity=None, tie_type=None)
+    # change is measured on the organisations present in both waves (A, B, C)
+    chg = res.change(n_perm=99, seed=1)
+    assert chg.qap.loc[0, "n_organisations"] == 3
+    assert_allclose(chg.params["S: density change"], 0.0)
+    assert "largest component" in res.summary()
