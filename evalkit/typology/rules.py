@@ -18,7 +18,7 @@ the months either side of them are treated as adjacent):
   (runs before the first job are the search after the contract, not interruptions;
   a run that lasts until the end of the follow-up counts);
 - ``longest_interruption`` (months; runs of any length after a job), ``n_job_spells``,
-  ``first_job_month`` (1-based, 0 if never employed), ``months_observed``.
+  ``first_job_month`` (period position, 1-based, 0 if never employed), ``months_observed``.
 
 Rules, applied in this order (the first that matches decides):
 
@@ -180,13 +180,17 @@ def _non_employment_states(alphabet, rules) -> list[str]:
 
 def _classify_chunk(m: np.ndarray, alphabet, rules: CareerRules) -> dict:
     n, t = m.shape
-    m = skip_missing(m)
-    observed = m >= 0
-    n_obs = observed.sum(axis=1)
-
     emp_lookup = np.zeros(len(alphabet) + 1, dtype=bool)  # last slot: code -1 (missing)
     emp_lookup[state_codes(alphabet, rules.employment_states)] = True
+    # The first job month is read on the calendar, before gaps are closed up.
     emp = emp_lookup[m]
+    first_job = np.where(emp.any(axis=1), emp.argmax(axis=1) + 1, 0).astype(np.int16)
+    compacted = skip_missing(m)
+    if compacted is not m:
+        m = compacted
+        emp = emp_lookup[m]
+    observed = m >= 0
+    n_obs = observed.sum(axis=1)
     n_emp = emp.sum(axis=1)
 
     # Status counts: employment together, then each other state.
@@ -208,7 +212,6 @@ def _classify_chunk(m: np.ndarray, alphabet, rules: CareerRules) -> dict:
     np.maximum.at(longest, run_row, run_len.astype(np.int16))
     job_row, _ = _runs(emp)
     n_job_spells = np.bincount(job_row, minlength=n).astype(np.int16)
-    first_job = np.where(n_emp > 0, emp.argmax(axis=1) + 1, 0).astype(np.int16)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         share = n_emp / n_obs

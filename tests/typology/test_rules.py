@@ -120,6 +120,8 @@ def test_missing_months_are_skipped():
     assert b["months_observed"][0] == 34
     assert_allclose(b["employment_share"], [32 / 34])
     assert b["n_interruptions"][0] == a["n_interruptions"][0] == 1
+    late = [-1, -1] + seq(("UB", 3), ("FT", 31))
+    assert classify([late])[1]["first_job_month"][0] == 6
     # A missing month between two UB months does not split the interruption.
     split = seq(("FT", 10), ("UB", 1)) + [-1] + seq(("UB", 1), ("FT", 24))
     assert classify([split])[1]["n_interruptions"][0] == 1
