@@ -205,3 +205,37 @@ def test_turbulence_equals_brute_force_on_random_sequences_with_gaps():
     for i, row in enumerate(m):
         assert_allclose(ours[i], _brute_force_turbulence([int(s) for s in row if s >= 0]),
                         rtol=1e-12)
+
+
+def test_distribution_and_rates_with_gaps_weights_groups_equal_pandas_long_form():
+    """Same tables computed the plain pandas way on the long form (missing rows absent)."""
+    rng = np.random.default_rng(5)
+    n, t = 300, 10
+    m = rng.integers(0, 4, size=(n, t)).astype(np.int8)
+    m[rng.random(m.shape) < 0.15] = -1
+    w = rng.uniform(0.2, 3.0, n)
+    g = rng.choice(["a", "b", "c"], n)
+    person, period = np.indices(m.shape)
+    long = pd.DataFrame({"p": person.ravel(), "t": period.ravel(), "s": m.ravel(),
+                         "w": w[person.ravel()], "g": g[person.ravel()]})
+    obs = long[long["s"] >= 0]
+    expected = (obs.pivot_table(index=["g", "t"], columns="s", values="w", aggfunc="sum",
+                                fill_value=0.0))
+    expected = expected.div(expected.sum(axis=1), axis=0)
+    ours = D.state_distribution(m, alphabet=list("ABCD"), weights=w, groups=g)
+    assert_allclose(ours.to_numpy(), expected.to_numpy(), atol=1e-12)
+
+    nxt = long.assign(t=long["t"] - 1).rename(columns={"s": "s_next"})[["p", "t", "s_next"]]
+    pairs = long.merge(nxt, on=["p", "t"])
+    pairs = pairs[(pairs["s"] >= 0) & (pairs["s_next"] >= 0)]
+    expected = pairs.pivot_table(index=["g", "s"], columns="s_next", values="w",
+                                 aggfunc="sum", fill_value=0.0)
+    expected = expected.div(expected.sum(axis=1), axis=0)
+    ours = D.transition_rates(m, alphabet=list("ABCD"), weights=w, groups=g)
+    assert_allclose(ours.to_numpy(), expected.to_numpy(), atol=1e-12)
+
+    counts = obs.assign(one=1).pivot_table(index="p", columns="s", values="one",
+                                           aggfunc="sum", fill_value=0)
+    expected = counts.mul(w, axis=0).groupby(g).sum().div(pd.Series(w).groupby(g).sum(), axis=0)
+    ours = D.mean_time_in_state(m, alphabet=list("ABCD"), weights=w, groups=g)
+    assert_allclose(ours.to_numpy(), expected.T.to_numpy(), atol=1e-12)
