@@ -356,3 +356,24 @@ def test_panel_contract_period_role(hope):
     sub = tidy[(tidy.sex == ALL) & (tidy.period != ALL)].set_index("period")
     assert_allclose(sub.loc[["1", "2"], "estimate"], hand.loc[[1, 2]].to_numpy())
     assert res.person_id == "respondent_id"
+
+
+def test_report_table_english_and_plot(hope):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    survey = hope["survey"]
+    res = IndicatorModel(HOPE_INDICATORS[0], survey, disaggregations=HOPE_DISAGG,
+                         person_id="respondent_id").fit(level=0.9)
+    table = res.to_report_table(lang="en")
+    assert list(table.columns) == ["Indicator", "Territory", "Period", "Sex", "N", "Value", "90% CI"]
+    overall = table[(table.Territory == "All") & (table.Period == "All") & (table.Sex == "All")]
+    assert overall["N"].iloc[0] == f"{survey['respondent_id'].nunique():,}".replace(",", " ")
+    assert overall["Value"].iloc[0] == f"{100 * survey['slept_in_shelter'].mean():.1f} %"
+    lo, hi = proportion_confint(survey["slept_in_shelter"].sum(), len(survey), alpha=0.1,
+                                method="wilson")
+    assert overall["90% CI"].iloc[0] == f"[{100 * lo:.1f} ; {100 * hi:.1f}]"
+    assert "respondent_id" not in res.summary() and "H000001" not in res.summary()
+    fig = res.plot(by="territory")
+    assert len(fig.axes[0].get_yticklabels()) == survey["station"].nunique()
+    matplotlib.pyplot.close(fig)
