@@ -276,6 +276,10 @@ class RuleTypology:
         ``"raise"`` (default) refuses sequences with fewer than ``rules.min_months``
         observed months (all-missing included); ``"exclude"`` drops them and records
         them in the ledger.
+    unequal_length
+        For a DataFrame: ``"raise"`` (default) refuses persons not observed in every
+        period; ``"pad"`` keeps their missing months (skipped by the rules); see
+        :class:`evalkit.data.Sequences`.
 
     Examples
     --------
@@ -286,12 +290,13 @@ class RuleTypology:
 
     def __init__(self, data, rules: CareerRules | None = None, *, id: str = "person_id",  # noqa: A002
                  period: str = "month", state: str = "state", alphabet=None, weights=None,
-                 too_short: str = "raise") -> None:
+                 too_short: str = "raise", unequal_length: str = "raise") -> None:
         if too_short not in ("raise", "exclude"):
             raise ConfigError(f"too_short must be 'raise' or 'exclude', got {too_short!r}")
         self.rules = CareerRules() if rules is None else rules
         self.sequences = as_sequences(data, id=id, period=period, state=state,
-                                      alphabet=CPAS_ALPHABET if alphabet is None else alphabet)
+                                      alphabet=CPAS_ALPHABET if alphabet is None else alphabet,
+                                      unequal_length=unequal_length)
         self.rules.check_alphabet(self.sequences.alphabet)
         self.weights = person_weights(weights, self.sequences)
         self.too_short = too_short

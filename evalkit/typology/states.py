@@ -114,13 +114,15 @@ def state_codes(alphabet: tuple[str, ...], states: tuple[str, ...] | list[str]) 
 
 
 def as_sequences(data, *, id: str = "person_id", period: str = "month",  # noqa: A002
-                 state: str = "state", alphabet=None):
+                 state: str = "state", alphabet=None, unequal_length: str = "raise"):
     """Return ``data`` as :class:`evalkit.data.Sequences`.
 
     ``data`` may already be a ``Sequences`` (returned as is), a long DataFrame with
     ``id``/``period``/``state`` columns (validated by ``Sequences``; a state outside
     ``alphabet`` raises ``UnknownCategoryError``), or a dense integer matrix of codes
     into ``alphabet`` (``-1`` = missing; ids are ``1..n`` and periods ``1..T``).
+    ``unequal_length`` is passed to ``Sequences`` for a DataFrame (``"pad"`` keeps
+    persons with missing months, as ``-1``).
     """
     from evalkit.data import ExclusionLedger, Sequences
     from evalkit.errors import ColumnTypeError, DataValidationError, EmptyDataError
@@ -128,7 +130,8 @@ def as_sequences(data, *, id: str = "person_id", period: str = "month",  # noqa:
     if isinstance(data, Sequences):
         return data
     if isinstance(data, pd.DataFrame):
-        return Sequences(data, id=id, period=period, state=state, alphabet=alphabet)
+        return Sequences(data, id=id, period=period, state=state, alphabet=alphabet,
+                         unequal_length=unequal_length)
     if isinstance(data, np.ndarray):
         if alphabet is None:
             raise DataValidationError("a state matrix needs alphabet=[...] to name its codes")

@@ -344,3 +344,14 @@ def test_bad_weights_raise():
         RuleTypology(m, weights=pd.Series([1.0, 2.0], index=[1, 2]))
     with pytest.raises(DataValidationError, match="non-negative"):
         RuleTypology(m, weights=np.array([1.0, -1.0, 1.0]))
+
+
+def test_long_table_with_missing_months_needs_a_policy():
+    from evalkit.errors import PeriodGapError
+
+    long = cpas_careers.generate(seed=0, n_persons=30)["sequences"]
+    holed = long.drop(index=[5, 6]).reset_index(drop=True)
+    with pytest.raises(PeriodGapError, match="pad"):
+        RuleTypology(holed).fit()
+    res = RuleTypology(holed, unequal_length="pad").fit()
+    assert res.types.loc[0, "months_observed"] == 34
