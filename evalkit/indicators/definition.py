@@ -103,6 +103,31 @@ class Indicator:
         # Parse now so that a bad expression fails at definition time.
         self.expressions()
 
+    @classmethod
+    def from_dict(cls, spec: dict) -> Indicator:
+        """Build from a mapping (e.g. a ``[[indicators]]`` table of a TOML report config).
+
+        Keys are the field names; ``label = {fr = ..., en = ...}`` is accepted
+        for ``label_fr`` / ``label_en``. Unknown keys raise :class:`ConfigError`.
+        """
+        spec = dict(spec)
+        label = spec.pop("label", None)
+        if isinstance(label, dict):
+            spec.setdefault("label_fr", label.get("fr"))
+            spec.setdefault("label_en", label.get("en"))
+        fields = set(cls.__dataclass_fields__)
+        unknown = sorted(set(spec) - fields)
+        if unknown:
+            raise ConfigError(f"unknown indicator key(s) {unknown}; allowed: {sorted(fields)}")
+        missing = sorted(f for f in ("name", "label_fr", "label_en", "kind", "numerator")
+                         if spec.get(f) is None)
+        if missing:
+            raise ConfigError(f"indicator {spec.get('name', '?')!r} lacks {missing}")
+        for key in ("filters", "disaggregations"):
+            if key in spec and isinstance(spec[key], list):
+                spec[key] = tuple(spec[key])
+        return cls(**spec)
+
     def expressions(self) -> dict[str, Expression | None]:
         """Parsed numerator, denominator and filter expressions."""
         return {

@@ -377,3 +377,14 @@ def test_report_table_english_and_plot(hope):
     fig = res.plot(by="territory")
     assert len(fig.axes[0].get_yticklabels()) == survey["station"].nunique()
     matplotlib.pyplot.close(fig)
+
+
+def test_indicator_from_config_mapping():
+    spec = {"name": "job", "label": {"fr": "En emploi", "en": "In a job"}, "kind": "proportion",
+            "numerator": "state in ['FT', 'PT']", "disaggregations": ["sex", "period"], "per": 100}
+    ind = Indicator.from_dict(spec)
+    assert ind.label("fr") == "En emploi" and ind.disaggregations == ("sex", "period")
+    with pytest.raises(ConfigError, match="unknown indicator key"):
+        Indicator.from_dict({**spec, "numerater": "x"})
+    with pytest.raises(ConfigError, match="lacks"):
+        Indicator.from_dict({"name": "a", "kind": "mean"})
