@@ -386,6 +386,11 @@ class RuleTypologyResults(EstimateResults):
         self.id_name = id_name
         self.weights = weights
 
+    def conf_int(self, level: float = 0.95) -> pd.DataFrame:
+        """Normal (Wald) intervals of the shares, clipped to [0, 1] like statsmodels
+        ``proportion_confint(method="normal")``."""
+        return super().conf_int(level).clip(0.0, 1.0)
+
     def to_frame(self, level: float = 0.95, lang: str = "en") -> pd.DataFrame:
         """Shares table: label, persons, share, SE, CI and the share the CPAS study reports."""
         ci = self.conf_int(level)

@@ -236,6 +236,13 @@ def test_standard_errors_match_statsmodels_normal_interval(default_fit):
     ci = res.conf_int(0.95)
     assert_allclose(ci["lower"], lower, rtol=1e-12)
     assert_allclose(ci["upper"], upper, rtol=1e-12)
+    # A rare type: statsmodels clips the normal interval at 0, so do we.
+    m = np.full((40, 24), A["FT"], dtype=np.int8)
+    m[0] = A["RIS"]
+    rare = RuleTypology(m).fit()
+    lower, upper = proportion_confint(rare.counts.to_numpy(), 40, alpha=0.05, method="normal")
+    assert_allclose(rare.conf_int()["lower"], lower, atol=1e-15)
+    assert rare.conf_int()["lower"].min() == 0.0
 
 
 def test_weighted_shares_and_linearised_se():
