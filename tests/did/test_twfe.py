@@ -160,3 +160,11 @@ def test_single_unit_cohort_warns(mpdta):
     df.loc[df["countyreal"] == lone, "first.treat"] = 2005
     with pytest.warns(SmallGroupWarning, match="single unit"):
         _mpdta_model(df).fit()
+
+
+def test_accepts_a_panel_contract(mpdta):
+    from evalkit.data import Panel
+
+    panel = Panel(mpdta, unit="countyreal", period="year", outcomes=["lemp"],
+                  first_treated="first.treat")
+    assert_allclose(TWFE(panel).fit().att, -0.0365, atol=5e-5)

@@ -192,3 +192,16 @@ def test_imputation_equals_two_step_statsmodels(hope_survey):
                  data=untreated).fit()
     cell = df[(df["treated"] == 1) & (df["post"] == 1)]
     assert_allclose(res.att, (cell["access_to_care"] - y0.predict(cell)).mean(), rtol=1e-10)
+
+
+def test_accepts_a_panel_contract(mpdta_2004):
+    from evalkit.data import Panel
+
+    two = mpdta_2004[mpdta_2004["year"].isin([2003, 2004])]
+    panel = Panel(two, unit="countyreal", period="year", outcomes=["lemp"],
+                  first_treated="first.treat", covariates=["lpop"])
+    assert_allclose(DiD2x2(panel).fit().att, -0.0105, atol=5e-5)
+    assert_allclose(DiD2x2(panel).fit(method="dr").att, -0.0145, atol=5e-5)
+    with pytest.raises(DataValidationError, match="exactly two periods"):
+        DiD2x2(Panel(mpdta_2004, unit="countyreal", period="year", outcomes=["lemp"],
+                     first_treated="first.treat"))
