@@ -362,3 +362,18 @@ def test_long_table_with_missing_months_needs_a_policy():
         RuleTypology(holed).fit()
     res = RuleTypology(holed, unequal_length="pad").fit()
     assert res.types.loc[0, "months_observed"] == 34
+
+
+def test_threshold_sensitivity_equals_refits_and_is_monotone():
+    data = cpas_careers.generate(seed=12, n_persons=3000)
+    model = RuleTypology(data["sequences"])
+    values = [0.3, 0.4, 0.5, 0.6, 0.7]
+    table = model.sensitivity("sustainable_min_share", values)
+    for v in values:
+        refit = RuleTypology(data["sequences"], CareerRules(sustainable_min_share=v)).fit()
+        assert_allclose(table.loc[v, list(CAREER_TYPE_CODES)], refit.params)
+    sustainable = table["sustainable"] + table["sustainable_interrupted"]
+    assert (np.diff(sustainable.to_numpy()) <= 0).all()
+    assert table.loc[0.5, "changed"] == 0.0
+    with pytest.raises(ConfigError, match="sensitivity"):
+        model.sensitivity("min_months", [6])
