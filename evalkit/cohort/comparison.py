@@ -77,6 +77,7 @@ class CohortComparison:
         self.sample = CohortSample(data, treatment=treatment, covariates=covariates,
                                    outcomes=outcome, weight=weight, cluster=cluster,
                                    treated=treated, id=id)
+        self._ps_cache: dict = {}
 
     @property
     def outcomes(self) -> list[str]:
@@ -132,7 +133,7 @@ class CohortComparison:
         n, k = sample.n, len(sample.outcome_names)
         psi = np.zeros((n, k))
         rows_before, persons_before = ledger.n_rows, ledger.n_persons
-        records, ps_cache, first_ps = [], {}, None
+        records, first_ps = [], None
         for col, name in enumerate(sample.outcome_names):
             rows = sample.outcome_rows(name)
             n_missing = int((~rows).sum())
@@ -144,11 +145,12 @@ class CohortComparison:
             sub.check_groups()
             logit = None
             if method in _PS_METHODS or (method == "matching" and match_on == "ps"):
-                key = rows.tobytes()
-                if key not in ps_cache:
+                # the score depends only on the rows used: fitted once per model and sample
+                key = (repr(trim), rows.tobytes())
+                if key not in self._ps_cache:
                     sub.check_covariates()
-                    ps_cache[key] = fit_logit(sub.x, sub.d, sub.s, sub.covariate_names)
-                logit = ps_cache[key]
+                    self._ps_cache[key] = fit_logit(sub.x, sub.d, sub.s, sub.covariate_names)
+                logit = self._ps_cache[key]
                 if first_ps is None:
                     first_ps = (logit, sub)
             elif method == "ra" or method == "matching":

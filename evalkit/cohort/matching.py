@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from scipy import sparse
 from scipy.spatial import cKDTree
 
 from evalkit.cohort.results import EffectEstimate
@@ -468,14 +469,14 @@ def ps_estimation_adjustment(y, d, s, z, score, tau_i, tau, estimand, n_cov: int
         pool = np.flatnonzero(d == value)
         sets = match_1d(z[pool], z, n_cov) if z.ndim == 1 else match_kd(z[pool], z, n_cov)
         rows, idx = sets.rows, pool[sets.idx]
-        size = sets.sizes.astype(float)
-        ybar = np.bincount(rows, weights=y[idx], minlength=n) / size
-        ydev = y[idx] - ybar[rows]
-        cov[value] = np.column_stack([
-            np.bincount(rows, weights=(x[idx, k] - np.bincount(
-                rows, weights=x[idx, k], minlength=n)[rows] / size[rows]) * ydev, minlength=n)
-            for k in range(x.shape[1])
-        ]) / np.maximum(size - 1.0, 1.0)[:, None]
+        size = sets.sizes.astype(float)[:, None]
+        # row-sum operator over matched-set entries: sums within each set in one product
+        within = sparse.csr_matrix((np.ones(len(idx)), (rows, np.arange(len(idx)))),
+                                   shape=(n, len(idx)))
+        xs, ys = x[idx], y[idx][:, None]
+        xdev = xs - (within @ xs / size)[rows]
+        ydev = ys - (within @ ys / size)[rows]
+        cov[value] = (within @ (xdev * ydev)) / np.maximum(size - 1.0, 1.0)
     if estimand == "ATE":
         c = (w * f / e) @ cov[1.0] / n + (w * f / (1.0 - e)) @ cov[0.0] / n
         return float(-c @ np.linalg.solve(info, c) / n)
