@@ -133,6 +133,20 @@ class TypeMembershipModel:
                 f"covariate column(s) {constant} do not vary; drop them from covariates")
         return design
 
+    def _check_empty_cells(self, y_label) -> None:
+        """A type with nobody at some covariate level has no finite coefficient for it."""
+        empty = []
+        for column in self.dummies:
+            table = pd.crosstab(pd.Series(y_label, name="type"),
+                                self.table.data[column].to_numpy())
+            for t, level in zip(*np.nonzero(table.to_numpy() == 0), strict=True):
+                empty.append(f"{table.index[t]} x {column}={table.columns[level]}")
+        if empty:
+            raise EstimationError(
+                f"{len(empty)} type x covariate-level cell(s) are empty ({', '.join(empty[:5])}"
+                f"{', ...' if len(empty) > 5 else ''}): the logit has no finite maximum. Merge "
+                "sparse levels (or types) before modelling membership.")
+
     def fit(self, cov_type: str = "nonrobust", maxiter: int = 200) -> TypeMembershipResults:
         """Maximum-likelihood fit (Newton); ``cov_type="cluster"`` needs ``cluster=``.
 
@@ -148,6 +162,7 @@ class TypeMembershipModel:
             raise EstimationError(
                 f"type(s) {list(small[small < 2].index)} have fewer than 2 persons; "
                 "merge them or leave them out before modelling membership")
+        self._check_empty_cells(y_label)
         codes = pd.Categorical(y_label, categories=order).codes
         model = sm.MNLogit(codes, self.design)
         kwargs = {}

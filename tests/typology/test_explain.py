@@ -164,6 +164,13 @@ def test_clear_errors(data):
         TypeMembershipModel(types, persons, covariates=["income"])
     with pytest.raises(EstimationError, match="do not vary"):
         TypeMembershipModel(types, persons.assign(one=1.0), covariates=["sex", "one"])
+    sparse = types.copy()
+    sparse["career_type"] = sparse["career_type"].astype(str)
+    old = persons["age_band"].astype(str) == "56-64"
+    sparse.loc[old.to_numpy() & (sparse["career_type"] == "onem_activation").to_numpy(),
+               "career_type"] = "nonsustainable"
+    with pytest.raises(EstimationError, match="onem_activation x age_band=56-64"):
+        TypeMembershipModel(sparse, persons, covariates=["age_band"]).fit()
     tiny = types.copy()
     tiny["career_type"] = tiny["career_type"].astype(str)
     tiny.loc[0, "career_type"] = "rare"
@@ -176,13 +183,15 @@ def test_coverage_of_coefficient_intervals():
     """95 % Wald intervals of the 72 coefficients cover the truth ~95 % of the time."""
     true = cpas_careers.true_coefficients()
     hits = []
-    for rep in range(60):
-        d = cpas_careers.generate(seed=1000 + rep, n_persons=4000)
+    # 10,000 persons: at a few thousand, some type x level cells (e.g. ONEM activation
+    # at 56-64) are empty in some draws and the logit has no finite maximum.
+    for rep in range(40):
+        d = cpas_careers.generate(seed=1000 + rep, n_persons=10_000)
         res = TypeMembershipModel(d.truth["career_type"], d["persons"], **SPEC).fit()
         ci = res.conf_int()
         t = true.T.stack().reindex(ci.index)
         hits.append(((ci["lower"] <= t) & (t <= ci["upper"])).mean())
-    assert abs(np.mean(hits) - 0.95) < 0.015
+    assert abs(np.mean(hits) - 0.95) < 0.02
 
 
 def test_cluster_robust_errors_match_statsmodels(data):
