@@ -34,7 +34,7 @@ from evalkit.cohort.propensity import (
     PropensityScore,
     PropensityScoreResults,
     fit_logit,
-    trim_bounds,
+    trim_sample,
 )
 from evalkit.cohort.regression import difference_in_means, regression_adjustment
 from evalkit.cohort.results import CohortEstimateResults, influence_variance
@@ -125,10 +125,11 @@ class CohortComparison:
         if zero.any():
             ledger.record("zero weight", "survey weight equal to 0", int(zero.sum()),
                           int(zero.sum()))
-        if trim is not None:
-            sample = _trimmed(sample.subset(~zero), trim, ledger)
-        elif zero.any():
+        bounds = None
+        if zero.any():
             sample = sample.subset(~zero)
+        if trim is not None:
+            sample, bounds = trim_sample(sample, trim, ledger)
         labels = (sample.treated_label, sample.control_label)
         n, k = sample.n, len(sample.outcome_names)
         psi = np.zeros((n, k))
@@ -192,8 +193,7 @@ class CohortComparison:
         ps_results = None
         if first_ps is not None:
             ps_results = PropensityScoreResults(first_ps[0], first_ps[1],
-                                                None if trim is None else sample.trim,
-                                                ledger)
+                                                bounds, ledger)
         count_cols = ["n_treated", "n_control", "ess_treated", "ess_control"]
         details = table.drop(columns=["estimate", "y1", "y0", *count_cols]).to_dict("index")
         return CohortEstimateResults(
@@ -254,21 +254,6 @@ def compare_methods(data, treatment=None, outcome=None, covariates=None, weight=
     model = CohortComparison(data, treatment, outcome, covariates, weight, cluster,
                              treated=treated)
     return model.compare(methods, estimand, level=level, **options)
-
-
-def _trimmed(sample: CohortSample, trim, ledger) -> CohortSample:
-    sample.check_covariates()
-    fit = fit_logit(sample.x, sample.d, sample.s, sample.covariate_names)
-    low, high = trim_bounds(fit.ps, sample.s, trim)
-    outside = (fit.ps < low) | (fit.ps > high)
-    if outside.any():
-        rule = "Crump et al. 2009 rule" if isinstance(trim, str) else "fixed bounds"
-        ledger.record("trimming", f"propensity score outside [{low:.4f}, {high:.4f}] ({rule})",
-                      int(outside.sum()), int(outside.sum()))
-    kept = sample.subset(~outside)
-    kept.trim = (low, high)
-    kept.check_groups()
-    return kept
 
 
 def _check_choice(value, allowed, name):

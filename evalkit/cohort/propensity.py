@@ -337,23 +337,29 @@ class PropensityScore:
     def fit(self, trim=None) -> PropensityScoreResults:
         """Fit the logit; with ``trim`` ("crump" or a in (0, 0.5)) drop persons outside the
         bounds (recorded in the ledger) and refit on the rest."""
+        ledger = self.sample.ledger.copy()
         sample = self.sample
+        bounds = None
+        if trim is not None:
+            sample, bounds = trim_sample(sample, trim, ledger)
         sample.check_groups()
         sample.check_covariates(sample.s > 0)
         fit = fit_logit(sample.x, sample.d, sample.s, sample.covariate_names)
-        ledger = sample.ledger.copy()
-        bounds = None
-        if trim is not None:
-            bounds = trim_bounds(fit.ps, sample.s, trim)
-            outside = (fit.ps < bounds[0]) | (fit.ps > bounds[1])
-            if outside.any():
-                ledger.record("trimming",
-                              f"propensity score outside [{bounds[0]:.4f}, {bounds[1]:.4f}] "
-                              f"({'Crump et al. 2009 rule' if isinstance(trim, str) else 'fixed'})",
-                              int(outside.sum()), int(outside.sum()))
-                sample = sample.subset(~outside)
-                sample.ledger = ledger
-                sample.check_groups()
-                sample.check_covariates(sample.s > 0)
-                fit = fit_logit(sample.x, sample.d, sample.s, sample.covariate_names)
         return PropensityScoreResults(fit, sample, bounds, ledger)
+
+
+def trim_sample(sample: CohortSample, trim, ledger) -> tuple[CohortSample, tuple[float, float]]:
+    """Fit the score on ``sample``, drop persons outside the ``trim`` bounds (recorded in
+    ``ledger``) and return the kept sample with the bounds; the caller refits on it."""
+    sample.check_groups()
+    sample.check_covariates(sample.s > 0)
+    fit = fit_logit(sample.x, sample.d, sample.s, sample.covariate_names)
+    low, high = trim_bounds(fit.ps, sample.s, trim)
+    outside = (fit.ps < low) | (fit.ps > high)
+    if outside.any():
+        rule = "Crump et al. 2009 rule" if isinstance(trim, str) else "fixed bounds"
+        ledger.record("trimming", f"propensity score outside [{low:.4f}, {high:.4f}] ({rule})",
+                      int(outside.sum()), int(outside.sum()))
+    kept = sample.subset(~outside)
+    kept.check_groups()
+    return kept, (low, high)

@@ -130,3 +130,22 @@ def test_constant_covariate_within_comparison_group(frame):
                              covariates=["x", "pilot_only"], treated="integrated")
     with pytest.raises(EstimationError, match="pilot_only.*constant within"):
         model.fit("ra", "ATT")
+
+
+def test_results_frame_summary_and_plot(frame):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    frame["y2"] = frame["y"] * 2
+    res = CohortComparison(frame, treatment="group", outcome=["y", "y2"], covariates=["x"],
+                           treated="integrated").fit("aipw", "ATE")
+    out = res.to_frame()
+    assert list(out.index) == ["y", "y2"]
+    # a doubled outcome doubles the estimate and its standard error
+    assert_allclose(out.loc["y2", ["estimate", "std_error"]].to_numpy(),
+                    2 * out.loc["y", ["estimate", "std_error"]].to_numpy(), rtol=1e-10)
+    assert_allclose(out["ci_upper"] - out["estimate"], 1.959963984540054 * out["std_error"])
+    text = res.summary()
+    assert "ATE by augmented IPW" in text and "pid" not in text
+    fig = res.plot()
+    assert len(fig.axes[0].get_yticklabels()) == 2
