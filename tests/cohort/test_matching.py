@@ -175,3 +175,24 @@ def test_matches_stata_teffects_psmatch_on_cattaneo2():
     assert_allclose(res.params.iloc[0], -210.9683, atol=5e-5)
     # the Abadie-Imbens (2016) adjustment for the estimated score is applied and finite
     assert np.isfinite(res.details["bweight"]["ps_adjustment"])
+
+
+def test_clustered_matching_variance_reduces_to_unclustered():
+    """With one person per cluster the clustered variance is the unclustered one times
+    G/(G-1); with few large clusters it is larger when outcomes share a cluster effect."""
+    rng = np.random.default_rng(9)
+    n = 800
+    site = rng.integers(0, 10, n)
+    x = rng.normal(size=n)
+    d = (rng.uniform(size=n) < 1 / (1 + np.exp(-x))).astype(int)
+    y = x + d + rng.normal(size=10)[site] + rng.normal(size=n)
+    df = pd.DataFrame({"d": d, "x": x, "y": y, "site": site, "own": np.arange(n)})
+    kwargs = {"treatment": "d", "outcome": "y", "covariates": ["x"]}
+    plain = CohortComparison(df, **kwargs).fit("matching", "ATT")
+    singletons = CohortComparison(df, cluster="own", **kwargs).fit("matching", "ATT")
+    sites = CohortComparison(df, cluster="site", **kwargs).fit("matching", "ATT")
+    assert_allclose(singletons.std_errors.iloc[0],
+                    plain.std_errors.iloc[0] * np.sqrt(n / (n - 1)), rtol=1e-10)
+    assert_allclose(sites.params.iloc[0], plain.params.iloc[0])
+    assert sites.std_errors.iloc[0] > plain.std_errors.iloc[0]
+    assert "heuristic" in sites.info["Std. errors"]
