@@ -240,7 +240,8 @@ class CallawaySantAnna:
             x = _with_intercept(d.row_x[rows]) if d.covariate_names else None
             res = drdid_rcs(d.row_y[rows], post, dg, x, d.row_w[rows], method=method)
             psi = np.bincount(unit, weights=res.influence * (d.n / len(rows)), minlength=d.n)
-            return res.att, psi, int(np.unique(unit[dg == 1]).size), int(np.unique(unit[dg == 0]).size)
+            present = np.bincount(unit, minlength=d.n) > 0
+            return res.att, psi, int((present & treat).sum()), int((present & comp).sum())
         except OverlapError as exc:
             raise OverlapError(f"Cohort {g:g}, period {t}: {exc}") from exc
         except CollinearCovariatesError as exc:

@@ -350,15 +350,19 @@ def _wls(X, y, w, who: str):
     ``w e X (X'WX/n)^{-1} m`` (one value per observation).
     """
     n = len(y)
-    XtW = X.T * w
-    xtx = XtW @ X
-    _check_rank(xtx, X, w, who, "outcome regression")
-    beta = np.linalg.solve(xtx, XtW @ y)
-    resid_w = w * (y - X @ beta)
+    rows = np.flatnonzero(w)  # the regression's own observations (a subgroup)
+    Xs, ws = X[rows], w[rows]
+    XtW = Xs.T * ws
+    xtx = XtW @ Xs
+    _check_rank(xtx, Xs, ws, who, "outcome regression")
+    beta = np.linalg.solve(xtx, XtW @ y[rows])
+    resid_w = ws * (y[rows] - Xs @ beta)
     inv = np.linalg.inv(xtx / n)
 
     def alr(m):
-        return resid_w * (X @ (inv @ m))
+        out = np.zeros(n)
+        out[rows] = resid_w * (Xs @ (inv @ m))
+        return out
 
     return beta, alr
 
