@@ -16,7 +16,7 @@ substitution costs :math:`sm`, insertion/deletion cost :math:`\iota`)
     and :math:`d(x, y) = D_{m,n}`. When every off-diagonal cost is at least :math:`2\iota`
     a substitution is never cheaper than a deletion plus an insertion, so
     :math:`d = \iota\,(m + n - 2\,\mathrm{LCS}(x, y))` and the LCS kernel is used (exactly
-    the same number; TraMineR and sequenzo do the same).
+    the same number; TraMineR and sequenzo do the same), computed bit-parallel (below).
 ``"LCS"`` (longest common subsequence): :math:`d = m + n - 2\,\mathrm{LCS}(x, y)`.
 ``"HAM"`` (Hamming; equal lengths): :math:`d = \sum_t sm(x_t, y_t)` (``sm`` constant 1 by default).
 ``"DHD"`` (dynamic Hamming, Lesnard 2010; equal lengths):
@@ -38,7 +38,8 @@ Missing values policy (``missing=``)
 
 Implementation
     Identical sequences are computed once: distances are computed on the unique sequences and
-    expanded. The OM/LCS kernel runs several pairs in lockstep (one sequence against a block
+    expanded. LCS lengths use the bit-parallel recurrence (64 DP cells per machine word,
+    Hyyro 2004). The OM kernel runs several pairs in lockstep (one sequence against a block
     of others, the innermost loop across the block), which lets the compiler vectorise the
     dynamic programme; rows are spread over threads (numba ``prange``).
 """
@@ -415,6 +416,88 @@ def om_cross(A, la, B, lb, sm, indel, out):
             v0 += count
 
 
+@njit(cache=True)
+def _popcount(x):
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@njit(cache=True)
+def _match_masks(a, la, n_states, n_words):
+    """Bit ``i`` of ``pm[s]`` is set when ``a[i] == s`` (positions ``< la``)."""
+    pm = np.zeros((n_states, n_words), dtype=np.uint64)
+    for i in range(la):
+        pm[a[i], i >> 6] |= np.uint64(1) << np.uint64(i & 63)
+    return pm
+
+
+@njit(cache=True)
+def _lcs_bits(pm, la, b, lb, v):
+    """LCS length by the bit-parallel recurrence (Allison & Dix 1986; Hyyro 2004).
+
+    ``V`` starts all ones; for each ``y_j``: ``U = V & PM[y_j]``, ``V = (V + U) | (V - U)``,
+    where ``V - U = V & ~U`` since ``U`` is a subset of ``V``; the addition carries across words.
+    The LCS is the number of zero bits of ``V`` among the first ``la``.
+    """
+    n_words = v.shape[0]
+    full = ~np.uint64(0)
+    for w in range(n_words):
+        v[w] = full
+    for j in range(lb):
+        row = pm[b[j]]
+        carry = np.uint64(0)
+        for w in range(n_words):
+            vw = v[w]
+            uw = vw & row[w]
+            s = vw + uw
+            c1 = np.uint64(1) if s < vw else np.uint64(0)
+            s2 = s + carry
+            c2 = np.uint64(1) if s2 < s else np.uint64(0)
+            v[w] = s2 | (vw & ~uw)
+            carry = c1 | c2
+    total = 0
+    for w in range(n_words):
+        lo = w * 64
+        if lo >= la:
+            break
+        bits = ~v[w]
+        if la - lo < 64:
+            bits &= (np.uint64(1) << np.uint64(la - lo)) - np.uint64(1)
+        total += _popcount(bits)
+    return total
+
+
+@njit(parallel=True, cache=True)
+def lcs_condensed(U, lengths, n_states, out):
+    """LCS distance ``m + n - 2 LCS`` between all pairs of rows of ``U`` (condensed)."""
+    n, width = U.shape
+    n_words = (width + 63) // 64
+    for r in prange(n // 2):
+        v = np.empty(n_words, dtype=np.uint64)
+        for which in range(2):
+            u = np.int64(r) if which == 0 else np.int64(n - 2) - np.int64(r)
+            if which == 1 and u <= r:
+                break
+            pm = _match_masks(U[u], lengths[u], n_states, n_words)
+            base = _condensed_start(n, u)
+            for vv in range(u + 1, n):
+                common = _lcs_bits(pm, lengths[u], U[vv], lengths[vv], v)
+                out[base + vv - u - 1] = lengths[u] + lengths[vv] - 2 * common
+
+
+@njit(parallel=True, cache=True)
+def lcs_cross(A, la, B, lb, n_states, out):
+    """LCS distance between every row of ``A`` and every row of ``B``."""
+    n_words = (max(A.shape[1], B.shape[1]) + 63) // 64
+    for u in prange(A.shape[0]):
+        v = np.empty(n_words, dtype=np.uint64)
+        pm = _match_masks(A[u], la[u], n_states, n_words)
+        for vv in range(B.shape[0]):
+            out[u, vv] = la[u] + lb[vv] - 2 * _lcs_bits(pm, la[u], B[vv], lb[vv], v)
+
+
 @njit(cache=True, fastmath=True, inline="always")
 def _ham_pair(a, b, sm3, tstep):
     total = 0.0
@@ -516,9 +599,10 @@ def pairwise_unique(unique_codes: np.ndarray, lengths: np.ndarray, spec: Distanc
     if spec.kernel == "HAM":
         ham_condensed(unique_codes, spec.sm, out)
         return out
-    sm = spec.sm if spec.kernel == "OM" else constant_costs(spec.sm.shape[0], 2.0)
-    indel = spec.indel if spec.kernel == "OM" else 1.0
-    om_condensed(unique_codes, lengths, sm, indel, out)
+    if spec.kernel == "LCS":
+        lcs_condensed(unique_codes, lengths, spec.sm.shape[0], out)
+    else:
+        om_condensed(unique_codes, lengths, spec.sm, spec.indel, out)
     if spec.scale != 1.0:
         out *= spec.scale
     return out
@@ -533,9 +617,10 @@ def cross_distances(codes_a: np.ndarray, lengths_a: np.ndarray, codes_b: np.ndar
     if spec.kernel == "HAM":
         ham_cross(codes_a, codes_b, spec.sm, out)
         return out
-    sm = spec.sm if spec.kernel == "OM" else constant_costs(spec.sm.shape[0], 2.0)
-    indel = spec.indel if spec.kernel == "OM" else 1.0
-    om_cross(codes_a, lengths_a, codes_b, lengths_b, sm, indel, out)
+    if spec.kernel == "LCS":
+        lcs_cross(codes_a, lengths_a, codes_b, lengths_b, spec.sm.shape[0], out)
+    else:
+        om_cross(codes_a, lengths_a, codes_b, lengths_b, spec.sm, spec.indel, out)
     if spec.scale != 1.0:
         out *= spec.scale
     return out

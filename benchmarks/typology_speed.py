@@ -1,0 +1,261 @@
+"""Speed of sequence distances: evalkit vs sequenzo 0.1.42, and vs the single-core DP limit.
+
+Targets (issue 5): the full OM distance matrix at least as fast as sequenzo, and within 3x
+of the single-core dynamic-programming limit per core.
+
+Every timed run is a fresh subprocess (wall time of the call only, after a warm-up call on
+10 sequences so numba's cached machine code and sequenzo's extension are loaded; peak memory
+is the subprocess's peak resident set size, and its growth during the call).
+
+Cases
+    mvad (712 persons x 72 months): OM constant cost 2 / indel 1 (sequenzo routes it to its
+    LCS kernel), OM constant 1.999 (its general DP), OM TRATE (indel auto).
+    synthetic (Markov chains, 8 states, 72 months): OM TRATE at 1,000 and 2,000 persons for both,
+    then 10,000 for evalkit; sequenzo at 10,000 is projected from its measured quadratic
+    scaling (it did not finish in 5 minutes in earlier runs; projected 25-30 min).
+    DP limit: a plain one-pair numba OM loop on one thread (DP cells per second), next to
+    our kernel on one thread and on all threads.
+
+    python benchmarks/typology_speed.py [--big 10000] [--skip-big]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+MVAD = "/work/shared/reference/typology/mvad.csv"
+STATES = ["employment", "FE", "HE", "joblessness", "school", "training"]
+
+
+def mvad_codes() -> np.ndarray:
+    import pandas as pd
+
+    frame = pd.read_csv(MVAD)
+    mapping = {s: i for i, s in enumerate(STATES)}
+    return np.column_stack([frame[c].map(mapping).to_numpy() for c in frame.columns[14:]]).astype(np.int8)
+
+
+def synthetic_codes(n: int, months: int = 72, n_states: int = 8, seed: int = 1) -> np.ndarray:
+    """Markov careers: stay with probability 0.9, else move to a uniformly drawn state."""
+    rng = np.random.default_rng(seed)
+    x = np.empty((n, months), dtype=np.int8)
+    x[:, 0] = rng.integers(0, n_states, size=n)
+    for t in range(1, months):
+        move = rng.uniform(size=n) < 0.1
+        x[:, t] = np.where(move, rng.integers(0, n_states, size=n), x[:, t - 1])
+    return x
+
+
+def load(dataset: str, n: int) -> np.ndarray:
+    return mvad_codes() if dataset == "mvad" else synthetic_codes(n)
+
+
+# ------------------------------------------------------------------ worker (one timed call)
+
+
+def _sm_args(sm: str, n_states: int):
+    if sm == "TRATE":
+        return "TRATE", "auto"
+    cost = float(sm)
+    return cost * (1 - np.eye(n_states)), 1.0
+
+
+def run_evalkit(x: np.ndarray, sm: str) -> float:
+    from evalkit.typology.distances import sequence_distances
+
+    if sm == "TRATE":
+        sequence_distances(x[:10], "OM", "TRATE", "auto")
+        t0 = time.perf_counter()
+        sequence_distances(x, "OM", "TRATE", "auto")
+    else:
+        sequence_distances(x[:10], "OM", "CONSTANT", 1.0, cval=float(sm))
+        t0 = time.perf_counter()
+        sequence_distances(x, "OM", "CONSTANT", 1.0, cval=float(sm))
+    return time.perf_counter() - t0
+
+
+def run_sequenzo(x: np.ndarray, sm: str) -> float:
+    import pandas as pd
+    from sequenzo import SequenceData, get_distance_matrix
+
+    n_states = int(x.max()) + 1
+    states = [f"s{i}" for i in range(n_states)]
+    cols = [f"t{t}" for t in range(x.shape[1])]
+
+    def data(rows):
+        frame = pd.DataFrame(np.asarray(states, dtype=object)[rows], columns=cols)
+        frame.insert(0, "id", np.arange(len(frame)))
+        with contextlib.redirect_stdout(io.StringIO()):
+            return SequenceData(frame, time=cols, id_col="id", states=states)
+
+    small, full = data(x[:10]), data(x)
+    sm_arg, indel = _sm_args(sm, n_states)
+    with contextlib.redirect_stdout(io.StringIO()):
+        get_distance_matrix(small, method="OM", sm=sm_arg, indel=indel, full_matrix=False)
+        t0 = time.perf_counter()
+        get_distance_matrix(full, method="OM", sm=sm_arg, indel=indel, full_matrix=False)
+    return time.perf_counter() - t0
+
+
+def worker(spec: dict) -> dict:
+    x = load(spec["dataset"], spec["n"])
+    n_unique = int(np.unique(x, axis=0).shape[0])
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    seconds = (run_evalkit if spec["tool"] == "evalkit" else run_sequenzo)(x, spec["sm"])
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {**spec, "seconds": seconds, "peak_mb": peak / 1024, "growth_mb": (peak - before) / 1024,
+            "n_unique": n_unique}
+
+
+def timed(tool: str, dataset: str, n: int, sm: str, timeout: float = 3600) -> dict:
+    spec = {"tool": tool, "dataset": dataset, "n": n, "sm": sm}
+    proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(spec)],
+                          capture_output=True, text=True, timeout=timeout)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        return {**spec, "seconds": float("nan"), "peak_mb": float("nan"), "growth_mb": float("nan"),
+                "error": (proc.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(lines[-1])
+
+
+# ------------------------------------------------------------------ single-core DP limit
+
+
+def dp_limit() -> dict:
+    """Cells/s of a plain one-pair OM loop (one thread) vs our lockstep kernel (1 and all threads)."""
+    import numba
+    from numba import njit
+
+    from evalkit.typology.costs import trate_costs
+    from evalkit.typology.distances import om_condensed
+
+    @njit(cache=False)
+    def plain_pairs(U, sm, indel, out):
+        n, m = U.shape
+        prev = np.empty(m + 1)
+        curr = np.empty(m + 1)
+        pos = 0
+        for u in range(n - 1):
+            for v in range(u + 1, n):
+                for j in range(m + 1):
+                    prev[j] = j * indel
+                for i in range(1, m + 1):
+                    curr[0] = i * indel
+                    row = sm[U[u, i - 1]]
+                    for j in range(1, m + 1):
+                        best = prev[j] + indel
+                        ins = curr[j - 1] + indel
+                        sub = prev[j - 1] + row[U[v, j - 1]]
+                        if ins < best:
+                            best = ins
+                        if sub < best:
+                            best = sub
+                        curr[j] = best
+                    prev, curr = curr, prev
+                out[pos] = prev[m]
+                pos += 1
+
+    x = np.unique(synthetic_codes(600), axis=0)
+    sm = trate_costs(x, 8)
+    indel = sm.max() / 2
+    n, m = x.shape
+    cells = n * (n - 1) / 2 * m * m
+    lengths = np.full(n, m, dtype=np.int64)
+    out_plain, out_ours = np.empty(n * (n - 1) // 2), np.empty(n * (n - 1) // 2)
+    plain_pairs(x[:5], sm, indel, out_plain[:10])
+    om_condensed(x[:5], lengths[:5], sm, indel, out_ours[:10])
+    threads = numba.get_num_threads()
+    t0 = time.perf_counter()
+    plain_pairs(x, sm, indel, out_plain)
+    plain = cells / (time.perf_counter() - t0)
+    numba.set_num_threads(1)
+    t0 = time.perf_counter()
+    om_condensed(x, lengths, sm, indel, out_ours)
+    ours_1 = cells / (time.perf_counter() - t0)
+    numba.set_num_threads(threads)
+    t0 = time.perf_counter()
+    om_condensed(x, lengths, sm, indel, out_ours)
+    ours_all = cells / (time.perf_counter() - t0)
+    assert np.allclose(out_plain, out_ours, rtol=0, atol=1e-9)
+    return {"plain_1thread": plain, "ours_1thread": ours_1, "ours_all": ours_all, "threads": threads}
+
+
+# ------------------------------------------------------------------ rule typology (typo-rules)
+# >>> bench_rule_typology() is added here by the rule-typology engineer (typo-rules). <<<
+# <<< end of bench_rule_typology section >>>
+
+
+def _row(r: dict) -> str:
+    err = f"  ERROR {r['error']}" if "error" in r else ""
+    return (f"{r['tool']:9s} {r['dataset']:9s} n={r['n']:>6,d} uniq={r.get('n_unique', 0):>6,d} "
+            f"sm={r['sm']:6s} {r['seconds']:9.2f} s  peak {r['peak_mb']:7.0f} MB "
+            f"(+{r['growth_mb']:6.0f} MB){err}")
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--big", type=int, default=10_000, help="synthetic size for evalkit alone")
+    parser.add_argument("--skip-big", action="store_true")
+    parser.add_argument("--peer-sizes", default="1000,2000", help="synthetic sizes run by both")
+    args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return
+
+    import numba
+
+    print(f"typology distances benchmark -- {os.cpu_count()} CPUs (shared machine), "
+          f"numba threads {numba.get_num_threads()}, {time.strftime('%Y-%m-%d %H:%M')}")
+    print("\n== mvad, full OM distance matrix (712 persons x 72 months)")
+    for sm in ("2", "1.999", "TRATE"):
+        ours, peer = timed("evalkit", "mvad", 712, sm), timed("sequenzo", "mvad", 712, sm)
+        print(_row(ours))
+        print(_row(peer))
+        print(f"   -> sequenzo / evalkit time = {peer['seconds'] / ours['seconds']:.2f}x")
+
+    print("\n== synthetic Markov careers x 72 months, OM TRATE")
+    sizes = [int(s) for s in args.peer_sizes.split(",")]
+    peer_fit = []
+    for n in sizes:
+        ours, peer = timed("evalkit", "synthetic", n, "TRATE"), timed("sequenzo", "synthetic", n, "TRATE")
+        print(_row(ours))
+        print(_row(peer))
+        print(f"   -> sequenzo / evalkit time = {peer['seconds'] / ours['seconds']:.2f}x")
+        peer_fit.append((peer.get("n_unique", n), peer["seconds"]))
+    # DP work grows with the number of distinct pairs: project t ~ c * u^2 from the largest run
+    u_last, t_last = peer_fit[-1]
+    if len(peer_fit) > 1:
+        (u0, t0), (u1, t1) = peer_fit[-2], peer_fit[-1]
+        slope = np.log(t1 / t0) / np.log(u1 / u0)
+        print(f"   sequenzo scaling exponent between n={sizes[-2]:,} and {sizes[-1]:,}: {slope:.2f} "
+              "(2 = quadratic)")
+    if not args.skip_big:
+        big = timed("evalkit", "synthetic", args.big, "TRATE")
+        print(_row(big))
+        projected = t_last * (big.get("n_unique", args.big) / u_last) ** 2
+        print(f"   sequenzo projected at n={args.big:,} (quadratic from n={sizes[-1]:,}): "
+              f"{projected:,.0f} s = {projected / 60:.1f} min -> {projected / big['seconds']:.1f}x evalkit")
+
+    print("\n== DP cells per second (OM, TRATE costs, 8 states, 72 x 72 cells per pair)")
+    lim = dp_limit()
+    print(f"plain one-pair numba loop, 1 thread : {lim['plain_1thread']:.3g} cells/s  (single-core DP limit)")
+    print(f"evalkit lockstep kernel, 1 thread   : {lim['ours_1thread']:.3g} cells/s  "
+          f"= {lim['ours_1thread'] / lim['plain_1thread']:.2f}x the limit")
+    per_core = lim["ours_all"] / lim["threads"]
+    print(f"evalkit lockstep kernel, {lim['threads']} threads  : {lim['ours_all']:.3g} cells/s "
+          f"({per_core:.3g} per thread = {per_core / lim['plain_1thread']:.2f}x the limit; target >= 0.33x)")
+
+
+if __name__ == "__main__":
+    main()
