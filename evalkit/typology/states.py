@@ -16,6 +16,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from evalkit.data import ExclusionLedger, Sequences
+from evalkit.errors import (
+    ColumnTypeError,
+    DataValidationError,
+    EmptyDataError,
+    UnknownCategoryError,
+)
+
 
 @dataclass(frozen=True)
 class StateInfo:
@@ -99,8 +107,6 @@ def career_type_labels(lang: str = "en") -> dict[str, str]:
 
 def state_codes(alphabet: tuple[str, ...], states: tuple[str, ...] | list[str]) -> np.ndarray:
     """Integer codes of ``states`` in ``alphabet`` (raises ``UnknownCategoryError`` if absent)."""
-    from evalkit.errors import UnknownCategoryError
-
     missing = [s for s in states if s not in alphabet]
     if missing:
         raise UnknownCategoryError(
@@ -124,9 +130,6 @@ def as_sequences(data, *, id: str = "person_id", period: str = "month",  # noqa:
     ``unequal_length`` is passed to ``Sequences`` for a DataFrame (``"pad"`` keeps
     persons with missing months, as ``-1``).
     """
-    from evalkit.data import ExclusionLedger, Sequences
-    from evalkit.errors import ColumnTypeError, DataValidationError, EmptyDataError
-
     if isinstance(data, Sequences):
         return data
     if isinstance(data, pd.DataFrame):
@@ -164,8 +167,6 @@ def as_sequences(data, *, id: str = "person_id", period: str = "month",  # noqa:
 def _align(values, seq, what: str) -> np.ndarray:
     """Per-person values aligned with ``seq.ids``: a Series indexed by id, or an array
     in row order."""
-    from evalkit.errors import DataValidationError
-
     if isinstance(values, pd.Series):
         aligned = values.reindex(pd.Index(seq.ids))
         if aligned.isna().any():
@@ -190,8 +191,6 @@ def person_weights(weights, seq) -> np.ndarray | None:
     Raises ``DataValidationError`` for missing, negative or all-zero weights and for
     persons without a weight.
     """
-    from evalkit.errors import DataValidationError
-
     if weights is None:
         return None
     w = _align(weights, seq, "weights").astype(float)
