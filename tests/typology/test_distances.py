@@ -218,3 +218,33 @@ def test_clear_errors():
         sequence_distances(np.zeros((5000, 3), dtype=np.int8), max_bytes=10_000_000)
     with pytest.raises(DataValidationError, match="integers"):
         sequence_distances(np.array([[0.5, 1.0]]))
+
+
+def test_bit_parallel_lcs_multiword_matches_dp():
+    # 150 positions = 3 machine words: checks the carry between words and the length masks
+    from evalkit.typology.distances import lcs_condensed, om_condensed
+
+    rng = np.random.default_rng(11)
+    n, width = 21, 150
+    x = rng.integers(0, 5, size=(n, width)).astype(np.int8)
+    x[:, 60:] = np.where(rng.uniform(size=(n, 90)) < 0.7, x[:, :1], x[:, 60:])  # long runs
+    lengths = rng.integers(1, width + 1, size=n).astype(np.int64)
+    lengths[:3] = [64, 128, 150]
+    x[np.arange(width)[None, :] >= lengths[:, None]] = -1
+    bits, dp = np.empty(n * (n - 1) // 2), np.empty(n * (n - 1) // 2)
+    lcs_condensed(x, lengths, 5, bits)
+    om_condensed(x, lengths, 2.0 * (1 - np.eye(5)), 1.0, dp)
+    assert_allclose(bits, dp, rtol=0, atol=0)
+    seqs = [row[row >= 0] for row in x]
+    assert squareform(bits)[0, 1] == reference_lcs(seqs[0], seqs[1])
+
+
+def test_accepts_sequences_contract(mvad):
+    from evalkit.data.sequences import Sequences
+
+    mvad = mvad.head(150)
+    cols = month_columns(mvad, False)
+    seq = Sequences.from_wide(mvad, id="id", columns=cols, alphabet=STATES)
+    assert seq.matrix.shape == (150, 72)
+    ref = _sequenzo_dist(sequenzo_data(mvad, cols), method="OM", sm="TRATE")
+    assert_allclose(sequence_distances(seq, "OM", "TRATE", "auto"), ref, rtol=0, atol=1e-9)
