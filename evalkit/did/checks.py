@@ -125,11 +125,12 @@ def as_panel(
                 f"outcomes {data.outcomes}."
             )
         covariates = list(covariates) if covariates is not None else list(data.covariates)
-        absent = [c for c in covariates if c not in data.data.columns]
+        absent = [c for c in [*covariates, *([cluster] if cluster else [])]
+                  if c not in data.data.columns]
         if absent:
             raise MissingColumnError(
-                f"{estimator}: covariates {_show(absent)} are not in the Panel; declare them "
-                "with Panel(..., covariates=[...])."
+                f"{estimator}: column(s) {_show(absent)} are not in the Panel; declare them "
+                "with Panel(..., covariates=[...], cluster=...)."
             )
         return data, outcome, covariates
     if outcome is None:

@@ -168,3 +168,13 @@ def test_accepts_a_panel_contract(mpdta):
     panel = Panel(mpdta, unit="countyreal", period="year", outcomes=["lemp"],
                   first_treated="first.treat")
     assert_allclose(TWFE(panel).fit().att, -0.0365, atol=5e-5)
+
+
+def test_cluster_missing_from_panel_contract(mpdta):
+    from evalkit.data import Panel
+    from evalkit.errors import MissingColumnError
+
+    panel = Panel(mpdta, unit="countyreal", period="year", outcomes=["lemp"],
+                  first_treated="first.treat")
+    with pytest.raises(MissingColumnError, match="'state'"):
+        TWFE(panel, cluster="state")
