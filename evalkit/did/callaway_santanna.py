@@ -65,6 +65,7 @@ class CallawaySantAnna:
     covariates
         Pre-treatment covariate columns (the values in the earlier period of
         each 2x2 comparison are used, as R ``did`` does for panels).
+        Categorical / text columns are one-hot encoded (first level dropped).
     anticipation
         Number of periods before ``g`` in which units may already react.
     base_period
@@ -127,6 +128,8 @@ class CallawaySantAnna:
             repeated_cross_section=repeated_cross_section, control_group=control_group,
             anticipation=self.anticipation,
         )
+        # Non-numeric covariates arrive one-hot encoded ("sex[M]"): use those names.
+        self.covariates = self.data.covariate_names
         self.yname = yname
 
     # ------------------------------------------------------------------ estimation

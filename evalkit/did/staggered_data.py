@@ -30,16 +30,16 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data import ExclusionLedger, Panel
-from evalkit.errors import (
-    ConfigError,
-    EmptyDataError,
-    EstimationError,
-    EvalkitWarning,
-    MissingColumnError,
+from evalkit.did.checks import (
+    SmallGroupWarning,
+    check_clusters,
+    check_covariates_vary,
+    encode_covariates,
+    usable_rows,
 )
+from evalkit.errors import ConfigError, EmptyDataError, EstimationError, MissingColumnError
 
-#: Fewer clusters than this make cluster-robust inference unreliable.
-MIN_CLUSTERS = 30
+STEP = "CallawaySantAnna"
 
 
 @dataclass
@@ -98,8 +98,8 @@ def prepare_staggered(
     anticipation: int = 0,
 ) -> StaggeredData:
     """Validate the input and build :class:`StaggeredData` (see module docstring)."""
-    panel, notes = _as_panel(data, yname, unit, period, first_treated, treatment, covariates,
-                             weights, cluster, repeated_cross_section)
+    panel, covariates, notes = _as_panel(data, yname, unit, period, first_treated, treatment,
+                                         covariates, weights, cluster, repeated_cross_section)
     yname = yname or (panel.outcomes[0] if panel.outcomes else None)
     if yname is None or yname not in panel.data.columns:
         raise MissingColumnError(
@@ -115,24 +115,16 @@ def prepare_staggered(
     weight_col = weights or panel.weight
     cluster_col = cluster or panel.cluster
     rcs = panel.repeated_cross_section
-    ledger = panel.ledger.copy()
-    frame = panel.data
     u, t, g = panel.unit, panel.period, panel.first_treated
 
-    frame = ledger.drop(frame, frame[yname].isna().to_numpy(), step="callaway_santanna",
-                        reason=f"outcome {yname} missing", id_col=u)
+    frame, ledger = usable_rows(panel, yname, STEP)
     for col in covs:
-        frame = ledger.drop(frame, frame[col].isna().to_numpy(), step="callaway_santanna",
+        frame = ledger.drop(frame, frame[col].isna().to_numpy(), step=STEP,
                             reason=f"covariate {col} missing", id_col=u)
     if len(frame) == 0:
         raise EmptyDataError(f"No row is left after dropping missing values. Ledger:\n{ledger}")
-    constant = [c for c in covs if frame[c].nunique() < 2]
-    if constant:
-        raise EstimationError(
-            f"Covariate(s) {constant} take a single value in the whole sample "
-            f"({', '.join(f'{c}={frame[c].iloc[0]!r}' for c in constant)}): they cannot adjust "
-            "anything and make the regressions singular. Remove them."
-        )
+    check_covariates_vary(frame, covs, None, STEP,
+                          "it cannot adjust for anything and makes the regressions singular.")
 
     periods = np.sort(frame[t].unique())
     ft = frame[g].to_numpy(dtype=float)
@@ -144,7 +136,7 @@ def prepare_staggered(
         notes.append(f"{n_late} unit(s) first treated after the last period used as never treated")
     always = np.isfinite(ft) & (ft <= periods[0] + anticipation)
     frame = ledger.drop(
-        frame, always, step="callaway_santanna",
+        frame, always, step=STEP,
         reason=(f"treated in or before the first period {periods[0]}"
                 + (f" + anticipation {anticipation}" if anticipation else "")
                 + ": no pre-treatment period (always treated)"), id_col=u)
@@ -168,7 +160,7 @@ def prepare_staggered(
                 f"No comparison unit: every unit is treated from {last} and none is never treated."
             )
         frame = ledger.drop(
-            frame, (frame[t] >= last - anticipation).to_numpy(), step="callaway_santanna",
+            frame, (frame[t] >= last - anticipation).to_numpy(), step=STEP,
             reason=(f"period >= {last - anticipation}: no never-treated unit, the last cohort "
                     f"({last:g}) is only a not-yet-treated comparison"), id_col=u)
         notes.append(f"no never-treated units: cohort {last:g} used only as comparison; "
@@ -189,14 +181,14 @@ def prepare_staggered(
     data_out = _arrays(frame, layout, yname, u, t, g, covs, weight_col, cluster_col, periods)
     out = StaggeredData(layout=layout, periods=periods, groups=cohorts, covariate_names=covs,
                         ledger=ledger, notes=notes, **data_out)
-    _check_sizes(out, control_group)
+    _check_sizes(out, control_group, cluster_col)
     return out
 
 
 def _as_panel(data, yname, unit, period, first_treated, treatment, covariates, weights,
-              cluster, repeated_cross_section) -> tuple[Panel, list[str]]:
+              cluster, repeated_cross_section) -> tuple[Panel, list[str], list[str]]:
     if isinstance(data, Panel):
-        return data, []
+        return data, list(covariates or []), []
     if not isinstance(data, pd.DataFrame):
         raise ConfigError(f"data must be an evalkit Panel or a pandas DataFrame, got {type(data)}.")
     if yname is None or unit is None or period is None or (first_treated is None and treatment is None):
@@ -204,7 +196,7 @@ def _as_panel(data, yname, unit, period, first_treated, treatment, covariates, w
             "With a DataFrame, give yname=, unit=, period= and first_treated= (or treatment=) "
             "column names; or build an evalkit.data.Panel first."
         )
-    frame = data
+    frame, covariates = encode_covariates(data, list(covariates or []))
     notes = []
     if first_treated is not None and first_treated in frame.columns and period in frame.columns:
         # Cohorts starting after the window are never treated within it (R did's rule);
@@ -217,10 +209,10 @@ def _as_panel(data, yname, unit, period, first_treated, treatment, covariates, w
                          "the last period used as never treated")
     return Panel(
         frame, unit=unit, period=period, outcomes=[yname], first_treated=first_treated,
-        treatment=treatment, covariates=list(covariates or []), cluster=cluster, weight=weights,
+        treatment=treatment, covariates=covariates, cluster=cluster, weight=weights,
         repeated_cross_section=repeated_cross_section, allow_gaps=True, out_of_window="drop",
         source="DataFrame",
-    ), notes
+    ), covariates, notes
 
 
 def _arrays(frame, layout, yname, u, t, g, covs, weight_col, cluster_col, periods) -> dict:
@@ -271,7 +263,7 @@ def _arrays(frame, layout, yname, u, t, g, covs, weight_col, cluster_col, period
     return out
 
 
-def _check_sizes(data: StaggeredData, control_group: str) -> None:
+def _check_sizes(data: StaggeredData, control_group: str, cluster_name: str | None) -> None:
     k = len(data.covariate_names)
     required = k + 5  # R did's rule of thumb for a usable group
     sizes = {gv: int(np.sum(data.unit_group == gv)) for gv in data.groups}
@@ -290,18 +282,12 @@ def _check_sizes(data: StaggeredData, control_group: str) -> None:
             f"Small cohorts (fewer than {required} units = number of covariates + 5, R did's "
             f"threshold): {listing}. Their ATT(g,t) are noisy and influence-function standard "
             f"errors unreliable.{extra} Consider pooling cohorts.",
-            EvalkitWarning, stacklevel=4,
+            SmallGroupWarning, stacklevel=4,
         )
     if control_group == "nevertreated" and 0 < n_never < required:
         raise EstimationError(
             f"Only {n_never} never-treated unit(s) (at least {required} needed with {k} "
             "covariate(s)). Use control_group='notyettreated'."
         )
-    if data.unit_cluster is not None and data.n_clusters < MIN_CLUSTERS:
-        warnings.warn(
-            f"Only {data.n_clusters} clusters: cluster-robust standard errors and the cluster "
-            f"multiplier bootstrap rely on many clusters (>= {MIN_CLUSTERS} is a common rule) and "
-            "tend to be too small with few; read p-values and bands with caution (consider a "
-            "wild-cluster or randomisation inference approach).",
-            EvalkitWarning, stacklevel=4,
-        )
+    if data.unit_cluster is not None:
+        check_clusters(data.unit_cluster, cluster_name, STEP)

@@ -14,6 +14,7 @@ from evalkit.data import Panel
 from evalkit.did.callaway_santanna import CallawaySantAnna
 from evalkit.errors import (
     ConfigError,
+    DataValidationError,
     EstimationError,
     EvalkitWarning,
     OverlapError,
@@ -109,9 +110,19 @@ def test_single_unit_cohort_warns(mpdta):
 
 def test_few_clusters_warn(mpdta):
     df = mpdta.assign(state=mpdta["countyreal"] // 1000)
-    with pytest.warns(EvalkitWarning, match="29 clusters"):
+    with pytest.warns(EvalkitWarning, match="only 29 clusters"):
         res = model(df, cluster="state").fit(bootstrap=False)
     assert "clustered (29 clusters)" in res.info["Std. errors"]
+
+
+def test_categorical_covariate_is_one_hot_encoded(mpdta):
+    df = mpdta.assign(size=pd.cut(mpdta["lpop"], [-np.inf, 3, 4, np.inf],
+                                  labels=["small", "mid", "large"]).astype(str))
+    res = model(df, covariates=["size"], estimation="or").fit(bootstrap=False)
+    assert res.info["Estimation"] == "or on size[mid], size[small]"
+    dummies = df.assign(mid=(df["size"] == "mid") * 1.0, small=(df["size"] == "small") * 1.0)
+    ref = model(dummies, covariates=["mid", "small"], estimation="or").fit(bootstrap=False)
+    assert_allclose(res.params, ref.params, atol=1e-12)
 
 
 def test_cluster_must_contain_whole_units(mpdta):
@@ -121,7 +132,7 @@ def test_cluster_must_contain_whole_units(mpdta):
 
 
 def test_constant_covariate(mpdta):
-    with pytest.raises(EstimationError, match="single value"):
+    with pytest.raises(DataValidationError, match="single value"):
         model(mpdta.assign(c=1.0), covariates=["c"])
 
 
