@@ -23,7 +23,7 @@
 # ```
 
 # %% tags=["parameters"]
-data_dir = "data_samples"        # folder with <programme>_<table>.csv files; "" = synthetic data
+data_dir = "data_samples"        # folder with <programme>_<table>.csv files; empty: synthetic data
 output_dir = "reports/output"    # where the HTML report goes (relative: to the repository root)
 seed = 2024                      # bootstrap, permutations, cluster samples, synthetic data
 lang = "fr"                      # "fr" or "en"
@@ -55,7 +55,7 @@ for section in report.failures + report.unavailable:
     print(f"{section.status}: {section.title}: {section.reason}")
 
 # %%
-out = report.write(project_path(output_dir) / "annual_report.html")
+out = report.publish(project_path(output_dir) / "annual_report.html")
 print(out)
-if report.failures:  # a failed analysis fails the notebook run (non-zero exit)
+if report.failures:  # a failed analysis fails the run (non-zero exit); NAME.html is kept
     raise RuntimeError("; ".join(f"{s.title}: {s.reason}" for s in report.failures))

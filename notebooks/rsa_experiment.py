@@ -27,7 +27,7 @@
 # ```
 
 # %% tags=["parameters"]
-data_dir = "data_samples"        # folder with rsa_experiment_*.csv; "" = synthetic data
+data_dir = "data_samples"        # folder with rsa_experiment_*.csv; empty: synthetic data
 output_dir = "reports/output"    # where the HTML report goes (relative: to the repository root)
 seed = 2009                      # bootstrap and synthetic data
 lang = "fr"                      # "fr" or "en"
@@ -57,7 +57,7 @@ report.add(section)
 report
 
 # %%
-out = report.write(project_path(output_dir) / f"{NAME}.html")
+out = report.publish(project_path(output_dir) / f"{NAME}.html")
 print(out)
-if report.failures:  # a failed analysis fails the notebook run (non-zero exit)
+if report.failures:  # a failed analysis fails the run (non-zero exit); NAME.html is kept
     raise RuntimeError("; ".join(f"{s.title}: {s.reason}" for s in report.failures))

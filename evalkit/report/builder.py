@@ -228,6 +228,27 @@ class Report:
         log.info("report written to %s (%d bytes)", out, len(text.encode("utf-8")))
         return out
 
+    def publish(self, path: str | Path, lang: str | None = None) -> Path:
+        """Write the report where readers expect it, unless a section failed.
+
+        All sections built (or marked "not available"): written atomically to
+        ``path``, and a stale ``NAME.failed.html`` beside it is removed. A
+        section failed: written to ``NAME.failed.html`` instead, so the last good
+        report at ``path`` stays in place. Returns the path written.
+        """
+        path = Path(path)
+        text = self.render(lang)  # rendering can fail a section too: decide after it
+        failed_path = path.with_name(f"{path.stem}.failed{path.suffix}")
+        if self.failures:
+            written = write_atomic(failed_path, text)
+            log.error("%d section(s) failed; %s left untouched, this run's report is %s",
+                      len(self.failures), path, written)
+            return written
+        written = write_atomic(path, text)
+        failed_path.unlink(missing_ok=True)
+        log.info("report written to %s (%d bytes)", written, len(text.encode("utf-8")))
+        return written
+
     def _repr_html_(self) -> str:
         # Notebooks show the body only; the standalone file comes from write().
         html = self.render()

@@ -21,7 +21,6 @@ from evalkit.report.builder import Report
 from evalkit.report.config import ReportConfig
 from evalkit.report.elements import Section
 from evalkit.report.guarded import build_section
-from evalkit.report.output import write_atomic
 from evalkit.report.programme import get_programme, read_inputs
 from evalkit.report.provenance import InputFile, Provenance
 
@@ -158,16 +157,8 @@ def run_report(
     """
     out_dir = Path(output_dir) if output_dir is not None else config.output_dir
     target = out_dir / f"{config.output_name}.html"
-    failed_target = out_dir / f"{config.output_name}.failed.html"
     report = build_report(config, lang=lang)
-    html = report.render()  # render first: a failing render must not touch any file
+    written = report.publish(target)
     failures = [f"{s.title}: {s.reason}" for s in report.failures]
     unavailable = [f"{s.title}: {s.reason}" for s in report.unavailable]
-    if failures:
-        written = write_atomic(failed_target, html)
-        log.error("report NOT updated; %d section(s) failed, see %s", len(failures), written)
-    else:
-        written = write_atomic(target, html)
-        failed_target.unlink(missing_ok=True)
-        log.info("report written to %s", written)
     return RunResult(target, written, failures, unavailable)
