@@ -16,9 +16,10 @@ import warnings
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from evalkit.data import PersonTable, numeric_design
-from evalkit.errors import ConfigError, DataValidationError, EstimationError
+from evalkit.errors import ConfigError, DataValidationError, EstimationError, MissingColumnError
 from evalkit.results import EstimateResults
 
 
@@ -34,8 +35,6 @@ def _type_frame(types, id: str, type_col: str) -> pd.DataFrame:  # noqa: A002
     if isinstance(types, pd.DataFrame):
         missing = [c for c in (id, type_col) if c not in types.columns]
         if missing:
-            from evalkit.errors import MissingColumnError
-
             raise MissingColumnError(
                 f"types: column(s) {missing} not found (columns: {list(types.columns)[:10]}); "
                 "pass id= and type_col= naming the person id and the type columns")
@@ -86,8 +85,6 @@ class TypeMembershipModel:
         if type_col in persons.columns:
             persons = persons.drop(columns=type_col)
         if id not in persons.columns:
-            from evalkit.errors import MissingColumnError
-
             raise MissingColumnError(f"persons: id column {id!r} not found; pass id=...")
         merged = persons.merge(typed.assign(**{type_col: typed[type_col].astype(str)}),
                                on=id, how="left", validate="one_to_one")
@@ -153,7 +150,7 @@ class TypeMembershipModel:
         Raises :class:`~evalkit.errors.EstimationError` when the likelihood does not
         converge or a type is perfectly predicted by the covariates.
         """
-        import statsmodels.api as sm
+        import statsmodels.api as sm  # imported here: it adds ~1 s to importing evalkit
 
         y_label = self.table.data[self.type_col].to_numpy()
         order = [self.base] + sorted(t for t in pd.unique(y_label) if t != self.base)
@@ -251,8 +248,6 @@ class TypeMembershipResults(EstimateResults):
         ``std_error``, ``z``, ``p_value``, ``ci_lower``, ``ci_upper``. The effects of a
         term sum to 0 over the types.
         """
-        from scipy import stats
-
         if kind not in ("discrete", "derivative"):
             raise ConfigError(f"kind must be 'discrete' or 'derivative', got {kind!r}")
         terms = self.terms[1:]

@@ -34,7 +34,7 @@ Rules, applied in this order (the first that matches decides):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -47,6 +47,8 @@ from evalkit.errors import (
     UnknownCategoryError,
 )
 from evalkit.results import EstimateResults
+from evalkit.typology.descriptives import state_distribution
+from evalkit.typology.plots import plot_chronogram, plot_index, plot_type_shares
 from evalkit.typology.states import (
     CAREER_TYPE_CODES,
     CPAS_ALPHABET,
@@ -341,8 +343,6 @@ class RuleTypology:
         model has weights), plus ``changed``: the share of persons whose type differs
         from the one the current rules give.
         """
-        from dataclasses import replace
-
         thresholds = ("sustainable_min_share", "min_interruption_months",
                       "nonsustainable_min_interruptions")
         if parameter not in thresholds:
@@ -480,9 +480,6 @@ class RuleTypologyResults(EstimateResults):
 
     def chronogram(self, lang: str = "en"):
         """State distribution over time, one panel per career type (weighted if fitted so)."""
-        from evalkit.typology.descriptives import state_distribution
-        from evalkit.typology.plots import plot_chronogram
-
         labels = career_type_labels(lang)
         groups = np.array([labels[c] for c in self.types["career_type"].astype(str)])
         dist = state_distribution(self.sequences, groups=groups, weights=self.weights)
@@ -490,8 +487,6 @@ class RuleTypologyResults(EstimateResults):
 
     def index_plot(self, lang: str = "en", max_rows: int = 5000, seed: int = 0):
         """Index plot of the sequences sorted by career type (subsampled above ``max_rows``)."""
-        from evalkit.typology.plots import plot_index
-
         return plot_index(self.sequences.matrix, self.alphabet,
                           groups=self.types["career_type"].astype(str).to_numpy(),
                           labels=state_labels(lang), group_labels=career_type_labels(lang),
@@ -499,6 +494,4 @@ class RuleTypologyResults(EstimateResults):
 
     def plot(self, ax=None, lang: str = "en", level: float = 0.95):
         """Bar chart of the type shares with confidence intervals and the study's shares."""
-        from evalkit.typology.plots import plot_type_shares
-
         return plot_type_shares(self.to_frame(level, lang), ax=ax, lang=lang)
