@@ -29,7 +29,13 @@ import pandas as pd
 from numba import njit, prange
 
 from evalkit.errors import DataValidationError
-from evalkit.typology.clustering import WardTree, as_condensed, n_items_from_condensed
+from evalkit.typology.clustering import (
+    WardTree,
+    as_condensed,
+    case_weights,
+    condensed_value,
+    n_items_from_condensed,
+)
 
 QUALITY_INDICES = ("PBC", "HG", "HGSD", "ASW", "ASWw", "CH", "R2", "CHsq", "R2sq", "HC")
 # Indices where a larger value is better; HC is the exception (smaller is better).
@@ -57,13 +63,8 @@ def _silhouette_sums(d, n, code, k, w, sizes):
         ii = np.int64(i)
         acc = np.zeros(k)
         for j in range(n):
-            if j == ii:
-                continue
-            if ii < j:
-                dij = d[n * ii - (ii * (ii + 1)) // 2 + j - ii - 1]
-            else:
-                dij = d[n * j - (j * (j + 1)) // 2 + ii - j - 1]
-            acc[code[j]] += w[j] * dij
+            if j != ii:
+                acc[code[j]] += w[j] * condensed_value(d, n, ii, j)
         ci = code[ii]
         own = acc[ci]
         aw[i] = own / sizes[ci]
@@ -81,7 +82,7 @@ def silhouette(distances, labels, weights=None, *, aggregated: bool = False) -> 
     d = as_condensed(distances)
     n = n_items_from_condensed(d)
     _, code = _codes(labels)
-    w = _weights(weights, n)
+    w = case_weights(weights, n)
     if code.shape[0] != n:
         raise DataValidationError(f"labels has {code.shape[0]} values for {n} sequences.")
     k = int(code.max()) + 1
@@ -93,15 +94,6 @@ def silhouette(distances, labels, weights=None, *, aggregated: bool = False) -> 
     denom = np.maximum(a, b)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(denom > 0, (b - a) / np.where(denom > 0, denom, 1.0), 0.0)
-
-
-def _weights(weights, n):
-    if weights is None:
-        return np.ones(n)
-    w = np.asarray(weights, dtype=float)
-    if w.shape != (n,) or not np.all(np.isfinite(w)) or (w < 0).any():
-        raise DataValidationError(f"weights must be {n} finite values >= 0; got shape {w.shape}.")
-    return w
 
 
 @dataclass(frozen=True)
@@ -146,7 +138,7 @@ def cluster_quality(distances, labels, weights=None) -> pd.Series:
     _, code = _codes(labels)
     if code.shape[0] != n:
         raise DataValidationError(f"labels has {code.shape[0]} values for {n} sequences.")
-    w = _weights(weights, n)
+    w = case_weights(weights, n)
     return _quality(d, n, code, w, _Pairs.build(d, n, w))
 
 
@@ -227,7 +219,7 @@ def quality_range(distances, partitions, weights=None) -> pd.DataFrame:
     """
     d = as_condensed(distances)
     n = n_items_from_condensed(d)
-    w = _weights(weights, n)
+    w = case_weights(weights, n)
     if isinstance(partitions, WardTree):
         partitions = partitions.labels_range(range(2, min(10, n - 1) + 1))
     pairs = _Pairs.build(d, n, w)

@@ -34,6 +34,7 @@ from scipy.cluster.hierarchy import cut_tree, linkage
 
 from evalkit.errors import DataValidationError, EstimationError
 from evalkit.typology.distances import (
+    _condensed_start,
     check_memory,
     cross_distances,
     pairwise_unique,
@@ -183,7 +184,8 @@ def ward(distances, *, variant: str = "D") -> WardTree:
 
 
 @njit(cache=True, inline="always")
-def _cd(d, n, i, j):
+def condensed_value(d, n, i, j):
+    """``d(i, j)`` read from a condensed vector of ``n`` items (0 on the diagonal)."""
     # prange indices are unsigned: mixing them with signed ints would give floats
     i = np.int64(i)
     j = np.int64(j)
@@ -191,7 +193,7 @@ def _cd(d, n, i, j):
         return 0.0
     if i > j:
         i, j = j, i
-    return d[n * i - (i * (i + 1)) // 2 + j - i - 1]
+    return d[_condensed_start(n, i) + j - i - 1]
 
 
 @njit(cache=True)
@@ -207,7 +209,7 @@ def _build(d, n, k, w):
                 continue
             gain = 0.0
             for i in range(n):
-                dij = _cd(d, n, i, j)
+                dij = condensed_value(d, n, i, j)
                 if step == 0:
                     gain -= w[i] * dij
                 elif dij < nearest[i]:
@@ -218,7 +220,7 @@ def _build(d, n, k, w):
         medoids[step] = best
         is_medoid[best] = True
         for i in range(n):
-            dib = _cd(d, n, i, best)
+            dib = condensed_value(d, n, i, best)
             if dib < nearest[i]:
                 nearest[i] = dib
     return medoids
@@ -233,7 +235,7 @@ def _nearest_two(d, n, medoids):
     for i in range(n):
         b1, b2, m1 = np.inf, np.inf, -1
         for m in range(k):
-            dim = _cd(d, n, i, medoids[m])
+            dim = condensed_value(d, n, i, medoids[m])
             if dim < b1:
                 b2 = b1
                 b1 = dim
@@ -258,7 +260,7 @@ def _swap_deltas(d, n, medoids, w, near, d1, d2, is_medoid):
         delta = np.zeros(k)
         shared = 0.0
         for o in range(n):
-            doh = _cd(d, n, o, h)
+            doh = condensed_value(d, n, o, h)
             # replacing any medoid other than o's nearest: o moves to h only if closer
             gain_any = doh - d1[o] if doh < d1[o] else 0.0
             shared += w[o] * gain_any
@@ -326,7 +328,8 @@ class MedoidPartition:
     sample_costs: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
-def _check_weights(weights, n):
+def case_weights(weights, n: int) -> np.ndarray:
+    """Validated case weights (ones when ``None``)."""
     if weights is None:
         return np.ones(n)
     w = np.asarray(weights, dtype=float)
@@ -358,7 +361,7 @@ def pam(distances, k: int, *, weights=None, initial=None, max_iter: int = 100) -
     d = as_condensed(distances)
     n = n_items_from_condensed(d)
     k = _check_k(k, d, n)
-    w = _check_weights(weights, n)
+    w = case_weights(weights, n)
     if initial is None:
         medoids = _build(d, n, k, w)
     else:
@@ -375,11 +378,11 @@ def medoids_of(distances, labels, weights=None) -> np.ndarray:
     d = as_condensed(distances)
     n = n_items_from_condensed(d)
     labels = np.asarray(labels)
-    w = _check_weights(weights, n)
+    w = case_weights(weights, n)
     out = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
-        sums = [sum(w[j] * _cd(d, n, i, j) for j in idx) for i in idx]
+        sums = [sum(w[j] * condensed_value(d, n, i, j) for j in idx) for i in idx]
         out.append(idx[int(np.argmin(sums))])
     return np.asarray(out, dtype=np.int64)
 
@@ -425,7 +428,7 @@ def clara(seq, k: int, method: str = "OM", sm=None, indel=1.0, *, cval=None, mis
                          weights=cost_weights)
     codes = prepared.codes
     n = codes.shape[0]
-    w = _check_weights(weights, n)
+    w = case_weights(weights, n)
     unique, inverse, _ = unique_rows(codes)
     if int(k) > unique.shape[0]:
         raise DataValidationError(
