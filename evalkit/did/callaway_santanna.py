@@ -131,6 +131,7 @@ class CallawaySantAnna:
         # Non-numeric covariates arrive one-hot encoded ("sex[M]"): use those names.
         self.covariates = self.data.covariate_names
         self.yname = yname
+        self._cells = None
 
     # ------------------------------------------------------------------ estimation
     def fit(
@@ -165,7 +166,9 @@ class CallawaySantAnna:
             raise ConfigError(f"alpha must be in (0, 1), got {alpha!r}.")
         if bootstrap and int(n_boot) < 2:
             raise ConfigError(f"n_boot must be at least 2, got {n_boot!r}.")
-        cells, influence = self._estimate_cells()
+        if self._cells is None:  # point estimates do not depend on fit()'s arguments
+            self._cells = self._estimate_cells()
+        cells, influence = self._cells
         return CallawaySantAnnaResults(
             cells=cells, influence=influence, data=self.data, model=self,
             bootstrap=bootstrap, n_boot=int(n_boot), alpha=alpha,
@@ -210,6 +213,7 @@ class CallawaySantAnna:
             rows.append((int(g), t, d.periods[base], att, g <= t, n_treat, n_comp))
         cells = pd.DataFrame(rows, columns=["group", "time", "base_period", "att", "post",
                                             "n_treated", "n_comparison"])
+        influence.setflags(write=False)  # shared by every fit() of this model
         return cells, influence
 
     def _cell(self, g, t, cur, base, treat, comp):
