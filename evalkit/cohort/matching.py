@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from scipy import sparse
 from scipy.spatial import cKDTree
 
 from evalkit.cohort.results import EffectEstimate
@@ -464,26 +463,30 @@ def ps_estimation_adjustment(y, d, s, z, score, tau_i, tau, estimand, n_cov: int
     w = s / s.mean()
     n = len(y)
     info = (x * (w * f)[:, None]).T @ x / n
-    cov = {}
+    if estimand == "ATE":
+        coef = {1.0: w * f / e, 0.0: w * f / (1.0 - e)}
+        scale = n
+    else:
+        coef = {1.0: w * f, 0.0: w * f * e / (1.0 - e)}
+        scale = n * np.mean(w * d)
+    # c = sum_i coef_i cov_i with cov_i = sum_{j in set(i)} (x_j - xbar_i)(y_j - ybar_i)/(m_i - 1);
+    # the xbar_i term vanishes (y deviations sum to zero within a set), so c = x' v with
+    # v_j = sum over the sets containing j of coef_i (y_j - ybar_i) / (m_i - 1)
+    v = np.zeros(n)
     for value in (1.0, 0.0):
         pool = np.flatnonzero(d == value)
         sets = match_1d(z[pool], z, n_cov) if z.ndim == 1 else match_kd(z[pool], z, n_cov)
         rows, idx = sets.rows, pool[sets.idx]
-        size = sets.sizes.astype(float)[:, None]
-        # row-sum operator over matched-set entries: sums within each set in one product
-        within = sparse.csr_matrix((np.ones(len(idx)), (rows, np.arange(len(idx)))),
-                                   shape=(n, len(idx)))
-        xs, ys = x[idx], y[idx][:, None]
-        xdev = xs - (within @ xs / size)[rows]
-        ydev = ys - (within @ ys / size)[rows]
-        cov[value] = (within @ (xdev * ydev)) / np.maximum(size - 1.0, 1.0)
-    if estimand == "ATE":
-        c = (w * f / e) @ cov[1.0] / n + (w * f / (1.0 - e)) @ cov[0.0] / n
-        return float(-c @ np.linalg.solve(info, c) / n)
-    p = np.mean(w * d)
-    c = ((w * f) @ cov[1.0] + (w * f * e / (1.0 - e)) @ cov[0.0]) / (n * p)
-    g = x.T @ (w * f * (tau_i - tau)) / (n * p)
-    return float((-c @ np.linalg.solve(info, c) + g @ np.linalg.solve(info, g)) / n)
+        size = sets.sizes.astype(float)
+        ybar = np.bincount(rows, weights=y[idx], minlength=n) / size
+        per_set = coef[value] / np.maximum(size - 1.0, 1.0)
+        v += np.bincount(idx, weights=per_set[rows] * (y[idx] - ybar[rows]), minlength=n)
+    c = x.T @ v / scale
+    correction = -c @ np.linalg.solve(info, c)
+    if estimand == "ATT":
+        g = x.T @ (w * f * (tau_i - tau)) / scale
+        correction += g @ np.linalg.solve(info, g)
+    return float(correction / n)
 
 
 def _without_replacement(z, pool_rows, query_rows, m, caliper, order) -> MatchedSets:

@@ -68,21 +68,17 @@ def separating_covariates(x: np.ndarray, d: np.ndarray, names: Sequence[str]) ->
     (``max`` of one group ``<=`` ``min`` of the other); for a 0/1 dummy this means that
     one of its values occurs in a single group only.
     """
-    out = []
-    t, c = d == 1, d == 0
-    for j, name in enumerate(names):
-        xt, xc = x[t, j], x[c, j]
-        if xt.max() <= xc.min() or xc.max() <= xt.min():
-            out.append(name)
-            continue
-        low, high = x[:, j].min(), x[:, j].max()
-        at_low = x[:, j] == low
-        if np.all(at_low | (x[:, j] == high)):  # a dummy: does one level occur in one group?
-            for at in (at_low, ~at_low):
-                if not (at & t).any() or not (at & c).any():
-                    out.append(name)
-                    break
-    return out
+    if x.shape[1] == 0:
+        return []
+    low, high = x.min(axis=0), x.max(axis=0)
+    xt, xc = x[d == 1], x[d == 0]
+    t_min, t_max, c_min, c_max = xt.min(axis=0), xt.max(axis=0), xc.min(axis=0), xc.max(axis=0)
+    disjoint = (t_max <= c_min) | (c_max <= t_min)
+    dummy = np.all((x == low) | (x == high), axis=0)
+    # a dummy level present in one group only: that group's min or max misses it
+    level_missing = (t_min != low) | (t_max != high) | (c_min != low) | (c_max != high)
+    separating = disjoint | (dummy & level_missing)
+    return [name for name, flag in zip(names, separating, strict=True) if flag]
 
 
 def newton_logit(design: np.ndarray, d: np.ndarray, s: np.ndarray, names: Sequence[str],
