@@ -184,7 +184,7 @@ def _clustering(seq, res, params, lang: str, seed: int) -> Section:
     return section
 
 
-def build(tables, *, analyses, params, lang: str, seed: int) -> Section:
+def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11) -> Section:
     """The CPAS careers section: one guarded sub-section per analysis."""
     section = Section(choose(lang, "Carrières après un contrat article 60 §7",
                              "Careers after an article 60§7 contract"))

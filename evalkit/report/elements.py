@@ -146,6 +146,10 @@ class Table:
         Header overrides; standard result columns are translated otherwise.
     note
         Text under the table.
+    suppressed
+        Boolean frame (same shape as the displayed table) of cells already
+        suppressed by upstream disclosure control, e.g.
+        ``IndicatorResults.publishable``: shown as suppressed, never as values.
     """
 
     frame: pd.DataFrame
@@ -157,6 +161,7 @@ class Table:
     percent: Sequence[str] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     note: str = ""
+    suppressed: pd.DataFrame | None = None
 
     @classmethod
     def from_results(cls, results: Any, caption: str = "", *, level: float = 0.95, **kwargs):
@@ -182,6 +187,26 @@ class Table:
 
     def protected(self, threshold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The frame after disclosure control, and the mask of suppressed cells."""
+        frame, mask = self._count_protected(threshold)
+        if self.suppressed is not None:
+            upstream = self._flat_mask(self.suppressed, frame)
+            frame, mask = frame.mask(upstream), mask | upstream
+        return frame, mask
+
+    def _flat_mask(self, suppressed: pd.DataFrame, frame: pd.DataFrame) -> pd.DataFrame:
+        # Same flattening as the table: index levels become (unsuppressed) leading columns.
+        flags = Table(suppressed)._flat() if not isinstance(suppressed.index, pd.RangeIndex) \
+            else suppressed
+        flags = flags.reset_index(drop=True).reindex(columns=frame.columns)
+        if flags.shape != frame.shape:
+            raise DisclosureError(
+                f"table {self.caption!r}: the suppressed-cell mask has shape {flags.shape}, "
+                f"the table {frame.shape}"
+            )
+        flags = flags.where(flags.isin([True, False]), False).astype(bool)
+        return flags.set_axis(frame.index)
+
+    def _count_protected(self, threshold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         frame = self._flat()
         counts = list(self.counts)
         mask = pd.DataFrame(False, index=frame.index, columns=frame.columns)
@@ -217,7 +242,7 @@ class Table:
                 threshold=threshold,
             )
             for col in [counts[0], *dependent]:
-                mask[col] = row_mask
+                mask[col] = mask[col] | row_mask
             return masked, mask
         filled = frame[counts].fillna(0) if frame[counts].isna().any().any() else frame[counts]
         _, count_mask = suppress_counts(filled, threshold, margins=False)
@@ -226,10 +251,10 @@ class Table:
         masked = frame.copy()
         for col in counts:
             masked[col] = masked[col].mask(count_mask[col])
-            mask[col] = count_mask[col]
+            mask[col] = mask[col] | count_mask[col]
         for col in dependent:
             masked[col] = masked[col].mask(row_mask)
-            mask[col] = row_mask
+            mask[col] = mask[col] | row_mask
         return masked, mask
 
     def render(self, lang: str, threshold: int, guard: IdentifierGuard, number: int) -> str:

@@ -11,6 +11,8 @@ Sub-sections (``analyses``):
 - ``did``: difference-in-differences on the repeated cross-sections (pilot vs
   comparison stations, before vs after integration), with covariates and
   standard errors clustered by station;
+- ``indicators``: monitoring indicators (share of respondents concerned) by
+  station and wave, with the indicators module's disclosure control;
 - ``network``: collaboration networks between services at each station and
   wave, and their change (permutation tests), pilot vs comparison.
 """
@@ -193,6 +195,58 @@ def _did(survey: pd.DataFrame, params, lang: str) -> Section:
     return section
 
 
+_OUTCOME_LABELS = {
+    "slept_in_shelter": ("A dormi en centre d'hébergement", "Slept in a shelter"),
+    "social_worker_contact": ("Contact avec un travailleur social", "Contact with a social worker"),
+    "access_to_care": ("Accès aux soins", "Access to care"),
+    "has_income": ("Dispose d'un revenu ou d'une prestation", "Has an income or benefit"),
+}
+
+
+def _indicators(survey: pd.DataFrame, params, lang: str, threshold: int) -> Section:
+    from evalkit.indicators.definition import Disaggregations, Indicator
+    from evalkit.indicators.evaluate import IndicatorModel
+
+    station, wave = params["station"], params["wave"]
+    indicators = [
+        Indicator(name, *_OUTCOME_LABELS.get(name, (name, name)), kind="proportion",
+                  numerator=name, disaggregations=("territory", "period"), per=100,
+                  unit_fr="%", unit_en="%")
+        for name in params["outcomes"]
+    ]
+    res = IndicatorModel(
+        indicators, survey, disaggregations=Disaggregations(territory=station, period=wave),
+        person_id=params["respondent_id"],
+    ).fit(level=params["level"])
+    published = res.publishable(threshold)  # masks cells of fewer than `threshold` people
+    everyone = choose(lang, "Ensemble", "All")
+    section = Section(choose(lang, "Indicateurs de suivi", "Monitoring indicators"))
+    section.add(choose(
+        lang,
+        "Part des personnes interrogées concernées, par gare et par vague (en %). Les "
+        "cellules de moins de "
+        f"{threshold} personnes sont masquées, ainsi que celles qui permettraient de les "
+        "recalculer.",
+        "Share of respondents concerned, by station and wave (%). Cells of fewer than "
+        f"{threshold} people are masked, with those from which they could be recalculated.",
+    ))
+    for indicator in indicators:
+        rows = published[published["indicator"] == indicator.name]
+        wide = rows.pivot(index="territory", columns="period", values="estimate")
+        flags = rows.pivot(index="territory", columns="period", values="masked")
+        order = [t for t in wide.index if t != "(all)"] + ["(all)"]
+        columns = [p for p in wide.columns if p != "(all)"] + ["(all)"]
+        wide, flags = wide.loc[order, columns], flags.loc[order, columns].astype(bool)
+        names = {p: f"{choose(lang, 'Vague', 'Wave')} {p}" for p in columns if p != "(all)"}
+        names["(all)"] = everyone
+        wide = wide.rename(index={"(all)": everyone}, columns=names)
+        flags = flags.rename(index={"(all)": everyone}, columns=names)
+        wide.index.name = flags.index.name = choose(lang, "Gare", "Station")
+        section.add(Table(wide, choose(lang, indicator.label_fr, indicator.label_en),
+                          decimals=1, suppressed=flags))
+    return section
+
+
 def _network(edges: pd.DataFrame, organisations: pd.DataFrame, pilot: list[str], params,
              lang: str, seed: int) -> Section:
     from evalkit.network.analysis import ServiceNetworkAnalysis
@@ -240,7 +294,7 @@ def _network(edges: pd.DataFrame, organisations: pd.DataFrame, pilot: list[str],
     return section
 
 
-def build(tables, *, analyses, params, lang: str, seed: int) -> Section:
+def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11) -> Section:
     """The Hope in stations section: one guarded sub-section per analysis."""
     survey = tables["survey"]
     section = Section(choose(lang, "Hope in stations", "Hope in stations"))
@@ -261,6 +315,8 @@ def build(tables, *, analyses, params, lang: str, seed: int) -> Section:
                    lambda: _cohort(survey, params, lang)),
         "did": (choose(lang, "Différence de différences", "Difference-in-differences"),
                 lambda: _did(survey, params, lang)),
+        "indicators": (choose(lang, "Indicateurs de suivi", "Monitoring indicators"),
+                       lambda: _indicators(survey, params, lang, threshold)),
         "network": (choose(lang, "Réseaux de collaboration entre services",
                            "Collaboration networks between services"),
                     lambda: _network(_require(tables, "edges"), _require(tables, "organisations"),
@@ -303,6 +359,7 @@ PROGRAMME = ProgrammeSpec(
         "descriptives": "respondents by station and wave, outcome rates, exclusion flow",
         "cohort": "wave-2 integrated vs comparison cohort: balance, overlap, estimators",
         "did": "difference-in-differences on repeated cross-sections",
+        "indicators": "monitoring indicators by station and wave (disclosure-controlled)",
         "network": "service collaboration networks and their change",
     },
     parameters={

@@ -91,8 +91,9 @@ def _kind_name(kind) -> str:
 class ProgrammeSpec:
     """A programme report: declared inputs/analyses/parameters and the function building it.
 
-    ``build(tables, *, analyses, params, lang, seed) -> Section`` receives the
-    input tables by name; ``generate(seed) -> tables`` draws synthetic inputs
+    ``build(tables, *, analyses, params, lang, seed, threshold) -> Section``
+    receives the input tables by name (``threshold``: the report's disclosure
+    threshold, for estimators that protect their own tables); ``generate(seed) -> tables`` draws synthetic inputs
     of the same shape (tests, demos).
     """
 

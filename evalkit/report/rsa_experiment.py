@@ -176,7 +176,7 @@ def _callaway_santanna(panel: pd.DataFrame, params, lang: str, seed: int) -> Sec
     return section
 
 
-def build(tables, *, analyses, params, lang: str, seed: int) -> Section:
+def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11) -> Section:
     """The rSa section: one guarded sub-section per analysis."""
     panel = tables["panel"]
     section = Section(choose(lang, "Expérimentation du rSa", "rSa experiment"))

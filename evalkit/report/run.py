@@ -97,7 +97,8 @@ def programme_section(
             numeric = pd.api.types.is_numeric_dtype(ids)
             # Numeric ids would match ordinary numbers in text: protect them by column name.
             report.protect_identifiers(values=() if numeric else ids.unique(), columns=[column])
-        return spec.build(data, analyses=chosen, params=settings, lang=report.lang, seed=seed)
+        return spec.build(data, analyses=chosen, params=settings, lang=report.lang, seed=seed,
+                          threshold=report.threshold)
 
     report.provenance.update({f"{name}.analyses": chosen})
     report.provenance.update({f"{name}.{k}": v for k, v in settings.items()})

@@ -165,3 +165,17 @@ def test_write_is_atomic(tmp_path):
     assert target.read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]  # no temp file left
 
+
+
+def test_cells_suppressed_upstream_are_never_shown():
+    values = pd.DataFrame({"Wave 1": [41.6, 12.5], "Wave 2": [52.2, 60.0]},
+                          index=pd.Index(["Paris Nord", "Roma"], name="Station"))
+    flags = pd.DataFrame({"Wave 1": [False, True], "Wave 2": [False, True]}, index=values.index)
+    report = Report("r", lang="en")
+    report.add(Section("s").add(Table(values, "indicator", decimals=1, suppressed=flags)))
+    html = report.render()
+    assert cells(html) == [["Paris Nord", "41.6", "52.2"], ["Roma", "s", "s"]]
+    assert "12.5" not in html and "60.0" not in html
+    assert "fewer than 11 persons" in html
+    with pytest.raises(Exception, match="shape"):
+        Table(values, suppressed=flags.iloc[:1]).protected(11)
