@@ -107,6 +107,11 @@ class DiD2x2:
         repeated cross-sections). Treatment assigned by site/zone: cluster on it.
     covariates
         Covariate columns (text columns are one-hot encoded).
+    weight
+        Survey/sampling weight column (constant within a unit on a panel):
+        weighted least squares for ``"reg"``/``"imputation"``, weighted
+        Sant'Anna & Zhao estimators otherwise; rows with a missing weight are
+        dropped into the ledger.
     repeated_cross_section
         Different respondents in each period.
     periods
@@ -130,6 +135,7 @@ class DiD2x2:
         unit: str | None = None,
         cluster: str | None = None,
         covariates: Sequence[str] | None = None,
+        weight: str | None = None,
         repeated_cross_section: bool = False,
         periods: tuple | None = None,
         post_value=None,
@@ -147,7 +153,7 @@ class DiD2x2:
                 f"{self.name}: give unit= (the panel id), or repeated_cross_section=True when "
                 "different people are interviewed in each wave."
             )
-        for column in [group, period, unit, cluster]:
+        for column in [group, period, unit, cluster, weight]:
             if column is not None and column not in data.columns:
                 raise DataValidationError(f"{self.name}: column {column!r} is not in the data.")
         ledger = ExclusionLedger.start(data, None if repeated_cross_section else unit)
@@ -170,7 +176,15 @@ class DiD2x2:
         self.panel, self.outcome, self.covariates = as_panel(
             frame, outcome=outcome, unit=unit if not repeated_cross_section else _ROW_ID,
             period=_WAVE, first_treated=_FIRST, covariates=covariates, cluster=cluster,
-            repeated_cross_section=repeated_cross_section, estimator=self.name, ledger=ledger)
+            weight=weight, repeated_cross_section=repeated_cross_section, estimator=self.name,
+            ledger=ledger)
+        if weight and not repeated_cross_section:
+            varying = self.panel.data.groupby(unit)[weight].nunique()
+            if (varying > 1).any():
+                raise DataValidationError(
+                    f"{self.name}: weight {weight!r} changes within {int((varying > 1).sum())} "
+                    "unit(s) of the panel; give each unit one weight (e.g. its baseline weight)."
+                )
         self.cluster = cluster
         self.labels = {"group": group, "period": period, "pre": pre_value, "post": post_value}
 
@@ -282,6 +296,7 @@ class DiD2x2:
         p = self.panel
         frame, ledger, post, treated = self._sample()
         y = frame[self.outcome].to_numpy(dtype=float)
+        w = frame[p.weight].to_numpy(dtype=float) if p.weight else np.ones(len(y))
         if self.covariates:
             check_covariates_vary(frame, self.covariates, None, self.name,
                                   "a constant covariate is collinear with the intercept.")
@@ -293,7 +308,7 @@ class DiD2x2:
         clusters = frame[cluster_col].to_numpy() if cluster_col else np.arange(len(frame))
         n_clusters = (check_clusters(clusters, cluster_col, self.name) if cluster_col
                       else len(frame))
-        means = self._means(y, treated, post)
+        means = self._means(y, treated, post, w)
         info = {"Estimator": {"reg": "regression y ~ treated * post + X",
                               "imputation": "regression imputation of Y(0) from untreated cells",
                               "or": "outcome regression (Sant'Anna & Zhao 2020)",
@@ -303,6 +318,8 @@ class DiD2x2:
                 "Periods": f"{self.labels['pre']} (pre) / {self.labels['post']} (post)",
                 "Observations": len(frame),
                 "Clusters": f"{n_clusters} ({cluster_col})" if cluster_col else "none (HC1)"}
+        if p.weight:
+            info["Weights"] = p.weight
         if method in ("reg", "imputation"):
             names = ["att", "treated", "post", "const", *self.covariates]
             d = treated * post
@@ -311,15 +328,19 @@ class DiD2x2:
             X = np.column_stack([d, treated, post, np.ones(len(y)), cov])
             if method == "imputation" and self.covariates:
                 # Treated-post rows get their own slopes, centred so "att" is their mean effect.
-                X = np.column_stack([X, d[:, None] * (cov - cov[d == 1].mean(axis=0))])
+                centre = np.average(cov[d == 1], axis=0, weights=w[d == 1])
+                X = np.column_stack([X, d[:, None] * (cov - centre)])
                 names = names + [f"att x {c}" for c in self.covariates]
-            fit = clustered_ols(y, X, clusters, names=names)
+            # Weighted least squares as OLS on sqrt(w)-scaled rows (scores w x u per cluster).
+            root = np.sqrt(w)
+            fit = clustered_ols(y * root, X * root[:, None], clusters, names=names)
             params, std_errors = fit.params, fit.std_errors
             info["Standard errors"] = ("CRV1, t(G-1)" if cluster_col else "HC1")
             df_resid = fit.df_resid if cluster_col else len(y) - X.shape[1]
         else:
             names = ["att"]
-            att, influence, clusters_if = self._influence(frame, y, post, treated, method, clusters)
+            att, influence, clusters_if = self._influence(frame, y, post, treated, w, method,
+                                                          clusters)
             codes, g = factorize(clusters_if)
             sums = np.bincount(codes, weights=influence, minlength=g)
             n = len(influence)
@@ -332,23 +353,24 @@ class DiD2x2:
             info=info, ledger=ledger, means=means, n_obs=len(frame), n_clusters=n_clusters,
             method=method)
 
-    def _influence(self, frame, y, post, treated, method, clusters):
+    def _influence(self, frame, y, post, treated, w, method, clusters):
         p = self.panel
         X = (frame[self.covariates].to_numpy(dtype=float) if self.covariates else None)
         if p.repeated_cross_section:
-            res = drdid_rcs(y, post, treated, X, method=method)
+            res = drdid_rcs(y, post, treated, X, w, method=method)
             return res.att, res.influence, clusters
         order = np.lexsort((post, frame[p.unit].to_numpy()))
         y_sorted = y[order].reshape(-1, 2)
         pre_rows = order.reshape(-1, 2)[:, 0]
         res = drdid_panel(y_sorted[:, 1], y_sorted[:, 0], treated[pre_rows],
-                          None if X is None else X[pre_rows], method=method)
+                          None if X is None else X[pre_rows], w[pre_rows], method=method)
         return res.att, res.influence, clusters[pre_rows]
 
     @staticmethod
-    def _means(y, treated, post) -> pd.DataFrame:
+    def _means(y, treated, post, w) -> pd.DataFrame:
         cell = 2 * treated.astype(np.int64) + post.astype(np.int64)
-        sums = np.bincount(cell, weights=y, minlength=4) / np.bincount(cell, minlength=4)
+        sums = np.bincount(cell, weights=w * y, minlength=4) / np.bincount(cell, weights=w,
+                                                                            minlength=4)
         means = pd.DataFrame(sums.reshape(2, 2), index=["comparison", "treated"],
                              columns=["pre", "post"])
         means["change"] = means["post"] - means["pre"]

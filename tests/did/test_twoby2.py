@@ -205,3 +205,31 @@ def test_accepts_a_panel_contract(mpdta_2004):
     with pytest.raises(DataValidationError, match="exactly two periods"):
         DiD2x2(Panel(mpdta_2004, unit="countyreal", period="year", outcomes=["lemp"],
                      first_treated="first.treat"))
+
+
+def test_survey_weights_match_statsmodels_wls_and_peer_drdid():
+    rng = np.random.default_rng(8)
+    df = _stations(rng)
+    df["w"] = rng.uniform(0.2, 3.0, len(df))
+    model = DiD2x2(df, outcome="y", group="pilot", period="wave", cluster="station",
+                   covariates=["age"], weight="w", repeated_cross_section=True)
+    ours = model.fit()
+    sm = smf.wls("y ~ pilot * C(wave) + age", data=df, weights=df["w"]).fit(
+        cov_type="cluster", cov_kwds={"groups": df["station"].to_numpy()})
+    assert_allclose(ours.att, sm.params["pilot:C(wave)[T.2]"], rtol=1e-10)
+    assert_allclose(ours.std_errors["att"], sm.bse["pilot:C(wave)[T.2]"], rtol=1e-8)
+    cell = df[(df["pilot"] == 1) & (df["wave"] == 2)]
+    assert_allclose(ours.means.loc["treated", "post"], np.average(cell["y"], weights=cell["w"]))
+    peer = pytest.importorskip("drdid._estimators")
+    ref = peer.drdid_rc(df["y"].to_numpy(), (df["wave"] == 2).to_numpy(dtype=float),
+                        df["pilot"].to_numpy(dtype=float), df[["age"]].to_numpy(),
+                        i_weights=df["w"].to_numpy())
+    ref_att = ref["ATT"] if isinstance(ref, dict) else ref[0]
+    assert_allclose(model.fit(method="dr").att, ref_att, rtol=1e-8)
+
+
+def test_panel_weight_must_be_constant_within_unit(mpdta_2004):
+    two = mpdta_2004[mpdta_2004["year"].isin([2003, 2004])].copy()
+    two["w"] = np.where(two["year"] == 2003, 1.0, 2.0)
+    with pytest.raises(DataValidationError, match="changes within"):
+        DiD2x2(two, outcome="lemp", group="g", period="year", unit="countyreal", weight="w")
