@@ -155,59 +155,110 @@ def pandas_cells(
     w = den[valid] if den is not None else np.ones(x.size)
     names, codes, labels = [], [], []
     for out, src, bands in dims:
-        values = frame[src].to_numpy()[valid] if bands is None else bands.assign(
-            pd.to_numeric(frame[src], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[valid]
-        )
-        code, uniques = pd.factorize(_label_array(values), sort=False)
+        code, label = _dimension_codes(frame[src], bands, valid)
         names.append(out)
-        codes.append(code.astype(np.int64))
-        labels.append(np.asarray(uniques, dtype=object))
+        codes.append(code)
+        labels.append(label)
     pid = None
     if person_id is not None:
-        pid = pd.factorize(frame[person_id].to_numpy()[valid])[0].astype(np.int64)
+        pid = pd.factorize(frame[person_id][valid])[0].astype(np.int64)
+    cube = _Cube(codes, labels, x, w)
     pieces = []
     for gset in grouping_sets(names, margins):
-        pieces.append(_grouped_stats(gset, names, codes, labels, x, w, pid))
+        piece = cube.grouping_set(gset, names)
+        if pid is not None:
+            piece["n_persons"] = _distinct_persons(gset, names, codes, labels, pid)
+        pieces.append(piece)
     cells = _finish(pd.concat(pieces, ignore_index=True), names, person_id is not None)
     return CellStats(cells, names, n_input, int((~pop).sum()), int((pop & ~valid).sum()))
 
 
-def _grouped_stats(gset, names, codes, labels, x, w, pid) -> pd.DataFrame:
-    """Statistics of one grouping set by integer cell keys and ``np.bincount``.
+def _dimension_codes(column: pd.Series, bands: AgeBands | None, valid: np.ndarray):
+    """Integer cell codes of the valid rows and the label of each code.
 
-    The sum of squared deviations is computed in two passes (deviations from
-    each cell's mean), which is as accurate as DuckDB's streaming variance.
+    Factorises the column itself (fast on Arrow strings and categoricals) and
+    labels only the distinct values; codes whose labels coincide are merged.
     """
+    if bands is not None:
+        ages = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)[valid]
+        band = np.searchsorted(np.asarray(bands.edges), ages, side="right")
+        raw_codes = np.where(np.isnan(ages), len(bands.labels), band)
+        raw_labels = [*bands.labels, MISSING]
+    else:
+        raw_codes, uniques = pd.factorize(column[valid], use_na_sentinel=True)
+        raw_labels = [*label_values(list(uniques)), MISSING]
+        raw_codes = np.where(raw_codes < 0, len(raw_labels) - 1, raw_codes)
+    merged, label = pd.factorize(np.asarray(raw_labels, dtype=object))
+    code = merged[raw_codes].astype(np.int64)
+    used = np.bincount(code, minlength=len(label)) > 0
+    # drop labels no row uses, so that cells are only created for observed values
+    remap = np.cumsum(used) - 1
+    return remap[code], np.asarray(label, dtype=object)[used]
+
+
+class _Cube:
+    """Statistics of the full cross of the dimensions as dense arrays, summed for margins.
+
+    The rows are reduced once (``np.bincount`` on the cell key; sums of squared
+    deviations in two passes); each grouping set is then a sum over the
+    other axes of these small arrays, with the sums of squares combined by
+    ``M2 = sum_i M2_i + sum_i n_i (mean_i - mean)^2`` (Chan, Golub & LeVeque 1979).
+    """
+
+    def __init__(self, codes, labels, x, w) -> None:
+        self.labels = labels
+        self.shape = tuple(len(lab) for lab in labels)
+        size = int(np.prod(self.shape)) if self.shape else 1
+        key = (np.ravel_multi_index(codes, self.shape) if codes
+               else np.zeros(x.size, dtype=np.int64))
+        n = np.bincount(key, minlength=size).astype(float)
+        s = np.bincount(key, weights=x, minlength=size)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = s / n
+        m2 = np.bincount(key, weights=(x - mean[key]) ** 2, minlength=size)
+        self.n = n.reshape(self.shape)
+        self.sum_num = s.reshape(self.shape)
+        self.sum_den = np.bincount(key, weights=w, minlength=size).reshape(self.shape)
+        self.mean = np.nan_to_num(mean).reshape(self.shape)
+        self.m2 = m2.reshape(self.shape)
+
+    def grouping_set(self, gset, names) -> pd.DataFrame:
+        axes = tuple(k for k, d in enumerate(names) if d not in gset)
+        n = self.n.sum(axis=axes, keepdims=True)
+        s = self.sum_num.sum(axis=axes, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = s / n
+        spread = self.n * (self.mean - np.nan_to_num(mean)) ** 2
+        m2 = (self.m2 + spread).sum(axis=axes, keepdims=True)
+        den = self.sum_den.sum(axis=axes, keepdims=True)
+        flat = [a.reshape(-1) for a in (n, s, den, mean, m2)]
+        keep = np.flatnonzero(flat[0] > 0) if gset else np.arange(1)
+        out = pd.DataFrame({"n": flat[0][keep], "sum_num": flat[1][keep], "sum_den": flat[2][keep],
+                            "mean_num": flat[3][keep],
+                            "m2_num": np.where(flat[0][keep] > 1, flat[4][keep], np.nan)})
+        kept_shape = n.shape
+        position = np.unravel_index(keep, kept_shape) if names else ()
+        for k, d in enumerate(names):
+            out[d] = self.labels[k][position[k]] if d in gset else ALL
+        return out
+
+
+def _distinct_persons(gset, names, codes, labels, pid) -> np.ndarray:
+    """Distinct persons per observed cell of ``gset`` (same order as :meth:`_Cube.grouping_set`)."""
     active = [names.index(d) for d in gset]
     sizes = [len(labels[k]) for k in active]
     n_cells = int(np.prod(sizes)) if active else 1
     key = (np.ravel_multi_index([codes[k] for k in active], sizes) if active
-           else np.zeros(x.size, dtype=np.int64))
-    n = np.bincount(key, minlength=n_cells)
-    sum_num = np.bincount(key, weights=x, minlength=n_cells)
-    sum_den = np.bincount(key, weights=w, minlength=n_cells)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = sum_num / n
-        m2 = np.bincount(key, weights=(x - mean[key]) ** 2, minlength=n_cells)
-    m2 = np.where(n > 1, m2, np.nan)
-    keep = np.flatnonzero(n > 0) if active else np.arange(1)
-    out = pd.DataFrame({"n": n[keep], "sum_num": sum_num[keep], "sum_den": sum_den[keep],
-                        "mean_num": mean[keep], "m2_num": m2[keep]})
-    if pid is not None:
-        # distinct (cell, person) pairs by sorting (faster than np.unique's hash path here)
-        stride = int(pid.max()) + 1 if pid.size else 1
-        pairs = np.sort(key * stride + pid)
-        if pairs.size:
-            pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
-        out["n_persons"] = np.bincount(pairs // stride, minlength=n_cells)[keep].astype(float)
-    unravelled = np.unravel_index(keep, sizes) if active else []
-    for d in names:
-        if d in gset:
-            k = names.index(d)
-            out[d] = labels[k][unravelled[active.index(k)]]
-        else:
-            out[d] = ALL
-    return out
+           else np.zeros(pid.size, dtype=np.int64))
+    stride = int(pid.max()) + 1 if pid.size else 1
+    # distinct (cell, person) pairs by sorting (faster than np.unique's hash path here)
+    pairs = np.sort(key * stride + pid)
+    if pairs.size:
+        pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))]
+    persons = np.bincount(pairs // stride, minlength=n_cells)
+    rows = np.bincount(key, minlength=n_cells)
+    keep = np.flatnonzero(rows > 0) if active else np.arange(1)
+    return persons[keep].astype(float)
 
 
 def _condition(expr: Expression, frame, indicator, role) -> pd.Series:
