@@ -434,6 +434,27 @@ class RuleTypologyResults(EstimateResults):
             "study_share": pd.Series(STUDY_SHARES),
         }, index=self.params.index)
 
+    def profile(self, lang: str = "en") -> pd.DataFrame:
+        """What each type looks like: (weighted) means of the rule figures by type.
+
+        Columns: persons, mean employment share, mean share of the dominant status,
+        mean number of interruptions, mean longest interruption, mean number of job
+        spells, share never employed. Types with nobody are left out.
+        """
+        w = np.ones(len(self.types)) if self.weights is None else self.weights
+        frame = self.types.assign(
+            _w=w, never_employed=(self.types["first_job_month"] == 0).astype(float))
+        columns = ["employment_share", "dominant_share", "n_interruptions",
+                   "longest_interruption", "n_job_spells", "never_employed"]
+        weighted = frame[columns].astype(float).mul(frame["_w"], axis=0)
+        groups = frame["career_type"].astype(str)
+        means = weighted.groupby(groups).sum().div(frame["_w"].groupby(groups).sum(), axis=0)
+        means.insert(0, "n", frame.groupby(groups).size())
+        order = [c for c in CAREER_TYPE_CODES if c in means.index]
+        means = means.loc[order]
+        means.index = pd.Index([career_type_labels(lang)[c] for c in order], name="career_type")
+        return means
+
     def summary(self, level: float = 0.95, lang: str = "en") -> str:
         """Text table of the shares (percent) with the rule parameters; no person ids."""
         frame = self.to_frame(level, lang)

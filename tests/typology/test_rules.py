@@ -377,3 +377,17 @@ def test_threshold_sensitivity_equals_refits_and_is_monotone():
     assert table.loc[0.5, "changed"] == 0.0
     with pytest.raises(ConfigError, match="sensitivity"):
         model.sensitivity("min_months", [6])
+
+
+def test_profile_means_by_type(default_fit):
+    _, res = default_fit
+    prof = res.profile()
+    assert prof["n"].sum() == 20_000
+    sub = res.types[res.types["career_type"] == "sustainable"]
+    assert_allclose(prof.loc["Sustainable career", "employment_share"],
+                    sub["employment_share"].mean())
+    # By the rules: sustainable careers have no interruption, sustainable ones >= 50 % work.
+    assert prof.loc["Sustainable career", "n_interruptions"] == 0
+    assert (prof.loc[["Sustainable career", "Sustainable, interrupted"],
+                     "employment_share"] >= 0.5).all()
+    assert "Carrière durable" in res.profile(lang="fr").index
