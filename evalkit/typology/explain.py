@@ -71,7 +71,8 @@ class TypeMembershipModel:
         Column of ``persons`` for cluster-robust standard errors.
 
     Persons with a missing covariate, or without covariates or type, are dropped and
-    recorded in the ledger.
+    recorded in the ledger. Person weights are not supported: statsmodels ``MNLogit``
+    has none, and a weighted pseudo-likelihood would need its own variance estimator.
     """
 
     def __init__(self, types, persons, *, covariates, id: str = "person_id",  # noqa: A002
