@@ -339,17 +339,14 @@ def _finish(cells: pd.DataFrame, names: list[str], with_persons: bool) -> pd.Dat
 
 # --------------------------------------------------------------------- duckdb
 def duckdb_source(con, data) -> str:
-    """SQL relation for ``data``: a registered DataFrame, Parquet file(s) or a table name."""
+    """SQL relation for ``data``: a registered DataFrame, or Parquet file(s) read in place.
+
+    ``data`` may be a DataFrame, a ``.parquet`` path, a glob, a directory of
+    Parquet files, or a list of these.
+    """
     if isinstance(data, pd.DataFrame):
         con.register("_evalkit_indicator_input", data)
         return "_evalkit_indicator_input"
-    if isinstance(data, str | Path) and not str(data).endswith(".parquet") and "*" not in str(data) \
-            and not Path(data).is_dir():
-        if Path(data).suffix:
-            raise InputFileError(
-                f"the DuckDB engine reads Parquet files (or a DataFrame / table name), got {data!r}"
-            )
-        return _quote_ident(str(data))
     paths = [data] if isinstance(data, str | Path) else list(data)
     files = []
     for p in paths:
@@ -363,6 +360,11 @@ def duckdb_source(con, data) -> str:
             files.append(str(p))
         elif not p.exists():
             raise InputFileError(f"input file {str(p)!r} does not exist")
+        elif p.suffix != ".parquet":
+            raise InputFileError(
+                f"the DuckDB engine reads Parquet files (or a DataFrame), got {str(p)!r}; "
+                f"convert it with evalkit.data.read_table(...).to_parquet(...)"
+            )
         else:
             files.append(str(p))
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)

@@ -388,3 +388,17 @@ def test_indicator_from_config_mapping():
         Indicator.from_dict({**spec, "numerater": "x"})
     with pytest.raises(ConfigError, match="lacks"):
         Indicator.from_dict({"name": "a", "kind": "mean"})
+
+
+def test_duckdb_input_errors(tmp_path):
+    from evalkit.errors import InputFileError
+
+    ind = Indicator("m", "m", "m", "mean", "y")
+    with pytest.raises(InputFileError, match="does not exist"):
+        evaluate_indicators(ind, tmp_path / "nope.parquet", engine="duckdb")
+    csv = tmp_path / "x.csv"
+    csv.write_text("y\n1\n")
+    with pytest.raises(InputFileError, match="Parquet"):
+        evaluate_indicators(ind, csv, engine="duckdb")
+    with pytest.raises(InputFileError, match="no .parquet"):
+        evaluate_indicators(ind, tmp_path, engine="duckdb")
