@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import subprocess
@@ -143,8 +144,8 @@ def main() -> None:
           f"({size / 2**30:.2f} GiB of Parquet in {full})")
 
     duck_full = _child("duckdb", full, args, "duckdb_full")
-    print(f"DuckDB, {duck_full['rows']:,} rows, 4 disaggregations + 16 grouping sets "
-          f"({duck_full['cells']:,} cells), memory_limit={args.memory_limit}, "
+    print(f"DuckDB, {duck_full['rows']:,} rows, 4 disaggregations, full cross and every "
+          f"margin ({duck_full['cells']:,} cells), memory_limit={args.memory_limit}, "
           f"threads={args.threads}: {duck_full['seconds']:.1f} s, "
           f"peak RSS {duck_full['peak_bytes'] / 2**30:.2f} GiB")
 
@@ -165,6 +166,9 @@ def main() -> None:
           f"~{pandas_sub['peak_bytes'] * args.rows / args.sub_rows / 2**30:.0f} GiB")
     for r in (duck_full, duck_sub, pandas_sub):
         Path(r["frame"]).unlink(missing_ok=True)
+    load = os.getloadavg()
+    print(f"machine shared with other jobs: load average {load[0]:.1f} / {load[1]:.1f} / "
+          f"{load[2]:.1f} (1/5/15 min) on {os.cpu_count()} cores")
     if not args.keep:
         shutil.rmtree(DATA)
 
