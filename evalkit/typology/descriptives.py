@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from evalkit.errors import EmptyDataError
 from evalkit.typology.states import as_sequences, person_groups, person_weights, skip_missing
 
 
@@ -74,6 +75,26 @@ def state_distribution(data, *, groups=None, weights=None, counts: bool = False,
     return _stack(tab, names, inner, pd.Index(seq.alphabet, name="state"))
 
 
+def cross_sectional_entropy(data, *, groups=None, weights=None, norm: bool = True,
+                            id: str = "person_id", period: str = "month",  # noqa: A002
+                            state: str = "state", alphabet=None) -> pd.Series:
+    """Entropy of the state distribution at each period (TraMineR ``seqstatd``'s Entropy).
+
+    ``H_t = -sum_s p_ts log p_ts`` over the shares of :func:`state_distribution`,
+    divided by ``log(alphabet size)`` when ``norm``. Low values: most persons share a
+    state at that period. Series indexed by period (or ``(group, period)``).
+    """
+    shares = state_distribution(data, groups=groups, weights=weights, id=id, period=period,
+                                state=state, alphabet=alphabet)
+    p = shares.to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        h = -np.where(p > 0, p * np.log(p), 0.0).sum(axis=1)
+    h[np.isnan(p).all(axis=1)] = np.nan
+    if norm:
+        h = h / np.log(shares.shape[1]) if shares.shape[1] > 1 else np.zeros_like(h)
+    return pd.Series(h, index=shares.index, name="entropy")
+
+
 def mean_time_in_state(data, *, groups=None, weights=None, id: str = "person_id",  # noqa: A002
                        period: str = "month", state: str = "state", alphabet=None) -> pd.DataFrame:
     """Mean number of periods spent in each state (TraMineR ``seqmeant``).
@@ -94,7 +115,8 @@ def mean_time_in_state(data, *, groups=None, weights=None, id: str = "person_id"
                         columns=columns)
 
 
-def transition_rates(data, *, groups=None, weights=None, lag: int = 1, id: str = "person_id",  # noqa: A002
+def transition_rates(data, *, groups=None, weights=None, lag: int = 1,
+                     time_varying: bool = False, id: str = "person_id",  # noqa: A002
                      period: str = "month", state: str = "state",
                      alphabet=None) -> pd.DataFrame:
     """Transition-rate matrix (TraMineR ``seqtrate``).
@@ -104,27 +126,40 @@ def transition_rates(data, *, groups=None, weights=None, lag: int = 1, id: str =
     being in ``r`` ``lag`` periods after being in ``s``. Pairs with a missing month
     are left out, so each row sums to 1 (a state never left-observed has a NaN row).
 
-    Returns a DataFrame indexed by from-state (or ``(group, from-state)``), columns
-    to-states.
+    With ``time_varying`` (TraMineR ``time.varying=TRUE``), one matrix per starting
+    period ``t``: the sums run over persons only.
+
+    Returns a DataFrame indexed by from-state (``(period, from-state)`` when time
+    varying; the group comes first when grouped), columns to-states.
     """
     if not isinstance(lag, int | np.integer) or lag < 1:
         raise ValueError(f"lag must be an integer >= 1, got {lag!r}")
     seq, w, g, names = _prepare(data, groups, weights, id, period, state, alphabet)
     m = seq.matrix
     if m.shape[1] <= lag:
-        from evalkit.errors import EmptyDataError
-
         raise EmptyDataError(f"sequences of {m.shape[1]} period(s) have no transition at lag {lag}")
     n_groups = 1 if names is None else len(names)
     a = len(seq.alphabet)
     frm, to = m[:, :-lag].astype(np.int64), m[:, lag:].astype(np.int64)
     valid = (frm >= 0) & (to >= 0)
-    cell = (g[:, None] * a + frm) * a + to
-    tab = _weighted_bincount(cell, valid, w, n_groups * a * a).reshape(n_groups, a, a)
+    n_start = frm.shape[1] if time_varying else 1
+    start = np.arange(frm.shape[1])[None, :] if time_varying else 0
+    cell = ((g[:, None] * n_start + start) * a + frm) * a + to
+    tab = _weighted_bincount(cell, valid, w, n_groups * n_start * a * a)
+    tab = tab.reshape(n_groups, n_start * a, a)
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = tab / tab.sum(axis=2, keepdims=True)
     inner = pd.Index(seq.alphabet, name="from_state")
-    return _stack(rates, names, inner, pd.Index(seq.alphabet, name="to_state"))
+    if time_varying:
+        inner = pd.MultiIndex.from_product([seq.periods[:-lag], seq.alphabet],
+                                           names=["period", "from_state"])
+    columns = pd.Index(seq.alphabet, name="to_state")
+    if names is None:
+        return pd.DataFrame(rates[0], index=inner, columns=columns)
+    index = pd.MultiIndex.from_tuples([(name, *(k if isinstance(k, tuple) else (k,)))
+                                       for name in names for k in inner],
+                                      names=["group", *inner.names])
+    return pd.DataFrame(rates.reshape(-1, a), index=index, columns=columns)
 
 
 def _state_counts(m: np.ndarray, n_states: int) -> np.ndarray:

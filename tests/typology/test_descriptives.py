@@ -58,6 +58,18 @@ def test_state_distribution_equals_sequenzo(mvad, weighted):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
+def test_cross_sectional_entropy_equals_sequenzo(mvad, weighted):
+    from sequenzo.sequence_characteristics_indicators import get_cross_sectional_entropy
+
+    df, periods, seq = mvad
+    w = df["weight"].to_numpy() if weighted else None
+    ref = quiet(get_cross_sectional_entropy, sequenzo_data(df, periods, w), weighted=weighted,
+                return_format="wide", round_decimals=15)["per_time_entropy_norm"]
+    ours = D.cross_sectional_entropy(seq, weights=w)
+    assert_allclose(ours.to_numpy(), ref.to_numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
 def test_transition_rates_equal_sequenzo(mvad, weighted):
     from sequenzo.visualization.plot_transition_matrix import compute_transition_matrix
 
@@ -232,6 +244,16 @@ def test_distribution_and_rates_with_gaps_weights_groups_equal_pandas_long_form(
                                  aggfunc="sum", fill_value=0.0)
     expected = expected.div(expected.sum(axis=1), axis=0)
     ours = D.transition_rates(m, alphabet=list("ABCD"), weights=w, groups=g)
+    assert_allclose(ours.to_numpy(), expected.to_numpy(), atol=1e-12)
+
+    # Time-varying rates: one matrix per starting period t.
+    expected = pairs.pivot_table(index=["g", "t", "s"], columns="s_next", values="w",
+                                 aggfunc="sum", fill_value=0.0)
+    expected = expected.div(expected.sum(axis=1), axis=0)
+    ours = D.transition_rates(m, alphabet=list("ABCD"), weights=w, groups=g, time_varying=True)
+    ours = ours.dropna()  # from-states absent at a period (pandas has no row for them)
+    assert ours.index.names == ["group", "period", "from_state"]
+    assert len(ours) == len(expected)
     assert_allclose(ours.to_numpy(), expected.to_numpy(), atol=1e-12)
 
     counts = obs.assign(one=1).pivot_table(index="p", columns="s", values="one",
