@@ -106,7 +106,7 @@ def plot_index(matrix: np.ndarray, alphabet, *, groups=None, order=None, labels=
 
     Persons are sorted by ``groups`` (e.g. career type) then by ``order`` (a sort key,
     default: the sequences themselves, lexicographically). Above ``max_rows`` persons a
-    random subsample (``seed``) of ``max_rows`` is drawn, stratified by the sort.
+    simple random subsample (``seed``) of ``max_rows`` persons is drawn, shown in sort order.
     Missing months are white.
     """
     from matplotlib.colors import ListedColormap
