@@ -91,7 +91,8 @@ class Text:
     """Paragraphs of text.
 
     Blank lines separate paragraphs; lines starting with ``- `` form a bullet
-    list; ``**bold**`` is bold. Everything else is escaped (no raw HTML).
+    list; ``**bold**`` is bold, ``*italic*`` italic. Everything else is escaped
+    (no raw HTML).
     """
 
     body: str
@@ -112,7 +113,8 @@ class Text:
 
 
 def _inline(text: str) -> str:
-    return re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
+    return re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", text)
 
 
 @dataclass

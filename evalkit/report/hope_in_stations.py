@@ -11,6 +11,8 @@ Sub-sections (``analyses``):
 - ``did``: difference-in-differences on the repeated cross-sections (pilot vs
   comparison stations, before vs after integration), with covariates and
   standard errors clustered by station;
+- ``attrition``: attrition of the re-interviewed subsample (overall and
+  differential, What Works Clearinghouse boundaries, response model);
 - ``indicators``: monitoring indicators (share of respondents concerned) by
   station and wave, with the indicators module's disclosure control;
 - ``network``: collaboration networks between services at each station and
@@ -23,7 +25,7 @@ import pandas as pd
 
 from evalkit.report.elements import Figure, LedgerFlow, Section, Table
 from evalkit.report.guarded import build_section
-from evalkit.report.i18n import choose, format_estimate, format_number
+from evalkit.report.i18n import choose, format_estimate, format_number, format_percent
 from evalkit.report.programme import InputSpec, ParamSpec, ProgrammeSpec
 
 NAME = "hope_in_stations"
@@ -195,6 +197,47 @@ def _did(survey: pd.DataFrame, params, lang: str) -> Section:
     return section
 
 
+def _attrition(survey: pd.DataFrame, followup: pd.DataFrame, params, lang: str) -> Section:
+    from evalkit.cohort.attrition import attrition
+
+    rid, pilot = params["respondent_id"], params["pilot"]
+    baseline = survey[[rid, *params["covariates"]]]
+    drawn = followup[[rid, pilot, "responded"]].merge(baseline, on=rid, how="left",
+                                                      validate="one_to_one")
+    res = attrition(drawn, pilot, "responded", list(params["covariates"]), id=rid)
+    names = {True: choose(lang, "gares pilotes", "pilot stations"),
+             False: choose(lang, "gares de comparaison", "comparison stations"),
+             "overall": choose(lang, "ensemble", "overall")}
+    rates = res.rates.rename(index=lambda k: names.get(k, str(k)))
+    rates.index.name = choose(lang, "Groupe", "Group")
+    cautious = res.classification.loc["cautious", "attrition"]
+    verdict = {"low": choose(lang, "faible", "low"), "high": choose(lang, "forte", "high")}
+    section = Section(choose(lang, "Attrition du suivi", "Follow-up attrition"))
+    section.add(choose(
+        lang,
+        "Une partie des personnes de la vague 1 a été recherchée pour un second entretien. "
+        f"Attrition globale : {format_percent(res.overall, lang)}, différentielle (pilotes "
+        f"moins comparaison) : {format_percent(res.differential, lang)} — attrition "
+        f"**{verdict.get(cautious, cautious)}** selon la limite prudente du What Works "
+        "Clearinghouse (v4.1, tableau II.1).",
+        "Some wave-1 respondents were sought for a second interview. Overall attrition: "
+        f"{format_percent(res.overall, lang)}, differential (pilot minus comparison): "
+        f"{format_percent(res.differential, lang)} — **{verdict.get(cautious, cautious)}** "
+        "attrition under the cautious What Works Clearinghouse boundary (v4.1, Table II.1).",
+    ))
+    section.add(Table(rates, choose(lang, "Personnes recherchées et retrouvées",
+                                    "People sought and re-interviewed"),
+                      counts=[c for c in ("n_sampled", "n_responded") if c in rates.columns],
+                      percent=["attrition"],
+                      labels={"n_sampled": choose(lang, "Recherchées", "Sought"),
+                              "n_responded": choose(lang, "Retrouvées", "Re-interviewed"),
+                              "attrition": "Attrition"}))
+    if res.response_model is not None:
+        section.add(Table.from_results(res.response_model, choose(
+            lang, "Modèle de réponse (logit, log-odds)", "Response model (logit, log-odds)")))
+    return section
+
+
 _OUTCOME_LABELS = {
     "slept_in_shelter": ("A dormi en centre d'hébergement", "Slept in a shelter"),
     "social_worker_contact": ("Contact avec un travailleur social", "Contact with a social worker"),
@@ -315,6 +358,8 @@ def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11
                    lambda: _cohort(survey, params, lang)),
         "did": (choose(lang, "Différence de différences", "Difference-in-differences"),
                 lambda: _did(survey, params, lang)),
+        "attrition": (choose(lang, "Attrition du suivi", "Follow-up attrition"),
+                      lambda: _attrition(survey, _require(tables, "followup"), params, lang)),
         "indicators": (choose(lang, "Indicateurs de suivi", "Monitoring indicators"),
                        lambda: _indicators(survey, params, lang, threshold)),
         "network": (choose(lang, "Réseaux de collaboration entre services",
@@ -359,6 +404,7 @@ PROGRAMME = ProgrammeSpec(
         "descriptives": "respondents by station and wave, outcome rates, exclusion flow",
         "cohort": "wave-2 integrated vs comparison cohort: balance, overlap, estimators",
         "did": "difference-in-differences on repeated cross-sections",
+        "attrition": "follow-up attrition (WWC boundaries) and response model",
         "indicators": "monitoring indicators by station and wave (disclosure-controlled)",
         "network": "service collaboration networks and their change",
     },
