@@ -3,7 +3,7 @@
 A configuration names the programmes to report on, each with its input files,
 analyses and parameters::
 
-    title = "Rapport annuel d'évaluation"
+    title = { fr = "Rapport annuel d'évaluation", en = "Annual evaluation report" }
     lang = "fr"
     seed = 2024
     disclosure_threshold = 11
@@ -39,8 +39,8 @@ from evalkit.report.programme import PROGRAMMES, ParamSpec, get_programme
 __all__ = ["ProgrammeConfig", "ReportConfig", "load_config", "parse_config"]
 
 _TOP = {
-    "title": ParamSpec(str, "", "report title (default: the programme's)"),
-    "subtitle": ParamSpec(str, "", "line under the title"),
+    "title": ParamSpec(str, "", "report title, or { fr = ..., en = ... } (default: the programme's)"),
+    "subtitle": ParamSpec(str, "", "line under the title, or { fr = ..., en = ... }"),
     "lang": ParamSpec(str, "fr", "report language", choices=LANGUAGES),
     "seed": ParamSpec(int, 2024, "random seed (bootstrap, permutations)", minimum=0),
     "disclosure_threshold": ParamSpec(
@@ -65,11 +65,11 @@ class ProgrammeConfig:
 
 @dataclass
 class ReportConfig:
-    """A validated report configuration."""
+    """A validated report configuration (``title``/``subtitle``: text per language)."""
 
     path: Path | None
-    title: str
-    subtitle: str
+    title: dict[str, str]
+    subtitle: dict[str, str]
     lang: str
     seed: int
     disclosure_threshold: int
@@ -105,7 +105,9 @@ def parse_config(text: str, path: Path | None = None) -> ReportConfig:
 
     def where(*keys: str) -> str:
         dotted = ".".join(keys)
-        line = lines.get(dotted)
+        # Keys of inline tables and arrays have no line of their own: use the enclosing key's.
+        line = next((lines[".".join(keys[:k])] for k in range(len(keys), 0, -1)
+                     if ".".join(keys[:k]) in lines), None)
         return f"{name}, line {line}: key '{dotted}'" if line else f"{name}: key '{dotted}'"
 
     known_top = [*_TOP, *PROGRAMMES]
@@ -114,6 +116,9 @@ def parse_config(text: str, path: Path | None = None) -> ReportConfig:
             _unknown(key, known_top, where(key))
     values = {}
     for key, spec in _TOP.items():
+        if key in ("title", "subtitle") and isinstance(data.get(key), dict):
+            values[key] = _by_language(data[key], lambda sub, key=key: where(key, sub))
+            continue
         values[key] = spec.check(data[key], where(key)) if key in data else spec.default
 
     base = path.parent if path else Path.cwd()
@@ -129,17 +134,16 @@ def parse_config(text: str, path: Path | None = None) -> ReportConfig:
             f"{name}: no programme to report on; add a table for one of {sorted(PROGRAMMES)}, "
             "e.g. [rsa_experiment] with [rsa_experiment.inputs]"
         )
-    default_title = ""
     if len(programmes) == 1:
-        default_title = get_programme(programmes[0].name).title[values["lang"]]
+        default_title = dict(get_programme(programmes[0].name).title)
     else:
-        default_title = {"fr": "Rapport annuel d'évaluation", "en": "Annual evaluation report"}[
-            values["lang"]
-        ]
+        default_title = {"fr": "Rapport annuel d'évaluation", "en": "Annual evaluation report"}
+    title = values["title"] or default_title
     return ReportConfig(
         path=path,
-        title=values["title"] or default_title,
-        subtitle=values["subtitle"],
+        title=title if isinstance(title, dict) else dict.fromkeys(LANGUAGES, title),
+        subtitle=values["subtitle"] if isinstance(values["subtitle"], dict)
+        else dict.fromkeys(LANGUAGES, values["subtitle"]),
         lang=values["lang"],
         seed=values["seed"],
         disclosure_threshold=values["disclosure_threshold"],
@@ -190,6 +194,20 @@ def _programme(prog_name: str, table: dict, root: Path, where) -> ProgrammeConfi
             _unknown(key, list(spec.parameters), where(prog_name, "parameters", key))
         params[key] = spec.parameters[key].check(value, where(prog_name, "parameters", key))
     return ProgrammeConfig(prog_name, inputs, analyses, params)
+
+
+def _by_language(table: dict, where) -> dict[str, str]:
+    """A text given per language, ``{ fr = "...", en = "..." }``; both are required."""
+    for key, value in table.items():
+        if key not in LANGUAGES:
+            _unknown(key, LANGUAGES, where(key))
+        if not isinstance(value, str):
+            raise ConfigError(f"{where(key)} must be a string, got {value!r}")
+    missing = [lang for lang in LANGUAGES if lang not in table]
+    if missing:
+        raise ConfigError(f"{where(missing[0]).rsplit('.', 1)[0]}' gives no text for {missing}; "
+                          "give both fr and en")
+    return dict(table)
 
 
 def _unknown(key: str, known, where: str) -> None:

@@ -110,11 +110,12 @@ def build_report(config: ReportConfig, *, lang: str | None = None) -> Report:
     provenance = Provenance(seed=config.seed)
     if config.path is not None:
         provenance.config = InputFile.from_path(config.path)
+    lang = lang or config.lang
     report = Report(
-        config.title,
-        lang=lang or config.lang,
+        config.title[lang],
+        lang=lang,
         threshold=config.disclosure_threshold,
-        subtitle=config.subtitle,
+        subtitle=config.subtitle[lang],
         provenance=provenance,
     )
     for prog in config.programmes:

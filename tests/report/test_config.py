@@ -81,3 +81,13 @@ def test_shipped_configs_are_valid_and_point_at_data_samples(name):
         for path in prog.inputs.values():
             assert path.parent == REPO / "data_samples"
     assert config.output_dir == REPO / "reports" / "output"
+
+
+def test_title_per_language():
+    text = GOOD.replace('title = "T"', 'title = { fr = "Rapport", en = "Report" }')
+    assert parse_config(text).title == {"fr": "Rapport", "en": "Report"}
+    assert parse_config(GOOD).title == {"fr": "T", "en": "T"}
+    with pytest.raises(ConfigError, match=r"line 1: key 'title.de' is not a known key; known keys"):
+        parse_config(GOOD.replace('title = "T"', 'title = { fr = "R", de = "B" }'))
+    with pytest.raises(ConfigError, match=r"gives no text for \['en'\]"):
+        parse_config(GOOD.replace('title = "T"', 'title = { fr = "R" }'))
