@@ -148,8 +148,8 @@ class WardTree:
         return out
 
 
-def ward(distances, *, variant: str = "D") -> WardTree:
-    r"""Ward agglomerative clustering on sequence distances (scipy linkage).
+def ward(distances, *, variant: str = "D", weights=None) -> WardTree:
+    r"""Ward agglomerative clustering on sequence distances.
 
     Parameters
     ----------
@@ -157,25 +157,110 @@ def ward(distances, *, variant: str = "D") -> WardTree:
         E.g. the output of :func:`~evalkit.typology.distances.sequence_distances`.
     variant : {"D", "D2"}
         ``"D"``: Lance-Williams Ward update on the distances (R ``ward.D``, WeightedCluster and
-        sequenzo's default; computed as scipy's Ward on :math:`\sqrt{d}`, whose squared heights
-        are the ward.D heights). ``"D2"``: on squared distances (R ``ward.D2``, scipy's ``ward``).
+        sequenzo's default; unweighted it is computed as scipy's Ward on :math:`\sqrt{d}`, whose
+        squared heights are the ward.D heights). ``"D2"``: on squared distances (R ``ward.D2``,
+        scipy's ``ward``).
+    weights : array (n,), optional
+        Replication (case) weights. Ward merges the two clusters whose union least increases
+        the weighted inertia :math:`W(C) = \frac{1}{2 w_C} \sum_{i, j \in C} w_i w_j d_{ij}`:
+        the criterion starts at :math:`2 w_i w_j d_{ij} / (w_i + w_j)` and is updated by
+        Lance-Williams with cluster weights
 
-    Notes
-    -----
-    Unweighted: every row is one person. To weight persons, use :func:`pam` with ``weights``.
+        .. math:: D(k, i \cup j) = \frac{(w_i + w_k) D(k, i) + (w_j + w_k) D(k, j) - w_k D(i, j)}
+                                        {w_i + w_j + w_k}
+
+        so Ward on the distinct sequences with ``weights=counts`` gives the tree of Ward on all
+        persons (where identical sequences merge first, at height 0) with a fraction of the
+        memory. (R's ``hclust(members=)`` keeps the initial dissimilarities unscaled instead.)
+        Computed by the nearest-neighbour chain algorithm (numba, O(n^2) time).
     """
     d = as_condensed(distances)
     if d.shape[0] == 0:
         raise DataValidationError("Ward needs at least 2 sequences.")
     variant = str(variant).upper().replace("WARD.", "").replace("WARD_", "")
+    if variant not in ("D", "D2"):
+        raise DataValidationError(f"variant must be 'D' (ward.D) or 'D2' (ward.D2), got {variant!r}.")
+    if weights is not None:
+        n = n_items_from_condensed(d)
+        w = case_weights(weights, n)
+        if (w <= 0).any():
+            raise DataValidationError("Ward weights must be > 0 (drop cases of weight 0 first).")
+        i, j = np.triu_indices(n, 1)
+        work = (d * d if variant == "D2" else d) * (2.0 * w[i] * w[j] / (w[i] + w[j]))
+        del i, j
+        left, right, height = _ward_nn_chain(work, n, w.copy())
+        if variant == "D2":
+            height = np.sqrt(np.maximum(height, 0.0))
+        return WardTree(_to_scipy_linkage(left, right, height, n), variant)
     if variant == "D":
         z = linkage(np.sqrt(d), method="ward")
         z[:, 2] = z[:, 2] ** 2
-    elif variant == "D2":
-        z = linkage(d, method="ward")
     else:
-        raise DataValidationError(f"variant must be 'D' (ward.D) or 'D2' (ward.D2), got {variant!r}.")
+        z = linkage(d, method="ward")
     return WardTree(z, variant)
+
+
+@njit(cache=True)
+def _ward_nn_chain(d, n, size):
+    """Weighted Ward.D by the nearest-neighbour chain; ``d`` (condensed) is overwritten."""
+    active = np.ones(n, dtype=np.bool_)
+    chain = np.empty(n, dtype=np.int64)
+    left = np.empty(n - 1, dtype=np.int64)
+    right = np.empty(n - 1, dtype=np.int64)
+    height = np.empty(n - 1)
+    top = 0
+    for step in range(n - 1):
+        if top == 0:
+            for x in range(n):
+                if active[x]:
+                    chain[0] = x
+                    top = 1
+                    break
+        while True:
+            a = chain[top - 1]
+            b = chain[top - 2] if top >= 2 else -1
+            best = condensed_value(d, n, a, b) if b >= 0 else np.inf
+            for x in range(n):
+                if active[x] and x != a:
+                    dx = condensed_value(d, n, a, x)
+                    if dx < best:
+                        best = dx
+                        b = x
+            if top >= 2 and b == chain[top - 2]:
+                break
+            chain[top] = b
+            top += 1
+        a, b = chain[top - 1], chain[top - 2]
+        top -= 2
+        dab = condensed_value(d, n, a, b)
+        keep, gone = (a, b) if a < b else (b, a)
+        for x in range(n):
+            if active[x] and x != a and x != b:
+                sx = size[x]
+                new = ((size[a] + sx) * condensed_value(d, n, a, x)
+                       + (size[b] + sx) * condensed_value(d, n, b, x)
+                       - sx * dab) / (size[a] + size[b] + sx)
+                i, j = (keep, x) if keep < x else (x, keep)
+                d[_condensed_start(n, i) + j - i - 1] = new
+        size[keep] = size[a] + size[b]
+        active[gone] = False
+        left[step], right[step], height[step] = keep, gone, dab
+    return left, right, height
+
+
+def _to_scipy_linkage(left, right, height, n) -> np.ndarray:
+    """Merges (item slots, in the order found) -> scipy linkage matrix sorted by height."""
+    order = np.argsort(height, kind="stable")
+    cluster_of = np.arange(n)  # current scipy cluster id of the cluster held in each slot
+    count = np.ones(n)
+    z = np.empty((n - 1, 4))
+    for row, m in enumerate(order):
+        a, b = left[m], right[m]
+        ca, cb = cluster_of[a], cluster_of[b]
+        z[row] = (min(ca, cb), max(ca, cb), height[m], count[a] + count[b])
+        cluster_of[a] = n + row
+        count[a] = count[a] + count[b]
+    return z
 
 
 # ---------------------------------------------------------------------------------------------

@@ -226,8 +226,9 @@ def _check_sm_matrix(sm: np.ndarray, n_states: int, method: str) -> np.ndarray:
     else:
         if sm.shape != expected:
             raise DataValidationError(
-                f"The substitution-cost matrix must be {n_states} x {n_states} (one row per state"
-                f"{', missing last' if method else ''}); got shape {sm.shape}."
+                f"The substitution-cost matrix must be {n_states} x {n_states} (one row per state "
+                "in alphabet order, the missing state last with missing='state'); "
+                f"got shape {sm.shape}."
             )
         blocks = sm[None]
     if not np.all(np.isfinite(blocks)) or (blocks < 0).any():

@@ -122,3 +122,27 @@ def test_clustering_errors():
         clara(np.array([[0, 1], [0, 1], [1, 1]]), 3)
     with pytest.raises(DataValidationError, match="finite"):
         ward(np.array([1.0, np.nan, 2.0]))
+
+
+@pytest.mark.parametrize("variant", ["D", "D2"])
+def test_weighted_ward_on_distinct_sequences_equals_ward_on_everyone(variant):
+    from evalkit.typology.distances import unique_sequence_distances
+
+    df = load_mvad()
+    u = unique_sequence_distances(codes(df, month_columns(df, False)), "OM", "TRATE", "auto")
+    everyone = ward(u.expand(), variant=variant)
+    distinct = ward(u.condensed, variant=variant, weights=u.counts)
+    for k in range(2, 13):
+        assert adjusted_rand_index(everyone.labels(k), distinct.labels(k)[u.inverse]) == 1.0
+    # the last merges (between distinct sequences) happen at the same heights
+    top = u.n_unique - 1
+    assert_allclose(np.sort(everyone.linkage[:, 2])[-top:], np.sort(distinct.linkage[:, 2]),
+                    rtol=1e-9, atol=1e-9)
+    # unit weights: the nearest-neighbour chain reproduces scipy's tree (tied low-level merges
+    # may be taken in another order, so compare the partitions and the upper merges)
+    unit = ward(u.condensed, variant=variant, weights=np.ones(u.n_unique))
+    plain = ward(u.condensed, variant=variant)
+    assert_allclose(np.sort(unit.linkage[:, 2])[-30:], np.sort(plain.linkage[:, 2])[-30:],
+                    rtol=1e-9, atol=1e-9)
+    for k in range(2, 13):
+        assert adjusted_rand_index(unit.labels(k), plain.labels(k)) == 1.0
