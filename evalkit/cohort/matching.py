@@ -32,7 +32,8 @@ give no clustered formula) and is flagged as such in the results.
 
 Kernels: 1-D matching uses a sorted array and :func:`numpy.searchsorted` with a compiled
 outward scan (all ties form a contiguous run); covariate matching uses
-:class:`scipy.spatial.cKDTree` on whitened covariates. Matching without replacement is
+:class:`scipy.spatial.cKDTree` on whitened covariates in up to 6 dimensions and blocked
+distance matrices (BLAS products) above, where KD-trees lose their edge. Matching without replacement is
 greedy (largest score first) on the 1-D score, for the ATT.
 """
 
@@ -48,6 +49,10 @@ from evalkit.errors import ConfigError, EstimationError
 
 #: Distances within this (relative) tolerance of the M-th nearest are ties.
 TIE_TOL = 1e-9
+#: Covariate matching uses a KD-tree up to this many dimensions, blocked brute force above.
+KD_TREE_MAX_DIM = 6
+#: Memory for one block of the brute-force distance matrix.
+BRUTE_BLOCK_BYTES = 64 * 2**20
 
 
 @numba.njit(cache=True)
@@ -245,6 +250,50 @@ def match_kd(pool: np.ndarray, queries: np.ndarray, m: int, caliper: float = 0.0
     return MatchedSets(ptr, flat.astype(np.int64))
 
 
+def match_brute(pool: np.ndarray, queries: np.ndarray, m: int, caliper: float = 0.0,
+                exclude_self: bool = False) -> MatchedSets:
+    """``m`` nearest neighbours (plus ties) by blocked distance matrices.
+
+    KD-trees degrade to a slow brute force beyond a handful of dimensions; a matrix product
+    per block of queries (``|q|^2 + |p|^2 - 2 q.p``) is then far faster. Candidates within a
+    rounding slack of the m-th smallest expanded distance get their exact distance, so the
+    sets (and ties) are those of exact arithmetic.
+    """
+    pool_sq = np.einsum("ij,ij->i", pool, pool)
+    block = max(1, int(BRUTE_BLOCK_BYTES // (8 * len(pool))))
+    mth = min(m, len(pool) - (1 if exclude_self else 0)) - 1
+    rows_out, idx_out = [], []
+    for start in range(0, len(queries), block):
+        q = queries[start:start + block]
+        d2 = pool_sq[None, :] - 2.0 * (q @ pool.T) + np.einsum("ij,ij->i", q, q)[:, None]
+        if exclude_self:
+            d2[np.arange(len(q)), np.arange(start, start + len(q))] = np.inf
+        kth = np.partition(d2, mth, axis=1)[:, mth]
+        slack = 1e-9 * (np.abs(kth) + pool_sq.max() + 1.0)
+        r, c = np.nonzero(d2 <= (kth + slack)[:, None])
+        exact = np.sqrt(np.einsum("ij,ij->i", q[r] - pool[c], q[r] - pool[c]))
+        order = np.lexsort((exact, r))
+        r, c, exact = r[order], c[order], exact[order]
+        first = np.searchsorted(r, np.arange(len(q)))
+        dm = exact[first + mth]
+        limit = dm + TIE_TOL * (1.0 + dm)
+        if caliper > 0:
+            limit = np.minimum(limit, caliper)
+        keep = exact <= limit[r]
+        rows_out.append(r[keep] + start)
+        idx_out.append(c[keep])
+    rows = np.concatenate(rows_out)
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(queries)))])
+    return MatchedSets(ptr, np.concatenate(idx_out).astype(np.int64))
+
+
+def match_nd(pool: np.ndarray, queries: np.ndarray, m: int, caliper: float = 0.0,
+             exclude_self: bool = False) -> MatchedSets:
+    """Multivariate matching: KD-tree in few dimensions, blocked brute force otherwise."""
+    kernel = match_kd if pool.shape[1] <= KD_TREE_MAX_DIM else match_brute
+    return kernel(pool, queries, m, caliper, exclude_self)
+
+
 def whiten(x: np.ndarray, metric: str) -> np.ndarray:
     """Transform covariates so that Euclidean distance equals the requested metric.
 
@@ -281,7 +330,7 @@ class _Matcher:
         if self.one_d:
             sets = match_1d(self.z[pool_rows], self.z[query_rows], m, self.caliper)
         else:
-            sets = match_kd(self.z[pool_rows], self.z[query_rows], m, self.caliper)
+            sets = match_nd(self.z[pool_rows], self.z[query_rows], m, self.caliper)
         return MatchedSets(sets.ptr, pool_rows[sets.idx])
 
     def within(self, rows, j) -> MatchedSets:
@@ -289,7 +338,7 @@ class _Matcher:
             raise EstimationError("a group has fewer than 2 persons: no variance estimate.")
         j = min(j, len(rows) - 1)
         sets = (match_1d_within(self.z[rows], j) if self.one_d
-                else match_kd(self.z[rows], self.z[rows], j, exclude_self=True))
+                else match_nd(self.z[rows], self.z[rows], j, exclude_self=True))
         return MatchedSets(sets.ptr, rows[sets.idx])
 
 
@@ -475,7 +524,7 @@ def ps_estimation_adjustment(y, d, s, z, score, tau_i, tau, estimand, n_cov: int
     v = np.zeros(n)
     for value in (1.0, 0.0):
         pool = np.flatnonzero(d == value)
-        sets = match_1d(z[pool], z, n_cov) if z.ndim == 1 else match_kd(z[pool], z, n_cov)
+        sets = match_1d(z[pool], z, n_cov) if z.ndim == 1 else match_nd(z[pool], z, n_cov)
         rows, idx = sets.rows, pool[sets.idx]
         size = sets.sizes.astype(float)
         ybar = np.bincount(rows, weights=y[idx], minlength=n) / size

@@ -9,7 +9,7 @@ import statsmodels
 from numpy.testing import assert_allclose
 
 from evalkit.cohort.comparison import CohortComparison
-from evalkit.cohort.matching import match_1d, match_kd, nn_matching
+from evalkit.cohort.matching import match_1d, match_brute, match_kd, nn_matching
 
 
 def _brute_sets(z, pool, queries, m, exclude_self=False):
@@ -97,6 +97,20 @@ def test_kernels_agree_on_continuous_data():
         assert_allclose(a, b)
         brute = np.sort(np.argsort(np.abs(pool - queries[i]))[:4])
         assert_allclose(a, brute)
+
+
+@pytest.mark.parametrize("exclude_self", [False, True])
+def test_blocked_brute_force_equals_kd_tree_with_ties(exclude_self):
+    rng = np.random.default_rng(6)
+    pool = rng.integers(0, 3, (700, 8)).astype(float)  # many exact ties in 8 dimensions
+    queries = pool if exclude_self else rng.integers(0, 3, (300, 8)).astype(float)
+    for m in (1, 3):
+        a = match_brute(pool, queries, m, exclude_self=exclude_self)
+        b = match_kd(pool, queries, m, exclude_self=exclude_self)
+        assert_allclose(a.sizes, b.sizes)
+        for i in range(0, len(queries), 17):
+            assert_allclose(np.sort(a.idx[a.ptr[i]:a.ptr[i + 1]]),
+                            np.sort(b.idx[b.ptr[i]:b.ptr[i + 1]]))
 
 
 def test_without_replacement_equals_greedy_brute_force():
