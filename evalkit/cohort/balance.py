@@ -222,8 +222,10 @@ def balance_table(
         Covariates (default: the PersonTable's). Text and categorical columns are expanded
         to one 0/1 indicator per level, named ``<column>_<level>``.
     weights
-        Balancing weights for the adjusted columns: array aligned with the rows of ``data``
-        (or a column name of a DataFrame), e.g. IPW weights. Zero = not used.
+        Balancing weights for the adjusted columns: array aligned with the rows of ``data``,
+        a column name of a DataFrame, or a Series indexed by the DataFrame's row labels
+        (rows absent from it get weight 0), e.g. IPW weights. Zero = not used. Weights
+        that already include the survey weight must not be combined with ``weight=``.
     matched
         Alternative to ``weights``: labels (index of the DataFrame, or row positions of a
         PersonTable) of the matched persons; a label repeated ``k`` times gets weight ``k``
@@ -345,6 +347,17 @@ def _check_weight_values(w: np.ndarray, what: str) -> np.ndarray:
 
 
 def _adjustment_weights(data, weights, positions: np.ndarray) -> np.ndarray:
+    if isinstance(weights, pd.Series) and not isinstance(data, PersonTable):
+        # Weights indexed by row label (e.g. an estimator's weights over the rows it used):
+        # rows without a weight get 0, i.e. are outside the adjusted sample.
+        unknown = weights.index.difference(data.index)
+        if len(unknown):
+            raise DataValidationError(
+                f"weights are indexed by label(s) not in the data's index: "
+                f"{show_values(unknown.tolist())}. Index them like the DataFrame rows."
+            )
+        aligned = weights.astype(float).reindex(data.index, fill_value=0.0).to_numpy()
+        return _check_weight_values(aligned[positions], "adjustment weights")
     if isinstance(weights, str):
         if isinstance(data, PersonTable) or weights not in data.columns:
             raise ConfigError(

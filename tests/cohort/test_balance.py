@@ -238,3 +238,23 @@ def test_missing_covariates_are_recorded_in_the_ledger(lalonde):
     bal = balance_table(df, "treat", COVS)
     assert bal.ledger.n_rows_dropped == 3
     assert bal.sample_sizes.loc["treated (unadjusted)", "n"] == 183
+
+
+def test_weights_series_aligned_by_label_and_cohort_ipw_weights():
+    from evalkit.cohort.comparison import CohortComparison
+    from evalkit.datasets import hope_in_stations as hope
+
+    ds = hope.generate(seed=6, n_per_station_wave=800)
+    w2 = ds["survey"].query("wave == 2")  # index labels are not 0..n-1
+    covs = ["age", "sex", "nationality_group", "months_homeless", "health_problem",
+            "has_id_papers"]
+    res = CohortComparison(w2, treatment="integrated", outcome="has_income",
+                           covariates=covs).fit(method="ipw")
+    ipw_w = pd.Series(res.details["has_income"]["weights"], index=res.row_index)
+    shuffled = ipw_w.sample(frac=1.0, random_state=1)
+    a = balance_table(w2, "integrated", covs, weights=shuffled).to_frame()
+    b = balance_table(w2, "integrated", covs, weights=ipw_w.reindex(w2.index).to_numpy())
+    pd.testing.assert_frame_equal(a, b.to_frame())
+    assert a["smd_adj"].abs().max() < 0.1 < a["smd_un"].abs().max()
+    with pytest.raises(DataValidationError, match="not in the data's index"):
+        balance_table(w2, "integrated", covs, weights=pd.Series([1.0], index=[-5]))
