@@ -75,3 +75,20 @@ def test_cluster_bootstrap_agrees_with_clustered_analytic_se():
     unclustered = CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year",
                                    first_treated="first.treat").fit(bootstrap=False)
     assert not np.allclose(analytic.std_errors, unclustered.std_errors, rtol=0.01)
+
+
+@pytest.mark.parametrize("layout", ["unbalanced", "rcs"])
+def test_bootstrap_matches_analytic_for_long_layouts(layout):
+    df = pd.read_csv("/work/shared/reference/did/mpdta.csv")
+    if layout == "rcs":
+        df = df.assign(countyreal=np.arange(len(df)))
+    else:
+        df = df.drop(index=np.random.default_rng(1).choice(len(df), 200, replace=False))
+    model = CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year",
+                             first_treated="first.treat", covariates=["lpop"],
+                             repeated_cross_section=layout == "rcs")
+    analytic, boot = model.fit(bootstrap=False), model.fit(n_boot=4999, seed=2)
+    assert analytic.info["Data"].startswith({"rcs": "repeated", "unbalanced": "unbalanced"}[layout])
+    assert_allclose(boot.std_errors, analytic.std_errors, rtol=0.12)
+    assert_allclose(boot.aggregate("group").overall_se, analytic.aggregate("group").overall_se,
+                    rtol=0.12)
