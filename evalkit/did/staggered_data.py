@@ -198,20 +198,30 @@ def _as_panel(data, yname, unit, period, first_treated, treatment, covariates, w
         )
     frame, covariates = encode_covariates(data, list(covariates or []))
     notes = []
-    if first_treated is not None and first_treated in frame.columns and period in frame.columns:
-        # Cohorts starting after the window are never treated within it (R did's rule);
-        # the Panel contract would otherwise refuse them.
+    ledger = None
+    if {first_treated, period, unit} <= set(frame.columns):
+        # The Panel contract refuses cohorts outside the window; R did's rules instead:
+        # cohorts starting after the last period are never treated within it, and units
+        # treated from the first period on (always treated) are dropped, with this reason.
         ft = pd.to_numeric(frame[first_treated], errors="coerce")
-        last = pd.to_numeric(frame[period], errors="coerce").max()
-        if (ft > last).any():
-            frame = frame.assign(**{first_treated: ft.where(~(ft > last), 0)})
-            notes.append(f"{frame.loc[ft > last, unit].nunique()} unit(s) first treated after "
+        periods = pd.to_numeric(frame[period], errors="coerce")
+        late = (ft > periods.max()).to_numpy()
+        if late.any():
+            frame = frame.assign(**{first_treated: ft.where(~late, 0)})
+            notes.append(f"{frame.loc[late, unit].nunique()} unit(s) first treated after "
                          "the last period used as never treated")
+        always = ((ft <= periods.min()) & (ft != 0)).to_numpy()
+        if always.any():
+            ledger = ExclusionLedger.start(frame, unit, "DataFrame")
+            frame = ledger.drop(
+                frame, always, step=STEP, id_col=unit,
+                reason=f"treated in or before the first period {periods.min():g} "
+                       "(always treated): no pre-treatment period")
     return Panel(
         frame, unit=unit, period=period, outcomes=[yname], first_treated=first_treated,
         treatment=treatment, covariates=covariates, cluster=cluster, weight=weights,
         repeated_cross_section=repeated_cross_section, allow_gaps=True, out_of_window="drop",
-        source="DataFrame",
+        source="DataFrame", ledger=ledger,
     ), covariates, notes
 
 

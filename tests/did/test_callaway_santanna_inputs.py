@@ -70,7 +70,7 @@ def test_ledger_records_missing_outcomes_and_always_treated(mpdta):
     res = model(df).fit(bootstrap=False)
     ledger = res.ledger.to_frame()
     assert ledger.loc[0, "n_rows"] == len(df)
-    always_row = ledger[ledger["reason"].str.contains("first period|outside the observed")]
+    always_row = ledger[ledger["reason"].str.contains("always treated")]
     assert always_row["n_rows"].sum() == 15 and always_row["n_persons"].sum() == 3
     missing_row = ledger[ledger["reason"].str.contains("lemp missing")]
     assert missing_row["n_rows"].sum() == 3 and missing_row["n_persons"].sum() == 0
