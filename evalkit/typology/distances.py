@@ -470,11 +470,43 @@ def _lcs_bits(pm, la, b, lb, v):
     return total
 
 
+@njit(cache=True)
+def _lcs_bits_short(pm, la, b, lb):
+    """:func:`_lcs_bits` for sequences of at most 128 positions, with the state in registers."""
+    v0 = ~np.uint64(0)
+    v1 = ~np.uint64(0)
+    one = np.uint64(1)
+    zero = np.uint64(0)
+    for j in range(lb):
+        s = b[j]
+        u0 = v0 & pm[s, 0]
+        u1 = v1 & pm[s, 1]
+        s0 = v0 + u0
+        carry = one if s0 < v0 else zero
+        v0 = s0 | (v0 & ~u0)
+        v1 = (v1 + u1 + carry) | (v1 & ~u1)
+    bits0 = ~v0
+    bits1 = ~v1
+    if la < 64:
+        bits0 &= (one << np.uint64(la)) - one
+        bits1 = zero
+    elif la < 128:
+        bits1 &= (one << np.uint64(la - 64)) - one
+    return _popcount(bits0) + _popcount(bits1)
+
+
+@njit(cache=True, inline="always")
+def _lcs(pm, la, b, lb, v):
+    if v.shape[0] <= 2:
+        return _lcs_bits_short(pm, la, b, lb)
+    return _lcs_bits(pm, la, b, lb, v)
+
+
 @njit(parallel=True, cache=True)
 def lcs_condensed(U, lengths, n_states, out):
     """LCS distance ``m + n - 2 LCS`` between all pairs of rows of ``U`` (condensed)."""
     n, width = U.shape
-    n_words = (width + 63) // 64
+    n_words = max(2, (width + 63) // 64)
     for r in prange(n // 2):
         v = np.empty(n_words, dtype=np.uint64)
         for which in range(2):
@@ -484,19 +516,19 @@ def lcs_condensed(U, lengths, n_states, out):
             pm = _match_masks(U[u], lengths[u], n_states, n_words)
             base = _condensed_start(n, u)
             for vv in range(u + 1, n):
-                common = _lcs_bits(pm, lengths[u], U[vv], lengths[vv], v)
+                common = _lcs(pm, lengths[u], U[vv], lengths[vv], v)
                 out[base + vv - u - 1] = lengths[u] + lengths[vv] - 2 * common
 
 
 @njit(parallel=True, cache=True)
 def lcs_cross(A, la, B, lb, n_states, out):
     """LCS distance between every row of ``A`` and every row of ``B``."""
-    n_words = (max(A.shape[1], B.shape[1]) + 63) // 64
+    n_words = max(2, (max(A.shape[1], B.shape[1]) + 63) // 64)
     for u in prange(A.shape[0]):
         v = np.empty(n_words, dtype=np.uint64)
         pm = _match_masks(A[u], la[u], n_states, n_words)
         for vv in range(B.shape[0]):
-            out[u, vv] = la[u] + lb[vv] - 2 * _lcs_bits(pm, la[u], B[vv], lb[vv], v)
+            out[u, vv] = la[u] + lb[vv] - 2 * _lcs(pm, la[u], B[vv], lb[vv], v)
 
 
 @njit(cache=True, fastmath=True, inline="always")

@@ -235,6 +235,11 @@ def test_bit_parallel_lcs_multiword_matches_dp():
     lcs_condensed(x, lengths, 5, bits)
     om_condensed(x, lengths, 2.0 * (1 - np.eye(5)), 1.0, dp)
     assert_allclose(bits, dp, rtol=0, atol=0)
+    # at most 128 positions: the two-register path, including lengths 64 and 128
+    short, short_len = np.ascontiguousarray(x[:, :128]), np.minimum(lengths, 128)
+    lcs_condensed(short, short_len, 5, bits)
+    om_condensed(short, short_len, 2.0 * (1 - np.eye(5)), 1.0, dp)
+    assert_allclose(bits, dp, rtol=0, atol=0)
     seqs = [row[row >= 0] for row in x]
     assert squareform(bits)[0, 1] == reference_lcs(seqs[0], seqs[1])
 
