@@ -200,7 +200,7 @@ def drdid_rcs(
     d, w = _treatment_and_weights(treated, weights)
     y = np.asarray(y, dtype=float)
     post = np.asarray(post, dtype=float)
-    if not np.isin(post, (0.0, 1.0)).all():
+    if not ((post == 0) | (post == 1)).all():
         raise DataValidationError("post must be 0/1 (1 = post period).")
     X = _design(covariates, len(d))
     _check_lengths(len(d), y=y, post=post, X=X, w=w)
@@ -300,7 +300,7 @@ def _check_method(method: str) -> str:
 
 def _treatment_and_weights(treated, weights):
     d = np.asarray(treated, dtype=float)
-    if not np.isin(d, (0.0, 1.0)).all():
+    if not ((d == 0) | (d == 1)).all():
         raise DataValidationError("treated must be 0/1 (1 = treated group).")
     if d.sum() == 0 or d.sum() == len(d):
         raise EstimationError(
