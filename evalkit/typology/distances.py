@@ -89,12 +89,15 @@ class PreparedSequences:
         Number of states the costs must cover (alphabet, plus missing if it is a state).
     alphabet : tuple of str or None
         State labels (with ``"<missing>"`` appended when missing is a state).
+    missing_state : bool
+        Whether the last code is the added *missing* state (``missing="state"``).
     """
 
     codes: np.ndarray
     lengths: np.ndarray
     n_states: int
     alphabet: tuple | None
+    missing_state: bool = False
 
 
 def _state_matrix(seq, alphabet=None) -> tuple[np.ndarray, tuple | None]:
@@ -173,7 +176,7 @@ def prepare_sequences(seq, *, missing: str = "raise", alphabet=None) -> Prepared
         if missing == "state":
             codes = np.where(is_missing, np.int8(n_alpha), codes).astype(np.int8)
             alphabet = None if alphabet is None else (*alphabet, "<missing>")
-            return PreparedSequences(codes, lengths, n_alpha + 1, alphabet)
+            return PreparedSequences(codes, lengths, n_alpha + 1, alphabet, missing_state=True)
         # trailing: observed states must form a prefix of each row
         lengths = (~is_missing).sum(axis=1).astype(np.int64)
         first_gap = np.where(is_missing.any(axis=1), np.argmax(is_missing, axis=1), n_periods)
@@ -265,7 +268,6 @@ def resolve_costs(prepared: PreparedSequences, method: str = "OM", sm=None, inde
     if method not in METHODS:
         raise DataValidationError(f"method must be one of {METHODS}, got {method!r}.")
     k = prepared.n_states
-    has_missing_state = prepared.alphabet is not None and prepared.alphabet[-1] == "<missing>"
     n_periods = prepared.codes.shape[1]
     if method in ("HAM", "DHD") and np.any(prepared.lengths != n_periods):
         raise DataValidationError(
@@ -294,7 +296,7 @@ def resolve_costs(prepared: PreparedSequences, method: str = "OM", sm=None, inde
             costs = trate_costs(codes_for_rates, k, weights, cval=c)
         else:
             raise DataValidationError(f"sm must be 'CONSTANT', 'TRATE' or an array, got {sm!r}.")
-        if has_missing_state:
+        if prepared.missing_state:
             mc = c if miss_cost is None else float(miss_cost)
             costs[..., k - 1, : k - 1] = mc
             costs[..., : k - 1, k - 1] = mc

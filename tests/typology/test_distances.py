@@ -253,3 +253,17 @@ def test_accepts_sequences_contract(mvad):
     assert seq.matrix.shape == (150, 72)
     ref = _sequenzo_dist(sequenzo_data(mvad, cols), method="OM", sm="TRATE")
     assert_allclose(sequence_distances(seq, "OM", "TRATE", "auto"), ref, rtol=0, atol=1e-9)
+
+
+def test_missing_state_costs_are_fixed():
+    # TraMineR seqcost(miss.cost.fixed = TRUE): substituting the missing state costs cval
+    x = np.array([[0, 1, -1, 1], [1, 1, 0, -1], [0, 0, 1, 1]])
+    prepared = prepare_sequences(x, missing="state")
+    assert prepared.missing_state and prepared.n_states == 3
+    trate = resolve_costs(prepared, "OM", "TRATE", "auto")
+    assert_allclose(trate.sm[2, :2], [2.0, 2.0])
+    assert_allclose(trate.sm[:2, :2], trate_costs(prepared.codes, 3)[:2, :2])
+    fixed = resolve_costs(prepared, "OM", "CONSTANT", 1.0, miss_cost=0.5)
+    assert_allclose(fixed.sm, [[0, 2, 0.5], [2, 0, 0.5], [0.5, 0.5, 0]])
+    dhd = resolve_costs(prepare_sequences(x, missing="state"), "DHD")
+    assert_allclose(dhd.sm[:, 2, :2], 4.0)
