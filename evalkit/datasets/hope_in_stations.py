@@ -47,11 +47,12 @@ Data-generating process
   (``truth["effect_model"]``). Coefficients keep every probability inside
   [0.02, 0.98] on the whole covariate support, so no clipping happens and
   regression adjustment with main effects is correctly specified.
-* ``station_effect_scale`` (default 0) adds a station level to every
-  untreated outcome mean. At 0, outcomes depend on the station only through
-  ``X``, so wave-2 cohort comparisons (integrated vs comparison) are
-  unconfounded given ``X``; above 0 they are not, while difference-in-
-  differences across waves still is (station levels difference out).
+* ``station_effect_scale`` (default 0) adds a station level ``u_s * scale`` with
+  ``u_s ~ U(-1, 1)`` to every untreated outcome mean (0.02 per unit on probabilities, 0.2
+  on counts, 0.3 on the score; ``truth["station_level"]``). At 0, outcomes depend on the
+  station only through ``X``, so wave-2 cohort comparisons (integrated vs comparison) are
+  unconfounded given ``X``; above 0 they are not, while difference-in-differences across
+  waves still is (station levels difference out).
 * Noise: each person has a Gaussian copula factor shared by the six outcomes
   (correlation 0.25 between their latent normals), and both potential outcomes
   use the same uniform (rank preservation). Binary ``Y = 1{U < p}``, counts by
@@ -294,7 +295,7 @@ def generate(
 
     station_level = np.zeros(n_st)
     if station_effect_scale > 0:
-        station_level = np.random.default_rng(ss_station).normal(0.0, 1.0, n_st)
+        station_level = np.random.default_rng(ss_station).uniform(-1.0, 1.0, n_st)
     mu0 = _untreated_means(feats, wave == 2, station_level[station_idx] * station_effect_scale)
     tau = effect_scale * _effects(feats)
     latent = _latent_normals(rng, n_rows)
@@ -454,8 +455,9 @@ def _tilted_moments(beta: tuple[float, ...]) -> tuple[np.ndarray, np.ndarray, fl
 def _untreated_means(feats: np.ndarray, wave2: np.ndarray, station_level: np.ndarray):
     coef = _MU0.to_numpy()
     mu = coef[:, 0] + feats @ coef[:, 1:8].T + np.outer(wave2, coef[:, 8])
-    # A station level of 1 moves probabilities by 0.05, counts by 0.3, the score by 0.5.
-    return mu + np.outer(station_level, [0.05, 0.05, 0.05, 0.05, 0.3, 0.5])
+    # A station level of 1 moves probabilities by 0.02 (so they stay inside (0, 1) on the
+    # whole support), counts by 0.2, the score by 0.3.
+    return mu + np.outer(station_level, [0.02, 0.02, 0.02, 0.02, 0.2, 0.3])
 
 
 def _effects(feats: np.ndarray) -> np.ndarray:

@@ -114,6 +114,11 @@ def test_means_stay_inside_zero_one_on_the_whole_support():
         for mu in (mu0, mu1):
             assert mu[:, :4].min() >= 0.02 and mu[:, :4].max() <= 0.98
             assert mu[:, 4].min() > 0
+            # Largest station level (|u| <= 1) keeps probabilities inside (0, 1).
+            shifted = mu + hope._untreated_means(np.zeros((1, 7)), np.zeros(1, bool),
+                                                 np.ones(1))[0] - hope._MU0["intercept"].to_numpy()
+            assert shifted[:, :4].max() < 1
+            assert (mu - (shifted - mu))[:, :4].min() > 0
 
 
 def test_propensity_truth_recovered_by_logit(big):
@@ -228,3 +233,22 @@ def test_sample_tables_under_5_mb():
     ds = hope.generate(**hope.SAMPLE_KWARGS)
     for name, table in ds.tables.items():
         assert len(table.to_csv(index=False).encode()) < 5_000_000, name
+
+
+def test_station_effects_bias_cohort_comparison_but_not_did():
+    ds = hope.generate(seed=9, n_per_station_wave=8000, selection_strength=0.0,
+                       station_effect_scale=1.0)
+    s = ds["survey"]
+    level = ds.truth["station_level"]
+    assert level.abs().max() <= 1 and level.abs().gt(0).all()
+    m = s.groupby(["pilot", "wave"])["perception_score"].mean()
+    did = (m.loc[(True, 2)] - m.loc[(True, 1)]) - (m.loc[(False, 2)] - m.loc[(False, 1)])
+    se = np.sqrt((s.groupby(["pilot", "wave"])["perception_score"].var()
+                  / s.groupby(["pilot", "wave"]).size()).sum())
+    att = ds.truth["att"]["perception_score"]
+    assert abs(did - att) < 4 * se
+    pilot = [st for st, _ in hope.PILOT_STATIONS]
+    comp = [st for st, _ in hope.COMPARISON_STATIONS]
+    shift = 0.3 * (level[pilot].mean() - level[comp].mean())
+    w2 = m.loc[(True, 2)] - m.loc[(False, 2)]
+    assert abs(w2 - (att + shift)) < 4 * se
