@@ -95,13 +95,19 @@ def cross_sectional_entropy(data, *, groups=None, weights=None, norm: bool = Tru
     return pd.Series(h, index=shares.index, name="entropy")
 
 
-def mean_time_in_state(data, *, groups=None, weights=None, id: str = "person_id",  # noqa: A002
-                       period: str = "month", state: str = "state", alphabet=None) -> pd.DataFrame:
+def mean_time_in_state(data, *, groups=None, weights=None, se: bool = False,
+                       id: str = "person_id", period: str = "month",  # noqa: A002
+                       state: str = "state", alphabet=None) -> pd.DataFrame:
     """Mean number of periods spent in each state (TraMineR ``seqmeant``).
 
     ``mean[s] = sum_i w_i n_is / sum_i w_i`` where ``n_is`` is person i's number of
     periods in state ``s``. Returns a DataFrame, one row per state, one column per group
     (``"all"`` when ungrouped).
+
+    With ``se``, columns are ``(group, statistic)`` for statistics ``mean``, ``var``,
+    ``sd`` and ``se`` as ``seqmeant(serr=TRUE)``: ``var = sum w (n - mean)^2 · W / (W^2 -
+    sum w^2)`` with ``W = sum w`` (the sample variance without weights) and
+    ``se = sqrt(var / W)``.
     """
     seq, w, g, names = _prepare(data, groups, weights, id, period, state, alphabet)
     w = np.ones(seq.n_persons) if w is None else w
@@ -110,8 +116,20 @@ def mean_time_in_state(data, *, groups=None, weights=None, id: str = "person_id"
     sums = np.zeros((n_groups, per_person.shape[1]))
     np.add.at(sums, g, w[:, None] * per_person)
     totals = np.bincount(g, weights=w, minlength=n_groups)
-    columns = pd.Index(["all"] if names is None else list(names), name="group")
-    return pd.DataFrame((sums / totals[:, None]).T, index=pd.Index(seq.alphabet, name="state"),
+    mean = sums / totals[:, None]
+    labels = ["all"] if names is None else list(names)
+    index = pd.Index(seq.alphabet, name="state")
+    if not se:
+        return pd.DataFrame(mean.T, index=index, columns=pd.Index(labels, name="group"))
+    squares = np.zeros_like(sums)
+    np.add.at(squares, g, w[:, None] * (per_person - mean[g]) ** 2)
+    w2 = np.bincount(g, weights=w ** 2, minlength=n_groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = squares * (totals / (totals ** 2 - w2))[:, None]
+    stats = {"mean": mean, "var": var, "sd": np.sqrt(var), "se": np.sqrt(var / totals[:, None])}
+    columns = pd.MultiIndex.from_product([labels, list(stats)], names=["group", "statistic"])
+    values = np.stack([stats[k] for k in stats], axis=2)  # groups x states x statistics
+    return pd.DataFrame(values.transpose(1, 0, 2).reshape(len(index), -1), index=index,
                         columns=columns)
 
 

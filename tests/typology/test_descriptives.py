@@ -90,6 +90,11 @@ def test_mean_time_in_state_equals_sequenzo(mvad, weighted):
     ours = D.mean_time_in_state(seq, weights=w)
     assert_allclose(ours["all"].to_numpy(), ref["Mean"].to_numpy(), atol=1e-10)
     assert_allclose(ours["all"].sum(), 72)
+    ref = quiet(get_mean_time_in_states, sequenzo_data(df, periods, w), weighted=weighted,
+                serr=True)
+    ours = D.mean_time_in_state(seq, weights=w, se=True)["all"]
+    for ours_col, ref_col in (("mean", "Mean"), ("var", "Var"), ("sd", "Stdev"), ("se", "SE")):
+        assert_allclose(ours[ours_col].to_numpy(), ref[ref_col].to_numpy(), rtol=1e-10)
 
 
 @pytest.mark.parametrize("norm", [True, False])
@@ -261,3 +266,7 @@ def test_distribution_and_rates_with_gaps_weights_groups_equal_pandas_long_form(
     expected = counts.mul(w, axis=0).groupby(g).sum().div(pd.Series(w).groupby(g).sum(), axis=0)
     ours = D.mean_time_in_state(m, alphabet=list("ABCD"), weights=w, groups=g)
     assert_allclose(ours.to_numpy(), expected.T.to_numpy(), atol=1e-12)
+    grouped = D.mean_time_in_state(m, alphabet=list("ABCD"), weights=w, groups=g, se=True)
+    alone = D.mean_time_in_state(m[g == "b"], alphabet=list("ABCD"), weights=w[g == "b"],
+                                 se=True)
+    assert_allclose(grouped["b"].to_numpy(), alone["all"].to_numpy(), rtol=1e-12)
