@@ -133,6 +133,18 @@ def test_repeated_cross_sections(mpdta, estimation, est_method):
     assert_same(fitted, aggs, ours)
 
 
+@pytest.mark.parametrize("option", ["weights", "cluster"])
+def test_repeated_cross_sections_with_weights_or_clusters(mpdta, option):
+    rng = np.random.default_rng(2)
+    rcs = mpdta.assign(countyreal=np.arange(1, len(mpdta) + 1, dtype=float),
+                       w=rng.uniform(0.5, 2.0, len(mpdta)))
+    theirs = {"weights": {"weights_name": "w"}, "cluster": {"clustervar": "state"}}[option]
+    ours = {"weights": {"weights": "w"}, "cluster": {"cluster": "state"}}[option]
+    fitted, aggs = run_csdid(rcs, xformla="lemp~lpop", panel=False, **theirs)
+    assert_same(fitted, aggs, run_ours(rcs, covariates=["lpop"], repeated_cross_section=True,
+                                       **ours))
+
+
 def test_no_never_treated_units(mpdta):
     # The last cohort (2007) becomes a comparison only; periods >= 2007 are dropped.
     treated_only = mpdta[mpdta["first.treat"] != 0]
