@@ -18,21 +18,16 @@ from scipy import stats
 
 from evalkit.disclosure import DEFAULT_THRESHOLD, suppress_long
 from evalkit.errors import ConfigError, EmptyDataError, EstimationError
-from evalkit.indicators.aggregation import (
-    ALL,
-    CellStats,
-    duckdb_cells,
-    duckdb_source,
-    pandas_cells,
-    validate_engine,
-)
+from evalkit.indicators.cells import ALL, CellStats, validate_engine
 from evalkit.indicators.definition import Disaggregations, Indicator
+from evalkit.indicators.duckdb_engine import duckdb_cells, duckdb_source
 from evalkit.indicators.intervals import (
     newcombe_difference_interval,
     poisson_rate_interval,
     t_interval,
     wilson_interval,
 )
+from evalkit.indicators.pandas_engine import pandas_cells
 from evalkit.results import EstimateResults
 
 

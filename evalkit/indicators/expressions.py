@@ -63,6 +63,11 @@ class Expression:
         _check(tree, text, columns, names)
         return cls(text, tree, tuple(dict.fromkeys(columns)), tuple(names.items()))
 
+    @property
+    def is_condition(self) -> bool:
+        """Whether the expression is a condition (comparison, logic, isna/notna)."""
+        return _is_condition_node(self.tree)
+
     def column_of(self, name: str) -> str:
         return dict(self._names).get(name, name)
 
@@ -81,6 +86,10 @@ class Expression:
     def to_sql(self) -> str:
         """The same expression in DuckDB SQL (identifiers double-quoted)."""
         return _sql(self.tree, self)
+
+    def to_sql_condition(self) -> str:
+        """The expression as an SQL condition (a number counts as true when non-zero)."""
+        return _sql_bool(self.tree, self)
 
 
 def _check(node, text, columns, names) -> None:
@@ -282,11 +291,13 @@ def _sql(node, expr: Expression) -> str:
     raise ConfigError(f"unsupported expression node {type(node).__name__}")  # pragma: no cover
 
 
+def _is_condition_node(node) -> bool:
+    return isinstance(node, ast.Compare | ast.BoolOp | ast.Call) or (
+        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert)
+    ) or (isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitAnd | ast.BitOr))
+
+
 def _sql_bool(node, expr: Expression) -> str:
     """A sub-expression used as a condition (numbers: value <> 0, as pandas does)."""
     text = _sql(node, expr)
-    if isinstance(node, ast.Compare | ast.BoolOp | ast.Call) or (
-        isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not | ast.Invert)
-    ) or (isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitAnd | ast.BitOr)):
-        return text
-    return f"(CAST({text} AS DOUBLE) <> 0)"
+    return text if _is_condition_node(node) else f"(CAST({text} AS DOUBLE) <> 0)"

@@ -21,7 +21,7 @@ from evalkit.errors import (
     EstimationError,
     MissingColumnError,
 )
-from evalkit.indicators.aggregation import ALL, MISSING
+from evalkit.indicators.cells import ALL, MISSING
 from evalkit.indicators.definition import AgeBands, Disaggregations, Indicator
 from evalkit.indicators.evaluate import IndicatorModel, evaluate_indicators
 from evalkit.indicators.expressions import Expression
