@@ -196,6 +196,12 @@ def _as_panel(data, yname, unit, period, first_treated, treatment, covariates, w
             "With a DataFrame, give yname=, unit=, period= and first_treated= (or treatment=) "
             "column names; or build an evalkit.data.Panel first."
         )
+    if repeated_cross_section and first_treated is None:
+        raise ConfigError(
+            "With repeated cross-sections give first_treated= (the first treated period of the "
+            "respondent's site or group): a per-respondent treatment indicator cannot tell a "
+            "respondent interviewed before their site started from a never-treated one."
+        )
     frame, covariates = encode_covariates(data, list(covariates or []))
     notes = []
     ledger = None

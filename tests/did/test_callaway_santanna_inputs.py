@@ -170,6 +170,14 @@ def test_bad_aggregation_options(mpdta):
         res.aggregate("dynamic", min_e=10)
 
 
+def test_repeated_cross_sections_need_first_treated(mpdta):
+    df = mpdta.assign(d=(mpdta["year"] >= mpdta["first.treat"]) * 1,
+                      countyreal=np.arange(len(mpdta)))
+    with pytest.raises(ConfigError, match="first_treated"):
+        CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year", treatment="d",
+                         repeated_cross_section=True)
+
+
 def test_dataframe_needs_column_names(mpdta):
     with pytest.raises(ConfigError, match="yname"):
         CallawaySantAnna(mpdta)
