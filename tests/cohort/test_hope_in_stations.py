@@ -84,9 +84,12 @@ def test_edges_are_a_valid_undirected_edge_list():
 
 def test_network_density_rises_at_pilot_stations_in_wave_2():
     # Expected density from the truth vs realised density averaged over 40 draws.
-    dens = []
+    dens, cross = [], []
     for seed in range(40):
         ds = hope.generate(seed=seed, n_per_station_wave=1)
+        e = ds["edges"].assign(cross=lambda f: f["sector_a"] != f["sector_b"])
+        pilot_station = e["station"].isin([s for s, _ in hope.PILOT_STATIONS])
+        cross.append(e.groupby([pilot_station.rename("pilot"), "wave"])["cross"].mean())
         n_pairs = ds["organisations"].groupby("station").size() * 13 / 2
         got = ds["edges"].groupby(["station", "wave"]).size() / n_pairs.reindex(
             ds["edges"].groupby(["station", "wave"]).size().index, level=0)
@@ -100,6 +103,10 @@ def test_network_density_rises_at_pilot_stations_in_wave_2():
     jump = realised.xs(2, level="wave") - realised.xs(1, level="wave")
     assert (jump[[s for s, _ in hope.PILOT_STATIONS]] > 0.15).all()
     assert (jump[[s for s, _ in hope.COMPARISON_STATIONS]].abs() < 0.06).all()
+    # Integration raises the share of cross-sector ties at pilot stations.
+    share = pd.concat(cross, axis=1).mean(axis=1)
+    assert share.loc[(True, 2)] - share.loc[(True, 1)] > 0.1
+    assert abs(share.loc[(False, 2)] - share.loc[(False, 1)]) < 0.05
 
 
 def test_means_stay_inside_zero_one_on_the_whole_support():
