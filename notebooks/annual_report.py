@@ -32,23 +32,14 @@ n_perm = 999                     # Hope in stations: permutations of the network
 threshold = 11                   # disclosure: counts of persons below it are masked
 
 # %%
-# ruff: noqa: E402, B018  (imports follow the parameters cell; a bare name displays it)
-from evalkit.report.builder import Report
-from evalkit.report.programme import get_programme, sample_paths
-from evalkit.report.run import programme_section, project_path
+# ruff: noqa: E402  (imports follow the parameters cell)
+from evalkit.report.run import programme_report, project_path
 
-title = {"fr": "Rapport annuel d'évaluation", "en": "Annual evaluation report"}[lang]
-report = Report(title, lang=lang, threshold=threshold)
-report.provenance.seed = seed
-settings = {
-    "hope_in_stations": {"n_perm": n_perm},
-    "rsa_experiment": {"n_boot": n_boot},
-    "cpas_careers": {},
-}
-for name, params in settings.items():
-    inputs = {"tables": get_programme(name).generate(seed)} if not data_dir else {
-        "paths": sample_paths(name, project_path(data_dir))}
-    report.add(programme_section(name, report, params=params, seed=seed, **inputs))
+report = programme_report(
+    ["hope_in_stations", "rsa_experiment", "cpas_careers"],
+    data_dir=data_dir, lang=lang, seed=seed, threshold=threshold,
+    params={"hope_in_stations": {"n_perm": n_perm}, "rsa_experiment": {"n_boot": n_boot}},
+)
 
 # %%
 for section in report.failures + report.unavailable:
@@ -57,5 +48,5 @@ for section in report.failures + report.unavailable:
 # %%
 out = report.publish(project_path(output_dir) / "annual_report.html")
 print(out)
-if report.failures:  # a failed analysis fails the run (non-zero exit); NAME.html is kept
+if report.failures:  # a failed analysis fails the run (non-zero exit); the last good report is kept
     raise RuntimeError("; ".join(f"{s.title}: {s.reason}" for s in report.failures))

@@ -36,19 +36,11 @@ analyses = ["descriptives", "rule_typology", "membership", "clustering"]
 
 # %%
 # ruff: noqa: E402, B018  (imports follow the parameters cell; a bare name displays it)
-from evalkit.report.builder import Report
-from evalkit.report.programme import get_programme, sample_paths
-from evalkit.report.run import programme_section, project_path
+from evalkit.report.run import programme_report, project_path
 
 NAME = "cpas_careers"
-spec = get_programme(NAME)
-report = Report(spec.title[lang], lang=lang)
-report.provenance.seed = seed
-inputs = {"tables": spec.generate(seed)} if not data_dir else {
-    "paths": sample_paths(NAME, project_path(data_dir))}
-section = programme_section(NAME, report, analyses=analyses, params={"n_clusters": n_clusters},
-                            seed=seed, **inputs)
-report.add(section)
+report = programme_report(NAME, data_dir=data_dir, lang=lang, seed=seed,
+                          params={NAME: {"n_clusters": n_clusters}}, analyses={NAME: analyses})
 
 # %% [markdown]
 # The report body (tables of person counts are disclosure-controlled, identifiers refused):

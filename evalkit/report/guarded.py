@@ -23,7 +23,7 @@ from collections.abc import Callable
 from evalkit.errors import EvalkitError, EvalkitWarning
 from evalkit.report.elements import Section
 
-__all__ = ["build_section"]
+__all__ = ["build_analyses", "build_section"]
 
 log = logging.getLogger("evalkit.report")
 
@@ -87,4 +87,16 @@ def build_section(title: str, build: Callable[..., Section], /, *args, key: str 
     if key and section.key is None:
         section.key = key
     log.info("section %r built in %.2f s", title, time.perf_counter() - started)
+    return section
+
+
+def build_analyses(section: Section, parts, analyses, *, prefix: str) -> Section:
+    """Add to ``section`` one guarded sub-section per name in ``analyses``.
+
+    ``parts`` maps an analysis name to ``(title, build)``; sub-sections get the
+    stable anchors ``<prefix>-<name>``. Returns ``section``.
+    """
+    for name in analyses:
+        title, make = parts[name]
+        section.add(build_section(title, make, key=f"{prefix}-{name}"))
     return section

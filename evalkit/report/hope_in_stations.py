@@ -24,7 +24,7 @@ from __future__ import annotations
 import pandas as pd
 
 from evalkit.report.elements import Figure, LedgerFlow, Section, Table
-from evalkit.report.guarded import build_section
+from evalkit.report.guarded import build_analyses
 from evalkit.report.i18n import choose, format_estimate, format_number, format_percent
 from evalkit.report.programme import InputSpec, ParamSpec, ProgrammeSpec
 
@@ -367,10 +367,7 @@ def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11
                     lambda: _network(_require(tables, "edges"), _require(tables, "organisations"),
                                      pilot, params, lang, seed)),
     }
-    for name in analyses:
-        title, make = parts[name]
-        section.add(build_section(title, make, key=f"{NAME}-{name}"))
-    return section
+    return build_analyses(section, parts, analyses, prefix=NAME)
 
 
 def _require(tables, name: str) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.report.elements import Figure, LedgerFlow, Section, Table
-from evalkit.report.guarded import build_section
+from evalkit.report.guarded import build_analyses
 from evalkit.report.i18n import choose, format_estimate, format_number
 from evalkit.report.programme import InputSpec, ParamSpec, ProgrammeSpec
 
@@ -197,10 +197,7 @@ def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11
         "callaway_santanna": ("Callaway & Sant'Anna (2021)",
                               lambda: _callaway_santanna(panel, params, lang, seed)),
     }
-    for name in analyses:
-        title, make = parts[name]
-        section.add(build_section(title, make, key=f"{NAME}-{name}"))
-    return section
+    return build_analyses(section, parts, analyses, prefix=NAME)
 
 
 def generate(seed: int) -> dict[str, pd.DataFrame]:

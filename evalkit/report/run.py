@@ -21,10 +21,17 @@ from evalkit.report.builder import Report
 from evalkit.report.config import ReportConfig
 from evalkit.report.elements import Section
 from evalkit.report.guarded import build_section
-from evalkit.report.programme import get_programme, read_inputs
+from evalkit.report.programme import get_programme, read_inputs, sample_paths
 from evalkit.report.provenance import InputFile, Provenance
 
-__all__ = ["RunResult", "build_report", "programme_section", "project_path", "run_report"]
+__all__ = [
+    "RunResult",
+    "build_report",
+    "programme_report",
+    "programme_section",
+    "project_path",
+    "run_report",
+]
 
 log = logging.getLogger("evalkit.report")
 
@@ -103,6 +110,51 @@ def programme_section(
     report.provenance.update({f"{name}.analyses": chosen})
     report.provenance.update({f"{name}.{k}": v for k, v in settings.items()})
     return build_section(title, load_and_build, key=name)
+
+
+def programme_report(
+    names: str | Sequence[str],
+    *,
+    data_dir: str | Path = "data_samples",
+    lang: str = "fr",
+    seed: int = 0,
+    threshold: int | None = None,
+    title: str | None = None,
+    params: Mapping[str, Mapping] | None = None,
+    analyses: Mapping[str, Sequence[str]] | None = None,
+) -> Report:
+    """A report on one or several programmes, for notebooks.
+
+    Parameters
+    ----------
+    names
+        Programme name(s), in report order.
+    data_dir
+        Folder laid out like ``data_samples/`` (``<programme>_<table>.csv``),
+        resolved with :func:`project_path`; empty: synthetic data drawn at ``seed``.
+    params, analyses
+        Per programme name: parameter overrides and analyses to run.
+    threshold
+        Disclosure threshold (default 11).
+    """
+    names = [names] if isinstance(names, str) else list(names)
+    if title is None:
+        title = get_programme(names[0]).title[lang] if len(names) == 1 else {
+            "fr": "Rapport annuel d'évaluation", "en": "Annual evaluation report"}[lang]
+    report = Report(title, lang=lang, **({} if threshold is None else {"threshold": threshold}))
+    report.provenance.seed = seed
+    for name in names:
+        if data_dir:
+            inputs = {"paths": sample_paths(name, project_path(data_dir))}
+        else:
+            report.provenance.update({f"{name}.data": f"synthetic, generated at seed {seed}"})
+            inputs = {"tables": get_programme(name).generate(seed)}
+        report.add(programme_section(
+            name, report, params=(params or {}).get(name), seed=seed,
+            analyses=(analyses or {}).get(name), **inputs,
+        ))
+    report.provenance.finish()
+    return report
 
 
 def build_report(config: ReportConfig, *, lang: str | None = None) -> Report:
