@@ -95,6 +95,24 @@ def cross_sectional_entropy(data, *, groups=None, weights=None, norm: bool = Tru
     return pd.Series(h, index=shares.index, name="entropy")
 
 
+def modal_states(data, *, groups=None, weights=None, id: str = "person_id",  # noqa: A002
+                 period: str = "month", state: str = "state", alphabet=None) -> pd.DataFrame:
+    """Most frequent state at each period and its share (TraMineR ``seqmodst``).
+
+    The sequence of these states is the *modal state sequence*, a summary of a group
+    (e.g. a career type) that need not be anybody's sequence. Ties go to the first
+    state of the alphabet. DataFrame indexed like :func:`state_distribution`, columns
+    ``state`` and ``share``.
+    """
+    shares = state_distribution(data, groups=groups, weights=weights, id=id, period=period,
+                                state=state, alphabet=alphabet)
+    best = shares.to_numpy().argmax(axis=1)
+    return pd.DataFrame({
+        "state": pd.Categorical.from_codes(best, categories=list(shares.columns)),
+        "share": shares.to_numpy()[np.arange(len(shares)), best],
+    }, index=shares.index)
+
+
 def mean_time_in_state(data, *, groups=None, weights=None, se: bool = False,
                        id: str = "person_id", period: str = "month",  # noqa: A002
                        state: str = "state", alphabet=None) -> pd.DataFrame:

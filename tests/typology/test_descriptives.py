@@ -70,6 +70,21 @@ def test_cross_sectional_entropy_equals_sequenzo(mvad, weighted):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
+def test_modal_states_equal_sequenzo(mvad, weighted):
+    from sequenzo.sequence_characteristics_indicators.cross_sectional_indicators import (
+        get_modal_state_sequence,
+    )
+
+    df, periods, seq = mvad
+    w = df["weight"].to_numpy() if weighted else None
+    ref = quiet(get_modal_state_sequence, sequenzo_data(df, periods, w), weighted=weighted)
+    ours = D.modal_states(seq, weights=w)
+    assert (ours["state"].cat.codes.to_numpy() + 1 == ref.iloc[0].to_numpy()).all()
+    total = len(df) if not weighted else w.sum()
+    assert_allclose(ours["share"].to_numpy(), ref.attrs["Frequencies"] / total, rtol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
 def test_transition_rates_equal_sequenzo(mvad, weighted):
     from sequenzo.visualization.plot_transition_matrix import compute_transition_matrix
 
