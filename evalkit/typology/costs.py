@@ -61,8 +61,8 @@ def _check_weights(weights, n: int) -> np.ndarray:
     return w
 
 
-def transition_counts(matrix: np.ndarray, n_states: int, weights=None, *, lag: int = 1,
-                      time_varying: bool = False) -> np.ndarray:
+def transition_count_matrix(matrix: np.ndarray, n_states: int, weights=None, *, lag: int = 1,
+                            time_varying: bool = False) -> np.ndarray:
     """Weighted counts of transitions ``state[t] -> state[t + lag]`` (pairs with a missing end are skipped).
 
     Returns an array of shape ``(n_states, n_states)``, or ``(T - lag, n_states, n_states)``
@@ -87,14 +87,16 @@ def transition_counts(matrix: np.ndarray, n_states: int, weights=None, *, lag: i
     return counts.reshape(n_states, n_states)
 
 
-def transition_rates(matrix: np.ndarray, n_states: int, weights=None, *, lag: int = 1,
-                     time_varying: bool = False) -> np.ndarray:
-    r"""Transition rates :math:`p(j \mid i) = n_{ij} / \sum_k n_{ik}` (TraMineR ``seqtrate``).
+def transition_rate_matrix(matrix: np.ndarray, n_states: int, weights=None, *, lag: int = 1,
+                           time_varying: bool = False) -> np.ndarray:
+    r"""Transition rates :math:`p(j \mid i) = n_{ij} / \sum_k n_{ik}` on a code matrix, as TRATE uses them.
 
     Counts are weighted by ``weights`` when given. A transition is counted only when both
-    ends are observed; rows of states never left from are 0 (as TraMineR).
+    ends are observed; rows of states never left from are 0, as in TraMineR's ``seqsubm``
+    (the descriptive table with labels and groups is
+    :func:`evalkit.typology.descriptives.transition_rates`, where such rows are NaN).
     """
-    counts = transition_counts(matrix, n_states, weights, lag=lag, time_varying=time_varying)
+    counts = transition_count_matrix(matrix, n_states, weights, lag=lag, time_varying=time_varying)
     totals = counts.sum(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), 0.0)
@@ -109,7 +111,7 @@ def trate_costs(matrix: np.ndarray, n_states: int, weights=None, *, cval: float 
 
     .. math:: sm(i, j) = c - p(j \mid i) - p(i \mid j), \quad i \ne j,
 
-    with :math:`p` the transition rates over all positions (:func:`transition_rates`).
+    with :math:`p` the transition rates over all positions (:func:`transition_rate_matrix`).
     Time-varying costs for dynamic Hamming (``time_varying=True``, ``cval`` defaults to 4,
     Lesnard 2010), for positions :math:`t = 1..T` and rates :math:`p_t` of transitions
     :math:`t \to t+1`:
@@ -127,7 +129,7 @@ def trate_costs(matrix: np.ndarray, n_states: int, weights=None, *, cval: float 
     """
     if time_varying:
         c = 4.0 if cval is None else float(cval)
-        tr = transition_rates(matrix, n_states, weights, lag=lag, time_varying=True)
+        tr = transition_rate_matrix(matrix, n_states, weights, lag=lag, time_varying=True)
         sym = tr + np.swapaxes(tr, 1, 2)
         n_t = np.asarray(matrix).shape[1]
         costs = np.empty((n_t, n_states, n_states))
@@ -144,7 +146,7 @@ def trate_costs(matrix: np.ndarray, n_states: int, weights=None, *, cval: float 
             np.fill_diagonal(costs[t], 0.0)
         return costs
     c = 2.0 if cval is None else float(cval)
-    tr = transition_rates(matrix, n_states, weights, lag=lag)
+    tr = transition_rate_matrix(matrix, n_states, weights, lag=lag)
     sm = c - tr - tr.T
     np.fill_diagonal(sm, 0.0)
     return sm

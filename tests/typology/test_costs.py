@@ -9,7 +9,7 @@ from mvad_reference import codes, load_mvad, month_columns, sequenzo_data
 from numpy.testing import assert_allclose
 
 from evalkit.errors import DataValidationError
-from evalkit.typology.costs import constant_costs, transition_rates, trate_costs
+from evalkit.typology.costs import constant_costs, transition_rate_matrix, trate_costs
 
 
 def _sequenzo_costs(sd, **kwargs):
@@ -56,10 +56,10 @@ def test_weights_change_trate_costs():
 def test_transition_rates_hand_example():
     # A A B / A B B: transitions A->A, A->B, A->B, B->B
     x = np.array([[0, 0, 1], [0, 1, 1]])
-    assert_allclose(transition_rates(x, 2), [[1 / 3, 2 / 3], [0.0, 1.0]])
+    assert_allclose(transition_rate_matrix(x, 2), [[1 / 3, 2 / 3], [0.0, 1.0]])
     assert_allclose(trate_costs(x, 2), [[0.0, 2 - 2 / 3], [2 - 2 / 3, 0.0]])
     # missing ends are not transitions
-    assert_allclose(transition_rates(np.array([[0, -1, 1]]), 2), np.zeros((2, 2)))
+    assert_allclose(transition_rate_matrix(np.array([[0, -1, 1]]), 2), np.zeros((2, 2)))
 
 
 def test_constant_costs_and_errors():
