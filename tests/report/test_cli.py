@@ -180,3 +180,21 @@ def test_command_line_entry_point_exit_code(tmp_path):
     assert run.returncode == 1
     assert "line 1: key 'titel' is not a known key; did you mean 'title'?" in run.stderr
     assert run.stdout == ""
+
+
+def test_missing_estimator_module_degrades_to_a_marked_section(sample_dir, tmp_path, capsys,
+                                                              monkeypatch):
+    # An estimator module that has not landed (or is not installed) makes its section
+    # "not available", naming the module; the rest of the report is built.
+    monkeypatch.setitem(sys.modules, "evalkit.did.twfe", None)
+    out = tmp_path / "out"
+    config = tmp_path / "c.toml"
+    config.write_text(small_config(sample_dir, out))
+
+    assert main(["report", str(config), "-q"]) == 0
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "Section non disponible" in html and "evalkit.did.twfe" in html
+    assert "Callaway &amp; Sant&#39;Anna (2021)" in html and 'class="status failed"' not in html
+    assert "section not available" in capsys.readouterr().err
+
+    assert main(["report", str(config), "-q", "--strict"]) == 1
