@@ -402,3 +402,22 @@ def test_duckdb_input_errors(tmp_path):
         evaluate_indicators(ind, csv, engine="duckdb")
     with pytest.raises(InputFileError, match="no .parquet"):
         evaluate_indicators(ind, tmp_path, engine="duckdb")
+
+
+def test_beneficiaries_by_status_sex_age_band(cpas):
+    # EQUAL NEAR-style sheet: persons by status x sex x age band (counts come with every
+    # indicator), here with the share of women by status and age band.
+    ind = Indicator("women", "Part de femmes", "Share of women", "proportion", "sex == 'F'",
+                    filters=("month == 12",), disaggregations=("status", "age_band"))
+    kw = dict(disaggregations=CPAS_DISAGG, person_id="person_id")
+    res = IndicatorModel(ind, cpas, **kw).fit()
+    tidy = res.to_frame()
+    month12 = cpas[cpas.month == 12]
+    hand = month12.groupby(["state", "age_band"], observed=True).agg(
+        persons=("person_id", "nunique"), women=("sex", lambda s: (s == "F").mean()))
+    sub = tidy[(tidy.status != ALL) & (tidy.age_band != ALL)].set_index(["status", "age_band"])
+    sub = sub.loc[[(str(a), str(b)) for a, b in hand.index]]
+    assert_allclose(sub["n_persons"], hand["persons"])
+    assert_allclose(sub["estimate"], hand["women"])
+    duck = IndicatorModel(ind, cpas, engine="duckdb", **kw).fit().to_frame()
+    pd.testing.assert_frame_equal(duck, tidy, check_exact=False, rtol=1e-10, atol=1e-12)
