@@ -32,7 +32,7 @@ output_dir = "reports/output"    # where the HTML report goes (relative: to the 
 seed = 2009                      # bootstrap and synthetic data
 lang = "fr"                      # "fr" or "en"
 n_boot = 999                     # multiplier-bootstrap draws
-analyses = ["descriptives", "twfe", "callaway_santanna"]
+analyses = ["descriptives", "twfe", "bacon", "callaway_santanna"]
 
 # %%
 # ruff: noqa: E402, B018  (imports follow the parameters cell; a bare name displays it)

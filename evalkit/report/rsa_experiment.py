@@ -6,6 +6,8 @@ Sub-sections (``analyses``):
   quarter), return-to-work rates by quarter and cohort, exclusion flow;
 - ``twfe``: two-way fixed effects, shown because it is the usual estimate --
   and biased here, effects varying across cohorts and growing with time;
+- ``bacon``: Goodman-Bacon decomposition of the TWFE coefficient -- how much
+  weight the "forbidden" comparisons with already-treated controls get;
 - ``callaway_santanna``: ATT(g, t) of Callaway & Sant'Anna (2021) aggregated
   overall, by event time (event study with uniform bands), by cohort, with
   the pre-trend test.
@@ -19,7 +21,7 @@ import pandas as pd
 
 from evalkit.report.elements import Figure, LedgerFlow, Section, Table
 from evalkit.report.guarded import build_analyses
-from evalkit.report.i18n import choose, format_estimate, format_number
+from evalkit.report.i18n import choose, format_estimate, format_number, format_percent
 from evalkit.report.programme import InputSpec, ParamSpec, ProgrammeSpec
 
 NAME = "rsa_experiment"
@@ -124,6 +126,47 @@ def _twfe(panel: pd.DataFrame, params, lang: str) -> Section:
     return section
 
 
+def _bacon(panel: pd.DataFrame, params, lang: str) -> Section:
+    from evalkit.did.bacon import BaconDecomposition
+
+    res = BaconDecomposition(
+        panel, outcome=params["outcome"], unit=params["unit"], period=params["period"],
+        first_treated=params["first_treated"],
+    ).fit(warn_forbidden=False)
+    types = {
+        "Treated vs Untreated": choose(lang, "Traités contre jamais traités",
+                                       "Treated vs never treated"),
+        "Earlier vs Later Treated": choose(lang, "Précoces contre tardifs pas encore traités",
+                                           "Earlier vs later treated (not yet treated)"),
+        "Later vs Earlier Treated": choose(lang, "Tardifs contre précoces déjà traités",
+                                           "Later vs earlier treated (already treated)"),
+    }
+    by_type = res.by_type().rename(index=types)
+    by_type.index.name = choose(lang, "Comparaison", "Comparison")
+    section = Section(choose(lang, "Décomposition de Goodman-Bacon", "Goodman-Bacon decomposition"))
+    section.add(choose(
+        lang,
+        "Le coefficient TWFE est une moyenne pondérée de toutes les comparaisons 2x2 entre "
+        "cohortes (Goodman-Bacon, 2021). Les comparaisons où des zones déjà traitées servent "
+        f"de témoins pèsent **{format_percent(res.forbidden_weight, lang)}** : quand l'effet "
+        "croît avec le temps, elles tirent l'estimation vers le bas.",
+        "The TWFE coefficient is a weighted average of every 2x2 comparison between cohorts "
+        "(Goodman-Bacon, 2021). Comparisons using already-treated zones as controls weigh "
+        f"**{format_percent(res.forbidden_weight, lang)}**: when the effect grows over time, "
+        "they pull the estimate down.",
+    ))
+    section.add(
+        Table(by_type, choose(lang, "Poids et estimation moyenne par type de comparaison",
+                              "Weight and average estimate by comparison type"),
+              percent=["weight"],
+              labels={"weight": choose(lang, "Poids", "Weight"),
+                      "avg_estimate": choose(lang, "Estimation moyenne", "Average estimate")}),
+        Figure(res.plot(), choose(lang, "Comparaisons 2x2 : estimation et poids",
+                                  "2x2 comparisons: estimate and weight")),
+    )
+    return section
+
+
 def _callaway_santanna(panel: pd.DataFrame, params, lang: str, seed: int) -> Section:
     from evalkit.did.callaway_santanna import CallawaySantAnna
 
@@ -194,6 +237,8 @@ def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11
                          lambda: _descriptives(panel, params, lang)),
         "twfe": (choose(lang, "Effets fixes à deux dimensions (TWFE)",
                         "Two-way fixed effects (TWFE)"), lambda: _twfe(panel, params, lang)),
+        "bacon": (choose(lang, "Décomposition de Goodman-Bacon", "Goodman-Bacon decomposition"),
+                  lambda: _bacon(panel, params, lang)),
         "callaway_santanna": ("Callaway & Sant'Anna (2021)",
                               lambda: _callaway_santanna(panel, params, lang, seed)),
     }
@@ -215,6 +260,7 @@ PROGRAMME = ProgrammeSpec(
     analyses={
         "descriptives": "cohorts, outcome by quarter, exclusion flow",
         "twfe": "two-way fixed effects (biased under heterogeneous effects)",
+        "bacon": "Goodman-Bacon decomposition of the TWFE coefficient",
         "callaway_santanna": "Callaway & Sant'Anna ATT(g,t), event study, by cohort",
     },
     parameters={
