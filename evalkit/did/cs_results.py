@@ -74,7 +74,11 @@ class _Inference:
         return out
 
     def analytic_se(self, weights: np.ndarray | None = None) -> np.ndarray:
-        scores = self._by_cluster(self.influence(weights))
+        return self.se_of(self.influence(weights))
+
+    def se_of(self, influence: np.ndarray) -> np.ndarray:
+        """``sqrt(sum_c (sum_{i in c} psi_i)^2) / n`` per column (c = unit without clusters)."""
+        scores = self._by_cluster(influence)
         se = np.sqrt(np.einsum("ij,ij->j", scores, scores)) / self.n
         return np.where(se > DEGENERATE, se, np.nan)
 
@@ -248,7 +252,8 @@ class AggregatedResults(EstimateResults):
         index = pd.Index(weights.labels, name=weights.index_name)
         est = att @ weights.cell
         overall_est = float(att @ weights.overall_cell)
-        se = inf.analytic_se(w_levels)
+        self.influence = inf.influence(w_levels)
+        se = inf.se_of(self.influence)
         overall_se = inf.analytic_se(w_overall)
         crit = None
         if parent.bootstrap:
@@ -256,7 +261,6 @@ class AggregatedResults(EstimateResults):
             se = np.where(np.isnan(se), np.nan, se_b)
             overall_se = np.where(np.isnan(overall_se), np.nan, inf.bootstrap(w_overall, False)[0])
             crit = None if c is None else pd.Series(c, index=index)
-        self.influence = inf.influence(w_levels)
         self.overall = EstimateResults(
             pd.Series([overall_est], index=["ATT"]), pd.Series(overall_se, index=["ATT"]),
             title=f"Overall ATT ({weights.kind} aggregation)", ledger=parent.ledger)

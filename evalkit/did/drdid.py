@@ -135,7 +135,7 @@ def drdid_panel(
         eta1 = np.sum(w1 * dy) / np.sum(w1)
         eta0 = np.sum(w1 * m) / np.sum(w1)
         inf_treat = w1 * (dy - eta1) / w1.mean()
-        m1 = (w1[:, None] * X).mean(axis=0)
+        m1 = _moment(X, w1)
         inf_cont = (w1 * (m - eta0) + alr_or(m1)) / w1.mean()
         return TwoPeriodDiD(eta1 - eta0, inf_treat - inf_cont, method)
 
@@ -154,10 +154,10 @@ def drdid_panel(
     eta0 = np.sum(w0 * resid) / np.sum(w0)
     inf_treat = w1 * (resid - eta1)
     inf_cont = w0 * (resid - eta0)
-    inf_cont = inf_cont + alr_ps(((w0 * (resid - eta0))[:, None] * X).mean(axis=0))
+    inf_cont = inf_cont + alr_ps(_moment(X, w0 * (resid - eta0)))
     if alr_or is not None:
-        inf_treat = inf_treat - alr_or((w1[:, None] * X).mean(axis=0))
-        inf_cont = inf_cont - alr_or((w0[:, None] * X).mean(axis=0))
+        inf_treat = inf_treat - alr_or(_moment(X, w1))
+        inf_cont = inf_cont - alr_or(_moment(X, w0))
     influence = inf_treat / w1.mean() - inf_cont / w0.mean()
     return TwoPeriodDiD(eta1 - eta0, influence, method)
 
@@ -217,7 +217,7 @@ def drdid_rcs(
         eta_t1 = np.sum(w_t1 * y) / np.sum(w_t1)
         eta_c = np.sum(w_c * (m1 - m0)) / np.sum(w_c)
         inf_treat = w_t1 * (y - eta_t1) / w_t1.mean() - w_t0 * (y - eta_t0) / w_t0.mean()
-        mom = (w_c[:, None] * X).mean(axis=0)
+        mom = _moment(X, w_c)
         inf_cont = (w_c * (m1 - m0 - eta_c) + alr1(mom) - alr0(mom)) / w_c.mean()
         return TwoPeriodDiD((eta_t1 - eta_t0) - eta_c, inf_treat - inf_cont, method)
 
@@ -248,8 +248,8 @@ def drdid_rcs(
     a_t1, i_t1 = part(w_t1)
     a_c0, i_c0 = part(w_c0)
     a_c1, i_c1 = part(w_c1)
-    m2_pre = ((w_c0 * (resid - a_c0))[:, None] * X).mean(axis=0) / w_c0.mean()
-    m2_post = ((w_c1 * (resid - a_c1))[:, None] * X).mean(axis=0) / w_c1.mean()
+    m2_pre = _moment(X, w_c0 * (resid - a_c0)) / w_c0.mean()
+    m2_post = _moment(X, w_c1 * (resid - a_c1)) / w_c1.mean()
     inf_ps = alr_ps(m2_post - m2_pre)
     if method == "ipw":
         att = (a_t1 - a_t0) - (a_c1 - a_c0)
@@ -258,7 +258,7 @@ def drdid_rcs(
 
     # Estimation effect of the comparison-group regressions on each component.
     def or_effect(wt, mask):
-        return -((wt * mask)[:, None] * X).mean(axis=0) / wt.mean()
+        return -_moment(X, wt * mask) / wt.mean()
 
     inf_treat = (i_t1 - i_t0) + alr1(or_effect(w_t1, post)) - alr0(or_effect(w_t0, pre))
     inf_cont = (i_c1 - i_c0) + inf_ps + alr1(or_effect(w_c1, post)) - alr0(or_effect(w_c0, pre))
@@ -282,8 +282,8 @@ def drdid_rcs(
     a_dt0, i_dt0 = eff(w_d0, gap_pre)
     att = (a_t1 - a_t0) - (a_c1 - a_c0) + (a_d1 - a_dt1) - (a_d0 - a_dt0)
     inf_eff = (i_d1 - i_dt1) - (i_d0 - i_dt0)
-    mom_post = ((w_d / w_d.mean() - w_d1 / w_d1.mean())[:, None] * X).mean(axis=0)
-    mom_pre = ((w_d / w_d.mean() - w_d0 / w_d0.mean())[:, None] * X).mean(axis=0)
+    mom_post = _moment(X, w_d / w_d.mean() - w_d1 / w_d1.mean())
+    mom_pre = _moment(X, w_d / w_d.mean() - w_d0 / w_d0.mean())
     inf_or = (alr_t1(mom_post) - alr1(mom_post)) - (alr_t0(mom_pre) - alr0(mom_pre))
     influence = inf_treat - inf_cont + inf_eff + inf_or
     return TwoPeriodDiD(att, influence, method)
@@ -326,6 +326,11 @@ def _design(covariates, n: int) -> np.ndarray:
     if X.shape[1] and np.all(X[:, 0] == 1):
         return X
     return np.column_stack([np.ones(len(X)), X])
+
+
+def _moment(X: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``mean(v[:, None] * X, axis=0)`` without the n x k temporary."""
+    return X.T @ v / len(v)
 
 
 def _check_lengths(n: int, **arrays) -> None:
