@@ -215,8 +215,8 @@ def check_clusters(clusters: np.ndarray, name: str, estimator: str) -> int:
             f"{estimator}: only {n} clusters in {name!r}. Cluster-robust standard errors rely on "
             f"many clusters; with fewer than {MIN_CLUSTERS} they are biased downwards and tests "
             "over-reject, even with the CRV1 small-sample correction and t(G-1) critical values. "
-            "Treat p-values as indicative and prefer a wild cluster bootstrap (e.g. Webb weights, "
-            "Roodman et al. 2019 'boottest') for inference.",
+            "Treat these p-values as indicative and use a wild cluster bootstrap for inference: "
+            "results.wild_cluster_bootstrap() (restricted, Webb weights; Roodman et al. 2019).",
             FewClustersWarning,
             stacklevel=3,
         )

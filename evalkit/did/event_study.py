@@ -32,6 +32,7 @@ from scipy import stats
 
 from evalkit.did.checks import as_panel, check_clusters, staggered_sample
 from evalkit.did.fixed_effects import twoway_fe_ols
+from evalkit.did.wild_bootstrap import WildBootstrapMixin
 from evalkit.errors import ConfigError, EstimationError
 from evalkit.results import EstimateResults
 
@@ -54,7 +55,7 @@ class PretrendTest:
                 f"{self.f_stat:.3f}, p = {self.pvalue_f:.4f}")
 
 
-class EventStudyResults(EstimateResults):
+class EventStudyResults(WildBootstrapMixin, EstimateResults):
     """Event-time coefficients (index: event time), their covariance and the pre-trend test."""
 
     def __init__(self, params, std_errors, *, cov: pd.DataFrame, reference: tuple[int, ...],
@@ -255,6 +256,7 @@ class EventStudy:
             reference=self.reference, binned=binned, n_clusters=n_clusters,
             title=f"Event study: {self.outcome}", df_resid=fit.df_resid, info=info, ledger=ledger,
         )
+        results._design = (*fit.design, [*times, *self.covariates])
         if self.covariates:
             results.covariate_params = pd.Series(fit.params[k:], index=self.covariates)
         return results

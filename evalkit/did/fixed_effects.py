@@ -110,6 +110,9 @@ class ClusteredOLS:
     n_clusters: int
     k: int
     """Degrees of freedom used by the model (regressors + non-nested effects)."""
+    design: tuple
+    """``(y, X, clusters, factors)`` as fitted (within-transformed; ``factors``
+    the absorbed effects' codes), for the wild bootstrap."""
 
     @property
     def std_errors(self) -> np.ndarray:
@@ -122,7 +125,7 @@ class ClusteredOLS:
 
 
 def clustered_ols(y: np.ndarray, X: np.ndarray, clusters: np.ndarray, *, extra_df: int = 0,
-                  names: list[str] | None = None) -> ClusteredOLS:
+                  names: list[str] | None = None, factors: list | None = None) -> ClusteredOLS:
     """OLS of ``y`` on ``X`` (already within-transformed if effects are absorbed) with CRV1.
 
     ``extra_df`` is the number of absorbed fixed-effect parameters not nested
@@ -158,7 +161,8 @@ def clustered_ols(y: np.ndarray, X: np.ndarray, clusters: np.ndarray, *, extra_d
             f"and {k_total} parameters."
         )
     factor = g / (g - 1) * (n - 1) / (n - k_total)
-    return ClusteredOLS(beta, cov0 * factor, cov0, resid, n, g, k_total)
+    return ClusteredOLS(beta, cov0 * factor, cov0, resid, n, g, k_total,
+                        (y, X, clusters, factors))
 
 
 def twoway_fe_ols(y: np.ndarray, X: np.ndarray, units, periods, clusters, *,
@@ -174,4 +178,5 @@ def twoway_fe_ols(y: np.ndarray, X: np.ndarray, units, periods, clusters, *,
     stacked[:, 0], stacked[:, 1:] = y, X
     demeaned = within(stacked, [unit_codes, time_codes])
     extra = (n_periods - 1) + (0 if nested(unit_codes, clusters) else n_units)
-    return clustered_ols(demeaned[:, 0], demeaned[:, 1:], clusters, extra_df=extra, names=names)
+    return clustered_ols(demeaned[:, 0], demeaned[:, 1:], clusters, extra_df=extra, names=names,
+                         factors=[unit_codes, time_codes])

@@ -33,13 +33,14 @@ import pandas as pd
 
 from evalkit.did.checks import as_panel, check_clusters, staggered_sample, treated_indicator
 from evalkit.did.fixed_effects import factorize, twoway_fe_ols
+from evalkit.did.wild_bootstrap import WildBootstrapMixin
 from evalkit.errors import ConfigError
 from evalkit.results import EstimateResults
 
 SE_TYPES = ("CRV1", "linearmodels")
 
 
-class TWFEResults(EstimateResults):
+class TWFEResults(WildBootstrapMixin, EstimateResults):
     """TWFE coefficient(s) with cluster-robust standard errors.
 
     ``params["treated"]`` is the TWFE DiD coefficient; covariate coefficients
@@ -136,19 +137,22 @@ class TWFE:
         if se == "linearmodels":
             params, std_errors = self._fit_linearmodels(frame, y, X, names)
             info["Standard errors"] = "linearmodels PanelOLS clustered (N/(N-absorbed) scale)"
-            df_resid = None
+            df_resid, design = None, None
         else:
             fit = twoway_fe_ols(y, X, frame[p.unit], frame[p.period], frame[self.cluster].to_numpy(),
                                 names=names)
             params, std_errors = fit.params, fit.std_errors
             info["Standard errors"] = "CRV1 (G/(G-1)(N-1)/(N-K), K without nested effects), t(G-1)"
             df_resid = fit.df_resid
-        return TWFEResults(
+            design = (*fit.design, names)
+        results = TWFEResults(
             pd.Series(params, index=names), pd.Series(std_errors, index=names),
             title=f"TWFE difference-in-differences: {self.outcome}", df_resid=df_resid,
             info=info, ledger=ledger, n_obs=len(frame), n_units=info["Units"],
             n_clusters=n_clusters, se_type=se,
         )
+        results._design = design
+        return results
 
     def _fit_linearmodels(self, frame, y, X, names):
         from linearmodels import PanelOLS

@@ -52,6 +52,7 @@ from evalkit.did.checks import (
 )
 from evalkit.did.drdid import drdid_panel, drdid_rcs
 from evalkit.did.fixed_effects import clustered_ols, factorize
+from evalkit.did.wild_bootstrap import WildBootstrapMixin
 from evalkit.errors import ConfigError, DataValidationError, EmptyDataError
 from evalkit.results import EstimateResults
 
@@ -61,7 +62,7 @@ _WAVE = "_post"
 _FIRST = "_first_treated"
 
 
-class DiD2x2Results(EstimateResults):
+class DiD2x2Results(WildBootstrapMixin, EstimateResults):
     """2x2 DiD estimate (``params["att"]``) with the four group means.
 
     Attributes
@@ -335,6 +336,7 @@ class DiD2x2:
             root = np.sqrt(w)
             fit = clustered_ols(y * root, X * root[:, None], clusters, names=names)
             params, std_errors = fit.params, fit.std_errors
+            design = (*fit.design, names)
             info["Standard errors"] = ("CRV1, t(G-1)" if cluster_col else "HC1")
             df_resid = fit.df_resid if cluster_col else len(y) - X.shape[1]
         else:
@@ -345,13 +347,15 @@ class DiD2x2:
             sums = np.bincount(codes, weights=influence, minlength=g)
             n = len(influence)
             se = np.sqrt(g / (g - 1) * np.sum(sums**2)) / n
-            params, std_errors, df_resid = [att], [se], None
+            params, std_errors, df_resid, design = [att], [se], None, None
             info["Standard errors"] = "influence function, clustered, normal"
-        return DiD2x2Results(
+        results = DiD2x2Results(
             pd.Series(params, index=names), pd.Series(std_errors, index=names),
             title=f"2x2 difference-in-differences: {self.outcome}", df_resid=df_resid,
             info=info, ledger=ledger, means=means, n_obs=len(frame), n_clusters=n_clusters,
             method=method)
+        results._design = design
+        return results
 
     def _influence(self, frame, y, post, treated, w, method, clusters):
         p = self.panel
