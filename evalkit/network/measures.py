@@ -139,6 +139,9 @@ def betweenness_centralisation(graph: nx.Graph) -> float:
 def organisation_measures(graph: nx.Graph, attribute: str = "sector") -> pd.DataFrame:
     """One row per organisation: sector, degree, normalised degree, betweenness, brokerage.
 
+    ``degree_normalised`` is degree / (n - 1), or total degree / 2(n - 1) for a
+    directed graph (which also gets ``in_degree`` and ``out_degree``).
+
     ``betweenness`` is :func:`networkx.betweenness_centrality` normalised by
     ``(n-1)(n-2)/2`` (undirected); ``betweenness_raw`` is the unnormalised
     count of shortest paths through the organisation. The Gould–Fernandez
@@ -155,7 +158,12 @@ def organisation_measures(graph: nx.Graph, attribute: str = "sector") -> pd.Data
             "degree": [deg[v] for v in nodes],
         }
     )
-    frame["degree_normalised"] = frame["degree"] / (n - 1) if n > 1 else np.nan
+    # a directed graph's total degree (in + out) reaches 2(n-1)
+    max_degree = (n - 1) * (2 if graph.is_directed() else 1)
+    frame["degree_normalised"] = frame["degree"] / max_degree if n > 1 else np.nan
+    if graph.is_directed():
+        frame["in_degree"] = [graph.in_degree(v) for v in nodes]
+        frame["out_degree"] = [graph.out_degree(v) for v in nodes]
     if n:
         btw = nx.betweenness_centrality(graph, normalized=True)
         raw = nx.betweenness_centrality(graph, normalized=False)
