@@ -23,6 +23,7 @@ recorded in the results' ledger.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -40,7 +41,8 @@ from evalkit.cohort.regression import difference_in_means, regression_adjustment
 from evalkit.cohort.results import CohortEstimateResults, influence_variance
 from evalkit.cohort.sample import CohortSample
 from evalkit.cohort.weighting import ipw as ipw_estimate
-from evalkit.errors import ConfigError
+from evalkit.did.checks import MIN_CLUSTERS, FewClustersWarning
+from evalkit.errors import ConfigError, DataValidationError
 
 METHODS = ("dim", "ra", "ipw", "matching", "aipw")
 ESTIMANDS = ("ATT", "ATE")
@@ -130,6 +132,8 @@ class CohortComparison:
             sample = sample.subset(~zero)
         if trim is not None:
             sample, bounds = trim_sample(sample, trim, ledger)
+        if sample.cluster is not None:
+            _check_clusters(sample)
         labels = (sample.treated_label, sample.control_label)
         n, k = sample.n, len(sample.outcome_names)
         psi = np.zeros((n, k))
@@ -254,6 +258,23 @@ def compare_methods(data, treatment=None, outcome=None, covariates=None, weight=
     model = CohortComparison(data, treatment, outcome, covariates, weight, cluster,
                              treated=treated)
     return model.compare(methods, estimand, level=level, **options)
+
+
+def _check_clusters(sample: CohortSample) -> None:
+    """Refuse a single cluster; warn (the did package's FewClustersWarning) below 30."""
+    n_clusters = len(np.unique(sample.cluster))
+    if n_clusters < 2:
+        raise DataValidationError(
+            f"cluster column {sample.cluster_column!r} holds a single cluster: cluster-robust "
+            "standard errors need at least two (in practice 30 or more). Cluster at a finer "
+            "level or drop cluster=.")
+    if n_clusters < MIN_CLUSTERS:
+        warnings.warn(
+            f"only {n_clusters} clusters in {sample.cluster_column!r}: cluster-robust standard "
+            f"errors need many clusters and are biased downwards with fewer than {MIN_CLUSTERS} "
+            "(confidence intervals too narrow). Report them as indicative, or compare with a "
+            "design-based analysis at the cluster level.",
+            FewClustersWarning, stacklevel=3)
 
 
 def _check_choice(value, allowed, name):

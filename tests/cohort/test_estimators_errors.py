@@ -8,6 +8,7 @@ from numpy.testing import assert_allclose
 from evalkit.cohort.comparison import CohortComparison
 from evalkit.cohort.weighting import ExtremeWeightsWarning
 from evalkit.data.persons import PersonTable
+from evalkit.did.checks import FewClustersWarning
 from evalkit.errors import (
     ConfigError,
     DataValidationError,
@@ -46,12 +47,21 @@ def test_string_labels_need_treated(frame):
 def test_person_table_and_dataframe_agree(frame):
     table = PersonTable(frame, id="pid", group="group", covariates=["x", "age"],
                         outcomes=["y"], weight="w", cluster="site")
-    a = CohortComparison(table, treated="integrated").fit("aipw", "ATT")
-    b = CohortComparison(frame, treatment="group", outcome="y", covariates=["x", "age"],
-                         weight="w", cluster="site", treated="integrated").fit("aipw", "ATT")
+    with pytest.warns(FewClustersWarning, match="only 8 clusters in 'site'"):
+        a = CohortComparison(table, treated="integrated").fit("aipw", "ATT")
+    with pytest.warns(FewClustersWarning):
+        b = CohortComparison(frame, treatment="group", outcome="y", covariates=["x", "age"],
+                             weight="w", cluster="site", treated="integrated").fit("aipw", "ATT")
     assert_allclose(a.params.to_numpy(), b.params.to_numpy(), rtol=1e-12)
     assert_allclose(a.std_errors.to_numpy(), b.std_errors.to_numpy(), rtol=1e-12)
     assert "clustered by site (8 clusters)" in a.summary()
+
+
+def test_single_cluster_refused(frame):
+    model = CohortComparison(frame.assign(site=1), treatment="group", outcome="y",
+                             cluster="site", treated="integrated")
+    with pytest.raises(DataValidationError, match="single cluster"):
+        model.fit("dim")
 
 
 def test_one_group_only(frame):

@@ -10,6 +10,7 @@ from numpy.testing import assert_allclose
 
 from evalkit.cohort.comparison import CohortComparison
 from evalkit.cohort.matching import match_1d, match_brute, match_kd, nn_matching
+from evalkit.did.checks import FewClustersWarning
 
 
 def _brute_sets(z, pool, queries, m, exclude_self=False):
@@ -204,7 +205,8 @@ def test_clustered_matching_variance_reduces_to_unclustered():
     kwargs = {"treatment": "d", "outcome": "y", "covariates": ["x"]}
     plain = CohortComparison(df, **kwargs).fit("matching", "ATT")
     singletons = CohortComparison(df, cluster="own", **kwargs).fit("matching", "ATT")
-    sites = CohortComparison(df, cluster="site", **kwargs).fit("matching", "ATT")
+    with pytest.warns(FewClustersWarning):
+        sites = CohortComparison(df, cluster="site", **kwargs).fit("matching", "ATT")
     assert_allclose(singletons.std_errors.iloc[0],
                     plain.std_errors.iloc[0] * np.sqrt(n / (n - 1)), rtol=1e-10)
     assert_allclose(sites.params.iloc[0], plain.params.iloc[0])
