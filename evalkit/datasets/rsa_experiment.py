@@ -116,7 +116,7 @@ def generate(
     zones_per_departement: int = 4,
     experimental_share: float = 0.75,
     n_periods: int = 16,
-    cohorts: tuple[str, ...] = DEFAULT_COHORTS,
+    cohorts: tuple[str, ...] | None = None,
     effect_base: tuple[float, ...] | None = None,
     effect_growth: float = 0.008,
     growth_cap: int = 12,
@@ -145,6 +145,9 @@ def generate(
     cohorts
         Start quarters of the experimental départements (labels ``"YYYYQn"``);
         each must leave at least one pre-period and fall within the panel.
+        Default: 2007Q4, 2008Q2 and 2008Q4, keeping those within ``n_periods``
+        (with fewer than 8 quarters: the quarters at half, three quarters and
+        the end of the panel).
     effect_base
         Effect on the quarterly return-to-work probability in the first treated
         quarter, one per cohort; default decreases from 0.04 (earliest) to 0.015
@@ -173,6 +176,8 @@ def generate(
         (time, att), ``att_calendar_overall``, ``cohort_sizes`` (group, n_units),
         ``effect`` (group, event_time, effect before individual scaling).
     """
+    if cohorts is None:
+        cohorts = _default_cohorts(n_periods)
     cohort_periods = _check_args(
         n_units, n_zones, zones_per_departement, n_periods, cohorts, effect_base,
         growth_cap, zone_shock_sd, attrition,
@@ -302,6 +307,14 @@ def generate(
         "attrition": attrition,
     }
     return SyntheticDataset("rsa_experiment", {"panel": panel}, truth, params, {"panel": _DICTIONARY})
+
+
+def _default_cohorts(n_periods: int) -> tuple[str, ...]:
+    kept = tuple(c for c in DEFAULT_COHORTS if period_of(c) <= n_periods)
+    if len(kept) >= 2 or n_periods < 2:
+        return kept
+    spread = sorted({max(2, round(n_periods * f)) for f in (0.5, 0.75, 1.0)})
+    return tuple(quarter_label(spread))
 
 
 def _check_args(n_units, n_zones, zones_per_departement, n_periods, cohorts, effect_base,

@@ -105,6 +105,15 @@ def test_difference_in_means_recovers_truth(big):
     assert abs(z.mean()) < 1.0
 
 
+def test_shorter_panels_keep_the_cohorts_that_fit():
+    ten = rsa_experiment.generate(seed=1, n_units=2_000, n_zones=24, n_periods=10)
+    assert set(ten["panel"]["first_treated"]) == {0, 8, 10}
+    assert ten["panel"]["quarter"].iloc[-1] == "2008Q2"
+    six = rsa_experiment.generate(seed=1, n_units=2_000, n_zones=24, n_periods=6)
+    assert set(six["panel"]["first_treated"]) == {0, 3, 4, 6}
+    assert (six.truth["att_gt"]["time"] <= 6).all()
+
+
 def test_scales_to_benchmark_size():
     ds = rsa_experiment.generate(seed=1, n_units=200_000, n_zones=100)
     assert ds["panel"].shape == (3_200_000, 13)
@@ -112,7 +121,7 @@ def test_scales_to_benchmark_size():
 
 def test_bad_arguments_raise_config_error():
     with pytest.raises(ConfigError, match="outside"):
-        rsa_experiment.generate(n_periods=10)
+        rsa_experiment.generate(n_periods=10, cohorts=("2009Q1",))
     with pytest.raises(ConfigError, match="zones"):
         rsa_experiment.generate(n_zones=4)
     with pytest.raises(ConfigError, match="effect_base"):
