@@ -35,6 +35,19 @@ COVARIATES = ("age", "sex", "nationality_group", "months_homeless", "health_prob
 METHODS = ("dim", "ra", "ipw", "matching", "aipw")
 
 
+_OUTCOME_LABELS = {
+    "slept_in_shelter": ("A dormi en centre d'hébergement", "Slept in a shelter"),
+    "social_worker_contact": ("Contact avec un travailleur social", "Contact with a social worker"),
+    "access_to_care": ("Accès aux soins", "Access to care"),
+    "has_income": ("Dispose d'un revenu ou d'une prestation", "Has an income or benefit"),
+}
+
+
+def _outcome(name: str, lang: str) -> str:
+    fr, en = _OUTCOME_LABELS.get(name, (name, name))
+    return choose(lang, fr, en)
+
+
 def _method_names(lang: str) -> dict[str, str]:
     return {
         "dim": choose(lang, "Différence de moyennes", "Difference in means"),
@@ -92,7 +105,8 @@ def _descriptives(survey: pd.DataFrame, params, lang: str) -> Section:
         Table(rates, choose(lang, "Part des personnes concernées, par statut de la gare et vague",
                             "Share of respondents, by station status and wave"),
               counts=["n"], percent=outcomes,
-              labels={"status": choose(lang, "Statut", "Status"), wave: wave_label}),
+              labels={"status": choose(lang, "Statut", "Status"), wave: wave_label,
+                      **{o: _outcome(o, lang) for o in outcomes}}),
         LedgerFlow(table.ledger),
     )
     return section
@@ -113,7 +127,8 @@ def _cohort(survey: pd.DataFrame, params, lang: str) -> Section:
     ps = model.propensity()
     frame = model.compare(list(params["methods"]), params["estimand"], level=params["level"])
     names = _method_names(lang)
-    frame = frame.assign(method=frame["method"].map(names).fillna(frame["method"]))
+    frame = frame.assign(method=frame["method"].map(names).fillna(frame["method"]),
+                         outcome=frame["outcome"].map(lambda o: _outcome(o, lang)))
     keep = ["outcome", "method", "estimate", "std_error", "p_value", "ci_lower", "ci_upper",
             "n_treated", "n_control"]
     frame = frame[[c for c in keep if c in frame.columns]]
@@ -174,7 +189,8 @@ def _did(survey: pd.DataFrame, params, lang: str) -> Section:
             covariates=list(params["covariates"]), cluster=params["station"],
             repeated_cross_section=True,
         ).fit(method=params["did_method"])
-        rows.append(res.to_frame(params["level"]).loc[["att"]].assign(outcome=outcome))
+        rows.append(res.to_frame(params["level"]).loc[["att"]].assign(
+            outcome=_outcome(outcome, lang)))
         ledger = ledger or res.ledger
     frame = pd.concat(rows).set_index("outcome")
     frame.index.name = choose(lang, "Indicateur", "Outcome")
@@ -236,14 +252,6 @@ def _attrition(survey: pd.DataFrame, followup: pd.DataFrame, params, lang: str) 
         section.add(Table.from_results(res.response_model, choose(
             lang, "Modèle de réponse (logit, log-odds)", "Response model (logit, log-odds)")))
     return section
-
-
-_OUTCOME_LABELS = {
-    "slept_in_shelter": ("A dormi en centre d'hébergement", "Slept in a shelter"),
-    "social_worker_contact": ("Contact avec un travailleur social", "Contact with a social worker"),
-    "access_to_care": ("Accès aux soins", "Access to care"),
-    "has_income": ("Dispose d'un revenu ou d'une prestation", "Has an income or benefit"),
-}
 
 
 def _indicators(survey: pd.DataFrame, params, lang: str, threshold: int) -> Section:
