@@ -210,3 +210,18 @@ def test_cluster_robust_errors_match_statsmodels(data):
     with pytest.raises(ConfigError, match="cluster"):
         TypeMembershipModel(data.truth["career_type"], data["persons"], covariates=["sex"]).fit(
             cov_type="cluster")
+
+
+def test_continuous_covariate_gets_the_statsmodels_derivative(data):
+    model = TypeMembershipModel(data.truth["career_type"], data["persons"],
+                                covariates=["age", "sex"], base="nonsustainable")
+    res = model.fit()
+    ame = res.marginal_effects()
+    ref = res.fitted.get_margeff(at="overall", method="dydx")
+    k = len(res.types)
+    age_row = res.terms[1:].index("age")
+    assert_allclose(ame.xs("age", level="term").reindex(res.types)["ame"],
+                    np.asarray(ref.margeff).reshape(-1, k)[age_row], rtol=1e-12)
+    # Older persons are more often on an allowance (pension, invalidity) in the generator.
+    assert ame.loc[("allowance", "age"), "ame"] > 0
+    assert ame.loc[("allowance", "age"), "p_value"] < 1e-6
