@@ -161,6 +161,13 @@ class CallawaySantAnna:
             Seed of the bootstrap multipliers.
         multiplier
             ``"rademacher"`` (R ``did``) or ``"mammen"``.
+
+        Notes
+        -----
+        The bootstrap draws multipliers once for the ATT(g, t) and the cohort
+        shares; every later :meth:`~CallawaySantAnnaResults.aggregate` reuses
+        them (R ``aggte`` draws afresh: same distribution, and here the ATT(g, t)
+        and their aggregates come from one coherent set of draws).
         """
         if not 0 < alpha < 1:
             raise ConfigError(f"alpha must be in (0, 1), got {alpha!r}.")
