@@ -39,11 +39,14 @@ def _weighted_bincount(cells: np.ndarray, valid: np.ndarray, w, size: int) -> np
                        minlength=size)
 
 
-def _stack(values: np.ndarray, names, inner: pd.Index, columns, group_name="group"):
-    """(n_groups x len(inner) x n_cols) array -> DataFrame, group level only when grouped."""
+def _stack(values: np.ndarray, names, inner: pd.Index, columns) -> pd.DataFrame:
+    """(n_groups x len(inner) x n_cols) array -> DataFrame; a leading ``group`` index
+    level only when grouped (``inner`` may itself be a MultiIndex)."""
     if names is None:
         return pd.DataFrame(values[0], index=inner, columns=columns)
-    index = pd.MultiIndex.from_product([list(names), inner], names=[group_name, inner.name])
+    keys = [k if isinstance(k, tuple) else (k,) for k in inner]
+    index = pd.MultiIndex.from_tuples([(name, *k) for name in names for k in keys],
+                                      names=["group", *inner.names])
     return pd.DataFrame(values.reshape(-1, values.shape[-1]), index=index, columns=columns)
 
 
@@ -189,13 +192,7 @@ def transition_rates(data, *, groups=None, weights=None, lag: int = 1,
     if time_varying:
         inner = pd.MultiIndex.from_product([seq.periods[:-lag], seq.alphabet],
                                            names=["period", "from_state"])
-    columns = pd.Index(seq.alphabet, name="to_state")
-    if names is None:
-        return pd.DataFrame(rates[0], index=inner, columns=columns)
-    index = pd.MultiIndex.from_tuples([(name, *(k if isinstance(k, tuple) else (k,)))
-                                       for name in names for k in inner],
-                                      names=["group", *inner.names])
-    return pd.DataFrame(rates.reshape(-1, a), index=index, columns=columns)
+    return _stack(rates, names, inner, pd.Index(seq.alphabet, name="to_state"))
 
 
 def _state_counts(m: np.ndarray, n_states: int) -> np.ndarray:
