@@ -1,5 +1,6 @@
-"""Sequence descriptives: state distribution over time, mean time in states, transition
-rates, longitudinal entropy and turbulence, by group and with person weights.
+"""Sequence descriptives, by group and with person weights: state distribution over time
+(with its entropy and modal state), mean time in states, transition rates (overall or per
+period), and per-person longitudinal entropy and turbulence.
 
 Definitions follow TraMineR (Gabadinho et al. 2011, *J. Stat. Softw.* 40(4)), whose
 Python port is ``sequenzo``; the tests check our numbers against sequenzo on ``mvad``.
