@@ -14,20 +14,20 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from evalkit.disclosure import DEFAULT_THRESHOLD, suppress_long
+from evalkit.disclosure import DEFAULT_THRESHOLD
 from evalkit.errors import ConfigError, EmptyDataError, EstimationError
 from evalkit.indicators.cells import ALL, CellStats, validate_engine
 from evalkit.indicators.definition import Disaggregations, Indicator
 from evalkit.indicators.duckdb_engine import duckdb_cells, duckdb_source
 from evalkit.indicators.intervals import (
-    newcombe_difference_interval,
     poisson_rate_interval,
     t_interval,
     wilson_interval,
 )
 from evalkit.indicators.pandas_engine import pandas_cells
+from evalkit.indicators.publication import publishable_frame, report_table
+from evalkit.indicators.trends import period_differences
 from evalkit.results import EstimateResults
 
 
@@ -282,101 +282,24 @@ class IndicatorResults(EstimateResults):
         tidy = self._tidy if level is None or np.isclose(level, self.level) else self._build(level)
         return tidy.rename(columns=lambda c: c[4:] if c.startswith("dim:") else c)
 
-    def publishable(self, threshold: int = DEFAULT_THRESHOLD, *, protect_numerator: bool = True,
-                    ) -> pd.DataFrame:
-        """Tidy frame with disclosure control applied.
+    def publishable(self, threshold: int = DEFAULT_THRESHOLD, *,
+                    protect_numerator: bool = True) -> pd.DataFrame:
+        """Tidy frame with disclosure control applied (``masked`` flags hidden cells).
 
-        For each indicator and each grouping set (full cross and each margin),
-        the population count of every cell -- distinct persons when a person
-        id was given, rows otherwise -- goes through
-        :func:`evalkit.disclosure.suppress_long` (primary suppression under
-        ``threshold``, secondary suppression against the set's totals); for
-        proportions with ``protect_numerator`` the numerator count (persons
-        with the attribute) is protected the same way, zeros allowed. Masked
-        cells lose their counts, estimates and intervals; ``masked`` flags them.
-        Protection holds within each published two-way layout; relations
-        across grouping sets of three or more dimensions are not checked.
+        See :func:`evalkit.indicators.publication.publishable_frame`.
         """
-        tidy = self.to_frame()
-        tidy["masked"] = False
-        count_col = "n_persons" if self.person_id is not None else "n"
-        dependent = ["n", "n_persons", "numerator", "denominator", "estimate", "std_error",
-                     "ci_lower", "ci_upper"]
-        for name in self.indicators:
-            dims = self.dimensions[name]
-            sub = tidy[tidy["indicator"] == name]
-            pattern = sub[dims].ne(ALL) if dims else pd.DataFrame(index=sub.index)
-            keys = pattern.apply(tuple, axis=1) if dims else pd.Series([()] * len(sub), index=sub.index)
-            for key in dict.fromkeys(keys):
-                idx = keys.index[keys == key]
-                block = sub.loc[idx]
-                active = [d for d, on in zip(dims, key, strict=True) if on]
-                mask = self._mask(block, count_col, active, threshold, mask_zeros=True)
-                if protect_numerator and self.indicators[name].kind == "proportion":
-                    mask |= self._mask(block, "numerator", active, threshold, mask_zeros=False)
-                tidy.loc[idx[mask.to_numpy()], "masked"] = True
-        for col in dependent:
-            tidy[col] = tidy[col].astype(float).mask(tidy["masked"])
-        return tidy
-
-    @staticmethod
-    def _mask(block, count_col, active, threshold, mask_zeros) -> pd.Series:
-        counts = block[[*active, count_col]].copy()
-        counts[count_col] = counts[count_col].astype(float).round()
-        if not active:
-            value = counts[count_col].iloc[0]
-            small = value < threshold and (mask_zeros or value != 0)
-            return pd.Series(bool(small), index=block.index)
-        rows, column = (active[:-1], active[-1]) if len(active) > 1 else (active, None)
-        _, mask = suppress_long(counts, count_col, rows=rows, column=column, dependent=[],
-                                threshold=threshold, mask_zeros=mask_zeros)
-        return mask.reindex(block.index).fillna(False).astype(bool)
+        return publishable_frame(self.to_frame(), self.indicators, self.dimensions,
+                                 self.person_id, threshold, protect_numerator)
 
     def to_report_table(self, lang: str = "en", threshold: int = DEFAULT_THRESHOLD,
                         digits: int = 1) -> pd.DataFrame:
-        """Disclosure-controlled table ready for a report, labels in ``lang`` (fr/en).
+        """Disclosure-controlled, formatted table with labels in ``lang`` (``"fr"``/``"en"``).
 
-        Columns: indicator label, the disaggregations, N, value and
-        confidence interval as formatted strings; masked cells show
-        ``"< threshold"`` (fr: ``"< seuil"``) and no value.
+        See :func:`evalkit.indicators.publication.report_table`.
         """
-        if lang not in ("fr", "en"):
-            raise ConfigError(f"lang must be 'fr' or 'en', got {lang!r}")
-        pub = self.publishable(threshold)
-        fr = lang == "fr"
-        all_label = "Ensemble" if fr else "All"
-        missing_label = "Non renseigné" if fr else "Not known"
-        dim_names = {
-            "sex": ("Sexe", "Sex"), "age_band": ("Tranche d'âge", "Age band"),
-            "territory": ("Territoire", "Territory"), "period": ("Période", "Period"),
-            "status": ("Statut", "Status"),
-        }
-        dims = list(dict.fromkeys(d for ds in self.dimensions.values() for d in ds))
-        count_col = "n_persons" if self.person_id is not None else "n"
-        dec = "," if fr else "."
-
-        def fmt(v, nd=digits):
-            return "" if pd.isna(v) else f"{v:,.{nd}f}".replace(",", " ").replace(".", dec)
-
-        out = pd.DataFrame({("Indicateur" if fr else "Indicator"):
-                            pub["label_fr" if fr else "label_en"]})
-        for d in dims:
-            col = pub[d] if d in pub.columns else pd.Series(ALL, index=pub.index)
-            col = col.fillna(ALL).replace({ALL: all_label, "(missing)": missing_label})
-            out[dim_names.get(d, (d, d))[0 if fr else 1]] = col
-        masked_text = f"< {threshold}"
-        out["N"] = [masked_text if m else fmt(v, 0) for v, m in zip(pub[count_col], pub["masked"], strict=True)]
-        units = {n: i.unit(lang) for n, i in self.indicators.items()}
-        out["Valeur" if fr else "Value"] = [
-            "" if m else (fmt(v) + (f" {units[i]}" if units[i] else ""))
-            for v, m, i in zip(pub["estimate"], pub["masked"], pub["indicator"], strict=True)
-        ]
-        pct = f"{self.level:.0%}".replace("%", " %") if fr else f"{self.level:.0%}"
-        out[f"IC {pct}" if fr else f"{pct} CI"] = [
-            "" if m or pd.isna(lo) else f"[{fmt(lo)} ; {fmt(hi)}]"
-            for lo, hi, m in zip(pub["ci_lower"], pub["ci_upper"], pub["masked"], strict=True)
-        ]
-        return out
+        return report_table(self.publishable(threshold), self.indicators, self.dimensions,
+                            self.person_id, lang=lang, threshold=threshold, digits=digits,
+                            level=self.level)
 
     def summary(self, level: float | None = None) -> str:
         """Plain-text table (unmasked, for the analyst)."""
@@ -414,76 +337,13 @@ class IndicatorResults(EstimateResults):
         fig.tight_layout()
         return fig
 
-    # ------------------------------------------------------------------ trend
     def trend(self, period: str = "period", level: float | None = None) -> pd.DataFrame:
-        """Change between consecutive periods, and last vs first, per cell.
+        """Change between consecutive periods (and last vs first) per cell, with intervals.
 
-        For every indicator disaggregated by ``period``, and every combination
-        of its other dimensions, the difference between periods with a
-        ``level`` interval: Newcombe's hybrid score interval (proportions),
-        Wald on the two Poisson counts (rates), Welch t (means). Periods are
-        ordered numerically when they are numbers.
+        See :func:`evalkit.indicators.trends.period_differences`.
         """
         level = self.level if level is None else level
-        rows = []
-        for name, cells in self.cells.items():
-            if period not in self.dimensions[name]:
-                continue
-            ind = self.indicators[name]
-            others = [d for d in self.dimensions[name] if d != period]
-            sub = cells[cells[period] != ALL]
-            periods = _ordered(sub[period].unique())
-            if len(periods) < 2:
-                continue
-            groups = sub.groupby(others, sort=False) if others else [((), sub)]
-            for key, g in groups:
-                g = g.set_index(period)
-                key = key if isinstance(key, tuple) else (key,)
-                pairs = list(zip(periods[:-1], periods[1:], strict=True))
-                if len(periods) > 2:
-                    pairs.append((periods[0], periods[-1]))
-                for p0, p1 in pairs:
-                    if p0 not in g.index or p1 not in g.index:
-                        continue
-                    diff, lo, hi = _difference(ind, g.loc[p1], g.loc[p0], level)
-                    rows.append({"indicator": name, **dict(zip(others, key, strict=True)),
-                                 "from": p0, "to": p1, "difference": diff,
-                                 "ci_lower": lo, "ci_upper": hi, "level": level})
-        if not rows:
-            raise EstimationError(
-                f"no indicator is disaggregated by {period!r} with at least two periods"
-            )
-        return pd.DataFrame(rows)
-
-
-def _ordered(values) -> list:
-    values = list(values)
-    numeric = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
-    order = sorted(range(len(values)), key=lambda i: (np.isnan(numeric[i]), numeric[i]
-                                                       if not np.isnan(numeric[i]) else 0,
-                                                       str(values[i])))
-    return [values[i] for i in order]
-
-
-def _difference(ind: Indicator, c1: pd.Series, c0: pd.Series, level: float):
-    n1, n0 = float(c1["n"]), float(c0["n"])
-    if ind.kind == "proportion":
-        x1, x0 = float(c1["sum_num"]), float(c0["sum_num"])
-        lo, hi = newcombe_difference_interval(x1, n1, x0, n0, level)
-        return ind.per * (x1 / n1 - x0 / n0), ind.per * float(lo), ind.per * float(hi)
-    if ind.kind == "rate":
-        x1, x0 = float(c1["sum_num"]), float(c0["sum_num"])
-        e1, e0 = float(c1["sum_den"]), float(c0["sum_den"])
-        diff = x1 / e1 - x0 / e0
-        se = np.sqrt(x1 / e1**2 + x0 / e0**2)
-        z = stats.norm.ppf(0.5 + level / 2)
-        return ind.per * diff, ind.per * (diff - z * se), ind.per * (diff + z * se)
-    v1 = float(c1["m2_num"]) / (n1 - 1) / n1
-    v0 = float(c0["m2_num"]) / (n0 - 1) / n0
-    diff = float(c1["mean_num"]) - float(c0["mean_num"])
-    df = (v1 + v0) ** 2 / (v1**2 / (n1 - 1) + v0**2 / (n0 - 1))
-    q = stats.t.ppf(0.5 + level / 2, df)
-    return diff, diff - q * np.sqrt(v1 + v0), diff + q * np.sqrt(v1 + v0)
+        return period_differences(self.cells, self.dimensions, self.indicators, period, level)
 
 
 def evaluate_indicators(indicators, data, **kwargs) -> IndicatorResults:
