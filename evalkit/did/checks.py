@@ -159,6 +159,25 @@ def as_panel(
     return panel, outcome, names
 
 
+def fixed_effects_panel(data, *, outcome, unit, period, first_treated, treatment, covariates,
+                        cluster, estimator: str) -> tuple[Panel, str, list[str], str]:
+    """:func:`as_panel` for unit + period fixed-effects estimators (TWFE, event study).
+
+    Refuses repeated cross-sections (unit effects need the same units over
+    time) and defaults the cluster to the Panel's, else the unit. Returns
+    ``(panel, outcome, covariates, cluster)``.
+    """
+    panel, outcome, names = as_panel(
+        data, outcome=outcome, unit=unit, period=period, first_treated=first_treated,
+        treatment=treatment, covariates=covariates, cluster=cluster, estimator=estimator)
+    if panel.repeated_cross_section:
+        raise ConfigError(
+            f"{estimator} needs a panel (the same units over time); for repeated cross-sections "
+            "use DiD2x2(..., repeated_cross_section=True) or Callaway-Sant'Anna."
+        )
+    return panel, outcome, names, cluster or panel.cluster or panel.unit
+
+
 def usable_rows(panel: Panel, outcome: str, estimator: str) -> tuple[pd.DataFrame, ExclusionLedger]:
     """Rows with an observed outcome; the others go into a copy of the panel's ledger."""
     ledger = panel.ledger.copy()

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from evalkit.did.checks import as_panel, check_clusters, staggered_sample
+from evalkit.did.checks import check_clusters, fixed_effects_panel, staggered_sample
 from evalkit.did.fixed_effects import twoway_fe_ols
 from evalkit.did.wild_bootstrap import WildBootstrapMixin
 from evalkit.errors import ConfigError, EstimationError
@@ -173,12 +173,9 @@ class EventStudy:
         for name, value in (("leads", leads), ("lags", lags)):
             if value is not None and (int(value) != value or value < 0):
                 raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
-        self.panel, self.outcome, self.covariates = as_panel(
+        self.panel, self.outcome, self.covariates, self.cluster = fixed_effects_panel(
             data, outcome=outcome, unit=unit, period=period, first_treated=first_treated,
             treatment=treatment, covariates=covariates, cluster=cluster, estimator=self.name)
-        if self.panel.repeated_cross_section:
-            raise ConfigError("EventStudy needs a panel; repeated cross-sections are not supported.")
-        self.cluster = cluster or self.panel.cluster or self.panel.unit
         self.leads, self.lags, self.endpoints = leads, lags, endpoints
         self.never_treated = never_treated
         self.reference = tuple(sorted({int(r) for r in np.atleast_1d(reference)}))

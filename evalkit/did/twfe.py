@@ -31,7 +31,12 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from evalkit.did.checks import as_panel, check_clusters, staggered_sample, treated_indicator
+from evalkit.did.checks import (
+    check_clusters,
+    fixed_effects_panel,
+    staggered_sample,
+    treated_indicator,
+)
 from evalkit.did.fixed_effects import factorize, twoway_fe_ols
 from evalkit.did.wild_bootstrap import WildBootstrapMixin
 from evalkit.errors import ConfigError
@@ -100,15 +105,9 @@ class TWFE:
         covariates: Sequence[str] | None = None,
         cluster: str | None = None,
     ) -> None:
-        self.panel, self.outcome, self.covariates = as_panel(
+        self.panel, self.outcome, self.covariates, self.cluster = fixed_effects_panel(
             data, outcome=outcome, unit=unit, period=period, first_treated=first_treated,
             treatment=treatment, covariates=covariates, cluster=cluster, estimator=self.name)
-        if self.panel.repeated_cross_section:
-            raise ConfigError(
-                "TWFE needs a panel (the same units over time); for repeated cross-sections use "
-                "DiD2x2(..., repeated_cross_section=True) or add site effects yourself."
-            )
-        self.cluster = cluster or self.panel.cluster or self.panel.unit
 
     def fit(self, *, se: str = "CRV1") -> TWFEResults:
         """Estimate beta with cluster-robust standard errors.
