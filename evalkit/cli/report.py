@@ -39,6 +39,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "--strict", action="store_true",
         help="exit 1 also when a section is not available (estimator module missing)",
     )
+    parser.add_argument(
+        "--pdf", action="store_true",
+        help="also write NAME.pdf (needs the optional WeasyPrint: pip install weasyprint)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
     parser.set_defaults(func=run)
     return parser
@@ -63,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         config = load_config(args.config)
-        result = run_report(config, output_dir=args.output_dir, lang=args.lang)
+        result = run_report(config, output_dir=args.output_dir, lang=args.lang, pdf=args.pdf)
     except EvalkitError as exc:
         log.error("%s: %s", type(exc).__name__, exc)
         print(f"evalkit report: error: {exc}", file=sys.stderr)

@@ -228,13 +228,15 @@ class Report:
         log.info("report written to %s (%d bytes)", out, len(text.encode("utf-8")))
         return out
 
-    def publish(self, path: str | Path, lang: str | None = None) -> Path:
+    def publish(self, path: str | Path, lang: str | None = None, *, pdf: bool = False) -> Path:
         """Write the report where readers expect it, unless a section failed.
 
         All sections built (or marked "not available"): written atomically to
         ``path``, and a stale ``NAME.failed.html`` beside it is removed. A
         section failed: written to ``NAME.failed.html`` instead, so the last good
         report at ``path`` stays in place. Returns the path written.
+        With ``pdf``, a successful report is also written as ``NAME.pdf``
+        (:mod:`evalkit.report.pdf`, needs WeasyPrint).
         """
         path = Path(path)
         text = self.render(lang)  # rendering can fail a section too: decide after it
@@ -244,6 +246,10 @@ class Report:
             log.error("%d section(s) failed; %s left untouched, this run's report is %s",
                       len(self.failures), path, written)
             return written
+        if pdf:  # before the HTML: a missing WeasyPrint leaves nothing half-published
+            from evalkit.report.pdf import write_pdf
+
+            write_pdf(text, path.with_suffix(".pdf"))
         written = write_atomic(path, text)
         failed_path.unlink(missing_ok=True)
         log.info("report written to %s (%d bytes)", written, len(text.encode("utf-8")))

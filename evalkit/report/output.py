@@ -9,8 +9,8 @@ from pathlib import Path
 __all__ = ["write_atomic"]
 
 
-def write_atomic(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``.
+def write_atomic(path: str | Path, text: str | bytes, encoding: str = "utf-8") -> Path:
+    """Write ``text`` (or bytes) to ``path`` through a temporary file and ``os.replace``.
 
     The temporary file lives in the target directory (``os.replace`` is only
     atomic within one file system) and is flushed to disk before the rename,
@@ -21,8 +21,9 @@ def write_atomic(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="\n") as handle:
-            handle.write(text)
+        data = text if isinstance(text, bytes) else text.encode(encoding)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)

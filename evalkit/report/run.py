@@ -201,18 +201,20 @@ class RunResult:
 
 
 def run_report(
-    config: ReportConfig, *, output_dir: str | Path | None = None, lang: str | None = None
+    config: ReportConfig, *, output_dir: str | Path | None = None, lang: str | None = None,
+    pdf: bool = False,
 ) -> RunResult:
     """Build the report and write it atomically.
 
     When every section succeeded the report replaces ``NAME.html``. When one
     failed, the report (showing the failure) goes to ``NAME.failed.html`` and
-    ``NAME.html`` -- the last good report -- is left untouched.
+    ``NAME.html`` -- the last good report -- is left untouched. ``pdf`` also
+    writes ``NAME.pdf`` for a successful report (WeasyPrint).
     """
     out_dir = Path(output_dir) if output_dir is not None else config.output_dir
     target = out_dir / f"{config.output_name}.html"
     report = build_report(config, lang=lang)
-    written = report.publish(target)
+    written = report.publish(target, pdf=pdf)
     failures = [f"{s.title}: {s.reason}" for s in report.failures]
     unavailable = [f"{s.title}: {s.reason}" for s in report.unavailable]
     return RunResult(target, written, failures, unavailable)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -179,3 +180,17 @@ def test_cells_suppressed_upstream_are_never_shown():
     assert "fewer than 11 persons" in html
     with pytest.raises(Exception, match="shape"):
         Table(values, suppressed=flags.iloc[:1]).protected(11)
+
+
+def test_optional_pdf(tmp_path, monkeypatch):
+    report = Report("r", lang="fr")
+    report.add(Section("s").add("Texte.", Table(pd.DataFrame({"x": [1.5]}))))
+    monkeypatch.setitem(sys.modules, "weasyprint", None)
+    with pytest.raises(ConfigError, match="pip install weasyprint"):
+        report.publish(tmp_path / "r.html", pdf=True)
+    assert not (tmp_path / "r.html").exists()  # nothing half-published
+    monkeypatch.undo()
+    pytest.importorskip("weasyprint", reason="optional PDF output needs WeasyPrint")
+    report.publish(tmp_path / "r.html", pdf=True)
+    assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
+    assert (tmp_path / "r.html").exists()
