@@ -85,6 +85,32 @@ class DiD2x2Results(WildBootstrapMixin, EstimateResults):
     def att(self) -> float:
         return float(self.params["att"])
 
+    def plot(self, ax=None, labels: tuple[str, str] = ("Comparison", "Treated")):
+        """Group means before/after with the treated group's counterfactual (parallel trend).
+
+        The dashed line continues the treated group's pre-period mean along the
+        comparison group's change; the gap at "post" is the unadjusted DiD.
+        Returns the matplotlib Figure.
+        """
+        import matplotlib.pyplot as plt
+
+        if ax is None:
+            fig, ax = plt.subplots(figsize=(5.5, 4))
+        else:
+            fig = ax.figure
+        m = self.means
+        x = [0, 1]
+        ax.plot(x, m.loc["comparison", ["pre", "post"]], marker="o", label=labels[0])
+        ax.plot(x, m.loc["treated", ["pre", "post"]], marker="o", label=labels[1])
+        counterfactual = m.loc["treated", "pre"] + m.loc["comparison", "change"]
+        ax.plot(x, [m.loc["treated", "pre"], counterfactual], linestyle="--", color="grey",
+                label=f"{labels[1]} without treatment (parallel trend)")
+        ax.set_xticks(x, ["before", "after"])
+        ax.set_ylabel("Mean outcome")
+        ax.set_title(f"{self.title} (ATT {self.att:.3f})")
+        ax.legend(frameon=False, fontsize="small")
+        return fig
+
 
 class DiD2x2:
     """Two-group, two-period difference-in-differences with covariates and clustered SEs.

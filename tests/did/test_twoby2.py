@@ -233,3 +233,16 @@ def test_panel_weight_must_be_constant_within_unit(mpdta_2004):
     two["w"] = np.where(two["year"] == 2003, 1.0, 2.0)
     with pytest.raises(DataValidationError, match="changes within"):
         DiD2x2(two, outcome="lemp", group="g", period="year", unit="countyreal", weight="w")
+
+
+def test_plot_shows_counterfactual(mpdta_2004):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    res = DiD2x2(mpdta_2004, outcome="lemp", group="g", period="year", unit="countyreal",
+                 periods=(2003, 2004)).fit()
+    fig = res.plot()
+    lines = fig.axes[0].get_lines()
+    assert len(lines) == 3
+    # Treated post minus counterfactual end point = the unadjusted DiD.
+    assert_allclose(lines[1].get_ydata()[1] - lines[2].get_ydata()[1], res.att, rtol=1e-10)
