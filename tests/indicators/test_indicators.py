@@ -421,3 +421,63 @@ def test_beneficiaries_by_status_sex_age_band(cpas):
     assert_allclose(sub["estimate"], hand["women"])
     duck = IndicatorModel(ind, cpas, engine="duckdb", **kw).fit().to_frame()
     pd.testing.assert_frame_equal(duck, tidy, check_exact=False, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------- engines agree on random data
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_EXPRESSIONS = {
+    "proportion": ["flag", "x > 0.5", "not (x > 0.5) or s == 'a'", "s in ['a', 'b'] and k >= 2",
+                   "isna(x)"],
+    "rate": ["k", "k * 2 + 1"],
+    "mean": ["x", "x * k - 3", "k / (x + 1)"],
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 60),
+    kind=st.sampled_from(["proportion", "rate", "mean"]),
+    which=st.integers(0, 4),
+    dims=st.sampled_from([(), ("sex",), ("sex", "territory"), ("age_band", "period", "status")]),
+    margins=st.booleans(),
+    with_filter=st.booleans(),
+    with_id=st.booleans(),
+)
+def test_engines_agree_on_random_frames(seed, n, kind, which, dims, margins, with_filter, with_id):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({
+        "pid": rng.integers(0, max(1, n // 2), n),
+        "x": np.where(rng.random(n) < 0.15, np.nan, rng.normal(0.5, 1, n)),
+        "k": rng.integers(0, 4, n),
+        "flag": rng.integers(0, 2, n).astype(float),
+        "s": pd.array(rng.choice(["a", "b", "c", None], n), dtype="str"),
+        "sex": rng.choice(["F", "M"], n),
+        "age": np.where(rng.random(n) < 0.1, np.nan, rng.integers(10, 90, n)),
+        "terr": rng.choice(["T1", "T2", "T3"], n),
+        "wave": rng.integers(1, 4, n),
+        "status": pd.Categorical(rng.choice(["job", "ris", "inactive"], n)),
+        "expo": rng.integers(1, 13, n).astype(float),
+    })
+    exprs = _EXPRESSIONS[kind]
+    ind = Indicator(
+        "i", "i", "i", kind, exprs[which % len(exprs)],
+        denominator="expo" if kind == "rate" else None,
+        filters=("k != 3",) if with_filter else (), disaggregations=dims,
+    )
+    disagg = Disaggregations(sex="sex", age="age", territory="terr", period="wave", status="status")
+    kw = dict(disaggregations=disagg, margins=margins, person_id="pid" if with_id else None)
+    outcomes = []
+    for engine in ("pandas", "duckdb"):
+        try:
+            outcomes.append(IndicatorModel(ind, df, engine=engine, **kw).fit())
+        except (EmptyDataError, EstimationError) as exc:
+            outcomes.append(type(exc))
+    if isinstance(outcomes[0], type) or isinstance(outcomes[1], type):
+        assert outcomes[0] == outcomes[1]  # the same refusal in both engines
+        return
+    pd.testing.assert_frame_equal(outcomes[1].to_frame(), outcomes[0].to_frame(),
+                                  check_exact=False, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(outcomes[1].exclusions, outcomes[0].exclusions)
