@@ -3,12 +3,14 @@ reproducibility, rendering in a browser, and the three failure modes of a batch 
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import shutil
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 from report_helpers import REPO, small_config, table_hashes
 
@@ -37,6 +39,16 @@ def test_annual_report_builds_from_the_repository(annual, capsys):
     # estimator module is missing, and each says so.
     assert 'class="status failed"' not in html
     assert len(re.findall(r'<figure class="table"', html)) >= 12
+    # No person identifier of any input anywhere in the file. The survey's ids are text
+    # (H000123); numeric ids (rSa units, CPAS persons) cannot be told from other numbers,
+    # so for them the builder refuses any column named like the id column.
+    ids = pd.read_csv(REPO / "data_samples" / "hope_in_stations_survey.csv",
+                      usecols=["respondent_id"])["respondent_id"]
+    assert ids.str.match(r"H\d+").all()
+    svgs = [base64.b64decode(b).decode() for b in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)]
+    visible = re.sub(r'src="data:[^"]+"', "", html) + " ".join(svgs)
+    tokens = set(re.findall(r"H\d{6}", visible))
+    assert tokens.isdisjoint(ids)
     # Inputs are hashed into the provenance block.
     assert "hope_in_stations/survey: hope_in_stations_survey.csv" in html
     assert re.search(r"<code>[0-9a-f]{64}</code>", html)
