@@ -358,3 +358,52 @@ def test_organisations_listed_per_wave():
     assert chg.qap.loc[0, "n_organisations"] == 3
     assert_allclose(chg.params["S: density change"], 0.0)
     assert "largest component" in res.summary()
+
+
+def test_cross_check_with_igraph(hope):
+    ig = pytest.importorskip("igraph")  # optional peer, tests only
+    zachary = ig.Graph.Famous("Zachary")
+    btw = np.array(zachary.betweenness()) / (33 * 32 / 2)
+    assert_allclose(btw[[0, 33]], [0.43763528, 0.30407498], rtol=1e-7)
+    assert_allclose(zachary.average_path_length(), 2.408199643, rtol=1e-9)
+    res = ServiceNetworkAnalysis(hope["edges"], hope["organisations"]).fit()
+    measures = res.to_frame().set_index(["site", "wave"])
+    orgs = res.organisations().set_index(["site", "wave", "organisation"])
+    for (site, wave), graph in res.networks.items():
+        nodes = list(graph.nodes)
+        g = ig.Graph(n=len(nodes), edges=[(nodes.index(a), nodes.index(b)) for a, b in graph.edges()])
+        row = measures.loc[(site, wave)]
+        assert_allclose(row["density"], g.density())
+        assert row["n_components"] == len(g.connected_components())
+        lcc = g.connected_components().giant()
+        assert_allclose(row["average_path_length"], lcc.average_path_length())
+        n = len(nodes)
+        got = orgs.loc[(site, wave)].loc[nodes, "betweenness"].to_numpy()
+        assert_allclose(got, np.array(g.betweenness()) / ((n - 1) * (n - 2) / 2), atol=1e-12)
+
+
+def test_brokerage_matches_brute_force_on_random_digraph():
+    rng = np.random.default_rng(4)
+    g = nx.gnp_random_graph(12, 0.3, seed=4, directed=True)
+    nx.set_node_attributes(g, {v: rng.choice(["x", "y", "z"]) for v in g}, "sector")
+    got = brokerage_roles(g)
+    sec = nx.get_node_attributes(g, "sector")
+    for b in g:
+        counts = dict.fromkeys(["coordinator", "itinerant", "representative", "gatekeeper",
+                                "liaison"], 0)
+        for a in g.predecessors(b):
+            for c in g.successors(b):
+                if len({a, b, c}) < 3 or g.has_edge(a, c):
+                    continue
+                ga, gb, gc = sec[a], sec[b], sec[c]
+                if ga == gb == gc:
+                    counts["coordinator"] += 1
+                elif ga == gc:
+                    counts["itinerant"] += 1
+                elif ga == gb:
+                    counts["representative"] += 1
+                elif gb == gc:
+                    counts["gatekeeper"] += 1
+                else:
+                    counts["liaison"] += 1
+        assert got.loc[b, list(counts)].to_dict() == counts
