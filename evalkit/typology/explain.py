@@ -87,8 +87,10 @@ class TypeMembershipModel:
             persons = persons.drop(columns=type_col)
         if id not in persons.columns:
             raise MissingColumnError(f"persons: id column {id!r} not found; pass id=...")
+        # Outer join: persons without a type and typed persons without covariates become
+        # rows with a missing value, which PersonTable drops and records in the ledger.
         merged = persons.merge(typed.assign(**{type_col: typed[type_col].astype(str)}),
-                               on=id, how="left", validate="one_to_one")
+                               on=id, how="outer", validate="one_to_one")
         table = PersonTable(merged, id=id, group=type_col, covariates=list(covariates),
                             categorical=categorical, cluster=cluster, source="persons + types")
         self.table, self.type_col, self.cluster = table, type_col, cluster

@@ -136,6 +136,14 @@ def test_accepts_rule_typology_results_and_records_missing_covariates(data):
     res = TypeMembershipModel(rules, persons, **SPEC).fit()
     assert res.fitted.nobs == 8000 - 50
     assert res.ledger.n_persons_dropped == 50
+    # Persons missing from either table are dropped and recorded, not lost silently.
+    partial = TypeMembershipModel(rules, persons.iloc[100:], **SPEC)
+    typed_only = TypeMembershipModel(rules.types.iloc[:7900][["person_id", "career_type"]],
+                                     persons, **SPEC)
+    # The first 100 persons (the 50 with missing education among them) have no covariates.
+    assert partial.table.ledger.n_persons_dropped == 100
+    # The last 100 have no type; the first 50 have missing education.
+    assert typed_only.table.ledger.n_persons_dropped == 100 + 50
     text = res.summary()
     assert "base: nonsustainable" in text
     frame = res.to_frame()
