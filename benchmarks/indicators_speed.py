@@ -108,7 +108,7 @@ def run(engine: str, path: str, memory_limit: str, threads: int, out_json: str) 
 
 
 def _child(engine, path, args, tag) -> dict:
-    out = str(DATA.parent / f"result_{tag}.json")
+    out = str(DATA / f"result_{tag}.json")
     cmd = [sys.executable, __file__, "--child", engine, "--path", str(path),
            "--memory-limit", args.memory_limit, "--threads", str(args.threads), "--out", out]
     subprocess.run(cmd, check=True)
