@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from evalkit.data.ledger import ExclusionLedger
 from evalkit.disclosure import DEFAULT_THRESHOLD
 from evalkit.errors import ConfigError, EmptyDataError, EstimationError
 from evalkit.indicators.cells import ALL, CellStats, validate_engine
@@ -134,7 +135,13 @@ class IndicatorModel:
                 con.close()
         for ind in self.indicators:
             _check_denominators(ind, stats_by_name[ind.name])
-        ledger = self._ledger.copy() if self._ledger is not None else None
+        if self._ledger is not None:
+            ledger = self._ledger.copy()
+        elif isinstance(self.data, pd.DataFrame):
+            ledger = ExclusionLedger.start(self.data, id_col=self.person_id, source="DataFrame")
+        else:  # Parquet read by DuckDB: rows known, persons only through the indicators
+            n_rows = next(iter(stats_by_name.values())).n_input
+            ledger = ExclusionLedger(n_rows, n_rows, source=str(self.data))
         return IndicatorResults(self.indicators, stats_by_name, level=level, ledger=ledger,
                                 engine=self.engine, person_id=self.person_id)
 
@@ -208,9 +215,12 @@ class IndicatorResults(EstimateResults):
     exclusions : DataFrame
         Per indicator, rows read, outside the population (filters /
         denominator condition) and excluded for missing values.
-    ledger : ExclusionLedger or None
-        Ledger of the input contract, with one line per indicator for rows
-        excluded because a numerator/denominator value was missing.
+    ledger : ExclusionLedger
+        Ledger of the input contract (or a new one for a DataFrame / Parquet
+        input), with one line per indicator for rows not counted because a
+        numerator/denominator value was missing. Rows outside an indicator's
+        population (filters) are in ``exclusions``, not the ledger: they are
+        the definition of the indicator, not lost data.
     """
 
     def __init__(self, indicators, stats_by_name: dict[str, CellStats], *, level, ledger, engine,
@@ -226,13 +236,14 @@ class IndicatorResults(EstimateResults):
              "n_missing_value": v.n_missing}
             for k, v in stats_by_name.items()
         ])
-        if ledger is not None:
-            for k, v in stats_by_name.items():
-                if v.n_missing:
-                    ledger.record(
-                        f"indicator {k}", "numerator/denominator missing (rows not counted)",
-                        v.n_missing, 0, rows_after=ledger.n_rows, persons_after=ledger.n_persons,
-                    )
+        # Indicators are computed side by side on the same rows: each one's exclusions are
+        # recorded without reducing the rows left for the others.
+        for k, v in stats_by_name.items():
+            if v.n_missing:
+                ledger.record(
+                    f"indicator {k}", "numerator/denominator missing (rows not counted)",
+                    v.n_missing, 0, rows_after=ledger.n_rows, persons_after=ledger.n_persons,
+                )
         self._tidy = self._build(level)
         params = pd.Series(self._tidy["estimate"].to_numpy(), index=self._keys(self._tidy))
         ses = pd.Series(self._tidy["std_error"].to_numpy(), index=params.index)

@@ -481,3 +481,11 @@ def test_engines_agree_on_random_frames(seed, n, kind, which, dims, margins, wit
     pd.testing.assert_frame_equal(outcomes[1].to_frame(), outcomes[0].to_frame(),
                                   check_exact=False, rtol=1e-9, atol=1e-12)
     pd.testing.assert_frame_equal(outcomes[1].exclusions, outcomes[0].exclusions)
+
+
+def test_ledger_for_dataframe_input():
+    df = pd.DataFrame({"pid": [1, 1, 2, 3], "y": [1.0, np.nan, 0.0, np.nan]})
+    res = evaluate_indicators(Indicator("m", "m", "m", "mean", "y"), df, person_id="pid")
+    ledger = res.ledger.to_frame()
+    assert ledger.loc[0, "n_rows"] == 4 and ledger.loc[0, "n_persons"] == 3
+    assert ledger.loc[1, "step"] == "indicator m" and ledger.loc[1, "n_rows"] == 2
