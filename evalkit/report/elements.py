@@ -311,7 +311,7 @@ class Table:
         if isinstance(value, (int, float, np.integer, np.floating)):
             if column in percent:
                 return format_percent(float(value), lang, self._decimals(column, 1))
-            if str(column) in _PVALUE_COLUMNS:
+            if str(column) in _PVALUE_COLUMNS or str(column).endswith("_p_value"):
                 return format_pvalue(float(value), lang)
             if isinstance(value, (int, np.integer)) or column in self.counts:
                 return format_number(int(round(float(value))), lang)

@@ -179,19 +179,26 @@ def _cohort(survey: pd.DataFrame, params, lang: str) -> Section:
     return section
 
 
-def _did(survey: pd.DataFrame, params, lang: str) -> Section:
+def _did(survey: pd.DataFrame, params, lang: str, seed: int) -> Section:
     from evalkit.did.twoby2 import DiD2x2
 
-    rows, ledger = [], None
+    rows, ledger, first = [], None, None
     for outcome in params["outcomes"]:
         res = DiD2x2(
             survey, outcome=outcome, group=params["pilot"], period=params["wave"],
             covariates=list(params["covariates"]), cluster=params["station"],
             repeated_cross_section=True,
         ).fit(method=params["did_method"])
-        rows.append(res.to_frame(params["level"]).loc[["att"]].assign(
-            outcome=_outcome(outcome, lang)))
+        row = res.to_frame(params["level"]).loc[["att"]].assign(outcome=_outcome(outcome, lang))
+        if params["wcb_draws"] and params["did_method"] == "reg":
+            # Few stations: the wild cluster bootstrap gives the p-value and CI to trust.
+            wcb = res.wild_cluster_bootstrap(n_boot=params["wcb_draws"], level=params["level"],
+                                             seed=seed)
+            row = row.assign(wcb_p_value=wcb.pvalue, wcb_ci_lower=wcb.conf_int[0],
+                             wcb_ci_upper=wcb.conf_int[1])
+        rows.append(row)
         ledger = ledger or res.ledger
+        first = first or res
     frame = pd.concat(rows).set_index("outcome")
     frame.index.name = choose(lang, "Indicateur", "Outcome")
     section = Section(choose(lang, "Différence de différences", "Difference-in-differences"))
@@ -207,7 +214,27 @@ def _did(survey: pd.DataFrame, params, lang: str) -> Section:
         "standard errors are fragile.",
     ))
     section.add(Table(frame, choose(lang, "Effet de l'intégration (différence de différences)",
-                                    "Effect of integration (difference-in-differences)")))
+                                    "Effect of integration (difference-in-differences)"),
+                      labels={"wcb_p_value": choose(lang, "p (bootstrap)", "p (bootstrap)"),
+                              "wcb_ci_lower": choose(lang, "IC inf. (bootstrap)",
+                                                     "CI lower (bootstrap)"),
+                              "wcb_ci_upper": choose(lang, "IC sup. (bootstrap)",
+                                                     "CI upper (bootstrap)")},
+                      note=choose(
+                          lang,
+                          "Bootstrap : bootstrap sauvage par grappes restreint (poids de Webb, "
+                          "Roodman et al. 2019), p-valeur et intervalle par inversion du test ; "
+                          "à privilégier avec aussi peu de gares.",
+                          "Bootstrap: wild cluster restricted bootstrap (Webb weights, Roodman "
+                          "et al. 2019), p-value and test-inversion interval; prefer them with "
+                          "so few stations.") if "wcb_p_value" in frame.columns else ""))
+    if hasattr(first, "plot"):
+        labels = (choose(lang, "Comparaison", "Comparison"), choose(lang, "Pilotes", "Pilot"))
+        section.add(Figure(first.plot(labels=labels), choose(
+            lang, f"{_outcome(params['outcomes'][0], lang)} : moyennes par groupe et vague, "
+            "et tendance parallèle",
+            f"{_outcome(params['outcomes'][0], lang)}: group means by wave, and the parallel "
+            "trend")))
     if ledger is not None and len(ledger):
         section.add(LedgerFlow(ledger))
     return section
@@ -365,7 +392,7 @@ def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11
         "cohort": (choose(lang, "Comparaison de cohortes (vague 2)", "Cohort comparison (wave 2)"),
                    lambda: _cohort(survey, params, lang)),
         "did": (choose(lang, "Différence de différences", "Difference-in-differences"),
-                lambda: _did(survey, params, lang)),
+                lambda: _did(survey, params, lang, seed)),
         "attrition": (choose(lang, "Attrition du suivi", "Follow-up attrition"),
                       lambda: _attrition(survey, _require(tables, "followup"), params, lang)),
         "indicators": (choose(lang, "Indicateurs de suivi", "Monitoring indicators"),
@@ -429,6 +456,8 @@ PROGRAMME = ProgrammeSpec(
         "weight": ParamSpec(str, "", "survey weight column ('' for none)"),
         "cluster_by_station": ParamSpec(bool, True, "cluster standard errors by station"),
         "did_method": ParamSpec(str, "reg", "2x2 DiD estimator", choices=("reg", "or", "ipw", "dr")),
+        "wcb_draws": ParamSpec(int, 999, "wild cluster bootstrap draws of the DiD (0: none)",
+                               minimum=0),
         "n_perm": ParamSpec(int, 999, "permutations of the network tests", minimum=19),
         "level": ParamSpec(float, 0.95, "confidence level", minimum=0.5, maximum=0.999),
     },
