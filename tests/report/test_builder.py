@@ -155,14 +155,18 @@ def test_self_contained_printable_and_tables_reproducible():
     assert "@media print" in html and "@page" in html
 
 
-def test_write_is_atomic(tmp_path):
+def test_write_is_atomic(tmp_path, monkeypatch):
     target = tmp_path / "r.html"
     target.write_text("old")
 
     write_atomic(target, "new")
     assert target.read_text() == "new"
-    with pytest.raises(TypeError):
-        write_atomic(target, object())  # the write fails midway
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("evalkit.report.output.os.fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        write_atomic(target, "newer")  # the write fails midway
     assert target.read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]  # no temp file left
 
