@@ -154,11 +154,9 @@ def _clustering(seq, res, params, lang: str, seed: int) -> Section:
     sizes = frame.groupby("cluster").size()
     majority = frame.groupby("cluster")["type"].agg(lambda t: t.value_counts().index[0])
     majority_n = frame.groupby("cluster")["type"].agg(lambda t: t.value_counts().iloc[0])
-    table = pd.DataFrame({
-        "n": sizes,
-        "majority": majority,
-        "majority_share": majority_n / sizes,
-    })
+    # The share of the majority type per cluster is not shown: with the cluster size it
+    # gives the count of the other types, often under the disclosure threshold.
+    table = pd.DataFrame({"n": sizes, "majority": majority})
     table.index = [f"{choose(lang, 'Classe', 'Cluster')} {c}" for c in table.index]
     table.index.name = choose(lang, "Classe", "Cluster")
     agreement = majority_n.sum() / sizes.sum()
@@ -176,11 +174,9 @@ def _clustering(seq, res, params, lang: str, seed: int) -> Section:
     ))
     section.add(Table(table, choose(lang, "Classes et type de carrière majoritaire",
                                     "Clusters and their majority career type"),
-                      counts=["n"], percent=["majority_share"],
+                      counts=["n"],
                       labels={"majority": choose(lang, "Type majoritaire (règles)",
-                                                 "Majority type (rules)"),
-                              "majority_share": choose(lang, "Part de ce type",
-                                                       "Share of that type")}))
+                                                 "Majority type (rules)")}))
     return section
 
 
