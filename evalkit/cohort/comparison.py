@@ -93,7 +93,7 @@ class CohortComparison:
             n_neighbors: int = 1, match_on: str = "ps", ps_scale: str = "logit",
             metric: str = "mahalanobis", caliper: float | None = None, replace: bool = True,
             variance: str = "population", var_neighbors: int = 2,
-            adjust_ps: bool = True) -> CohortEstimateResults:
+            adjust_ps: bool = True, bias_adjust: bool = False) -> CohortEstimateResults:
         """Estimate the ATT or ATE of every outcome with one method.
 
         Parameters
@@ -117,6 +117,10 @@ class CohortComparison:
             When matching on the estimated score with the population variance, apply the
             Abadie & Imbens (2016) adjustment for the estimation of the score (default;
             requires every person to be matched, i.e. no caliper losses).
+        bias_adjust
+            Abadie & Imbens (2011) regression bias correction of the matching estimator on all
+            covariates (recommended with survey weights and with several continuous
+            covariates; see :func:`evalkit.cohort.matching.nn_matching`).
         """
         method, estimand = _check_choice(method, METHODS, "method"), _check_choice(
             estimand.upper(), ESTIMANDS, "estimand")
@@ -173,7 +177,7 @@ class CohortComparison:
             else:
                 est = self._matching(sub, y, logit, estimand, ledger, name, n_neighbors,
                                      match_on, ps_scale, metric, caliper, replace, variance,
-                                     var_neighbors, adjust_ps)
+                                     var_neighbors, adjust_ps, bias_adjust)
             psi[rows, col] = est.psi
             n_t, n_c = int((sub.d == 1).sum()), int((sub.d == 0).sum())
             if method == "matching":
@@ -208,7 +212,7 @@ class CohortComparison:
             ledger=ledger, info=info, details=details)
 
     def _matching(self, sub, y, logit, estimand, ledger, name, n_neighbors, match_on, ps_scale,
-                  metric, caliper, replace, variance, var_neighbors, adjust_ps):
+                  metric, caliper, replace, variance, var_neighbors, adjust_ps, bias_adjust):
         if match_on == "ps":
             if ps_scale == "logit":
                 z = logit.logit
@@ -225,7 +229,8 @@ class CohortComparison:
         est, unmatched = nn_matching(y, sub.d, sub.s, z, estimand, n_neighbors=n_neighbors,
                                      caliper=width, replace=replace, variance=variance,
                                      var_neighbors=var_neighbors,
-                                     score=logit if match_on == "ps" and adjust_ps else None)
+                                     score=logit if match_on == "ps" and adjust_ps else None,
+                                     bias_x=sub.x if bias_adjust else None)
         if unmatched.any():
             ledger.record(f"caliper {name}", f"no match within the caliper ({caliper} "
                           f"{'SD of the score' if match_on == 'ps' else 'distance units'}); "
