@@ -148,6 +148,11 @@ class Table:
         Header overrides; standard result columns are translated otherwise.
     note
         Text under the table.
+    shares
+        Share columns (0-1) mapped to the count column they are a share of. A
+        share and its count give the number of persons with (and without) the
+        attribute: a share is masked when either is between 1 and the
+        threshold minus one (zeros are allowed, as for indicator numerators).
     suppressed
         Boolean frame (same shape as the displayed table) of cells already
         suppressed by upstream disclosure control, e.g.
@@ -163,6 +168,7 @@ class Table:
     percent: Sequence[str] = ()
     labels: Mapping[str, str] = field(default_factory=dict)
     note: str = ""
+    shares: Mapping[str, str] = field(default_factory=dict)
     suppressed: pd.DataFrame | None = None
 
     @classmethod
@@ -190,6 +196,19 @@ class Table:
     def protected(self, threshold: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         """The frame after disclosure control, and the mask of suppressed cells."""
         frame, mask = self._count_protected(threshold)
+        raw = self._flat()
+        for share, count in self.shares.items():
+            if share not in raw.columns or count not in raw.columns:
+                raise MissingColumnError(
+                    f"table {self.caption!r}: shares maps {share!r} to {count!r}, "
+                    f"not both in {list(raw.columns)}"
+                )
+            n = raw[count].astype(float)
+            with_attribute = (raw[share].astype(float) * n).round()
+            small = pd.concat([with_attribute, n - with_attribute], axis=1)
+            small = ((small > 0) & (small < threshold)).any(axis=1)
+            frame[share] = frame[share].mask(small)
+            mask[share] = mask[share] | small
         if self.suppressed is not None:
             upstream = self._flat_mask(self.suppressed, frame)
             frame, mask = frame.mask(upstream), mask | upstream

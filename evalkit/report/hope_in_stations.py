@@ -104,7 +104,7 @@ def _descriptives(survey: pd.DataFrame, params, lang: str) -> Section:
                              "Respondents by station and wave"), counts=list(counts.columns)),
         Table(rates, choose(lang, "Part des personnes concernées, par statut de la gare et vague",
                             "Share of respondents, by station status and wave"),
-              counts=["n"], percent=outcomes,
+              counts=["n"], percent=outcomes, shares=dict.fromkeys(outcomes, "n"),
               labels={"status": choose(lang, "Statut", "Status"), wave: wave_label,
                       **{o: _outcome(o, lang) for o in outcomes}}),
         LedgerFlow(table.ledger),

@@ -198,3 +198,15 @@ def test_optional_pdf(tmp_path, monkeypatch):
     report.publish(tmp_path / "r.html", pdf=True)
     assert (tmp_path / "r.pdf").read_bytes()[:5] == b"%PDF-"
     assert (tmp_path / "r.html").exists()
+
+
+def test_shares_that_reveal_small_numerators_are_masked():
+    frame = pd.DataFrame({"group": ["A", "B", "C"], "n": [200, 300, 400],
+                          "share": [0.02, 0.5, 0.99], "mean_age": [40.1, 41.2, 39.9]})
+    report = Report("r", lang="en")
+    report.add(Section("s").add(Table(frame, counts=["n"], dependent=["mean_age"],
+                                      percent=["share"], shares={"share": "n"})))
+    rows = cells(report.render())
+    # 2% of 200 = 4 persons; 99% of 400 leaves 4 persons without the attribute.
+    assert [r[2] for r in rows] == ["s", "50.0%", "s"]
+    assert [r[1] for r in rows] == ["200", "300", "400"]
