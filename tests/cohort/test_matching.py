@@ -212,3 +212,37 @@ def test_clustered_matching_variance_reduces_to_unclustered():
     assert_allclose(sites.params.iloc[0], plain.params.iloc[0])
     assert sites.std_errors.iloc[0] > plain.std_errors.iloc[0]
     assert "heuristic" in sites.info["Std. errors"]
+
+
+@pytest.mark.parametrize("estimand", ["ATT", "ATE"])
+def test_bias_corrected_matching_equals_brute_force(small, estimand):
+    """Abadie-Imbens (2011): imputed outcomes shifted by mu_w(x_i) - mu_w(x_j), mu_w the
+    weighted least-squares fit in group w; conditional variances from the fit's residuals."""
+    y, d, s, z = small
+    rng = np.random.default_rng(1)
+    x = np.column_stack([z, rng.normal(size=len(y))])
+    y = y + 0.7 * x[:, 1]
+
+    def fit(group):
+        rows = d == group
+        design = np.column_stack([np.ones(rows.sum()), x[rows]])
+        sw = np.sqrt(s[rows])
+        beta = np.linalg.lstsq(design * sw[:, None], y[rows] * sw, rcond=None)[0]
+        return np.column_stack([np.ones(len(y)), x]) @ beta
+
+    mu = {1: fit(1), 0: fit(0)}
+    pairs = [(1, 0)] if estimand == "ATT" else [(1, 0), (0, 1)]
+    contributions = np.zeros(len(y))
+    for group, other in pairs:
+        queries, pool = np.flatnonzero(d == group), np.flatnonzero(d == other)
+        for i, match in zip(queries, _brute_sets(z, pool, queries, 2), strict=True):
+            c = s[match] / s[match].sum()
+            imputed = np.sum(c * (y[match] + mu[other][i] - mu[other][match]))
+            contributions[i] = (y[i] - imputed) if group == 1 else (imputed - y[i])
+    used = d == 1 if estimand == "ATT" else np.ones(len(y), bool)
+    expected = np.sum(s[used] * contributions[used]) / s[used].sum()
+    est, _ = nn_matching(y, d, s, z, estimand, n_neighbors=2, bias_x=x, variance="sample")
+    assert_allclose(est.tau, expected, rtol=1e-12)
+    resid = y - np.where(d == 1, mu[1], mu[0])
+    _, se = _brute_matching(resid, d, s, z, estimand, 2, 2, "sample")
+    assert_allclose(np.sqrt(np.sum(est.psi ** 2)), se, rtol=1e-10)
