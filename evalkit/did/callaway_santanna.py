@@ -39,6 +39,7 @@ from evalkit.errors import ConfigError, EstimationError, OverlapError
 CONTROL_GROUPS = ("nevertreated", "notyettreated")
 ESTIMATIONS = ("unconditional", "or", "ipw", "dr")
 BASE_PERIODS = ("varying", "universal")
+UNBALANCED = ("rcs", "balance")
 
 
 class CallawaySantAnna:
@@ -77,8 +78,14 @@ class CallawaySantAnna:
         contain whole units. Standard errors and bootstrap are clustered.
     repeated_cross_section
         Different units in each period (DataFrame input; a Panel says it
-        itself). Unbalanced panels are detected and handled as repeated
-        cross-sections with unit-level influence functions.
+        itself).
+    unbalanced
+        What to do with a panel where some units miss some periods (also after
+        dropping missing outcomes): ``"rcs"`` (default) estimates each 2x2 cell
+        with the repeated cross-section estimators on all observations and sums
+        influence functions by unit (R ``allow_unbalanced_panel = TRUE``);
+        ``"balance"`` keeps only units observed in every period, recording the
+        others in the ledger (R's default).
 
     Examples
     --------
@@ -105,10 +112,12 @@ class CallawaySantAnna:
         weights: str | None = None,
         cluster: str | None = None,
         repeated_cross_section: bool = False,
+        unbalanced: str = "rcs",
     ) -> None:
         _check_choice("control_group", control_group, CONTROL_GROUPS)
         _check_choice("estimation", estimation, ESTIMATIONS)
         _check_choice("base_period", base_period, BASE_PERIODS)
+        _check_choice("unbalanced", unbalanced, UNBALANCED)
         covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
         if estimation == "unconditional" and covariates:
             raise ConfigError(
@@ -126,7 +135,7 @@ class CallawaySantAnna:
             data, yname=yname, unit=unit, period=period, first_treated=first_treated,
             treatment=treatment, covariates=covariates, weights=weights, cluster=cluster,
             repeated_cross_section=repeated_cross_section, control_group=control_group,
-            anticipation=self.anticipation,
+            anticipation=self.anticipation, unbalanced=unbalanced,
         )
         # Non-numeric covariates arrive one-hot encoded ("sex[M]"): use those names.
         self.covariates = self.data.covariate_names

@@ -96,6 +96,7 @@ def prepare_staggered(
     repeated_cross_section: bool = False,
     control_group: str = "nevertreated",
     anticipation: int = 0,
+    unbalanced: str = "rcs",
 ) -> StaggeredData:
     """Validate the input and build :class:`StaggeredData` (see module docstring)."""
     panel, covariates, notes = _as_panel(data, yname, unit, period, first_treated, treatment,
@@ -173,6 +174,9 @@ def prepare_staggered(
         raise EstimationError("At least two periods are needed for DiD.")
 
     balanced = (not rcs) and len(frame) == frame[u].nunique() * len(periods)
+    if not rcs and not balanced and unbalanced == "balance":
+        frame, cohorts = _balance(frame, u, t, g, periods, cohorts, ledger, control_group)
+        balanced = True
     layout = "rcs" if rcs else ("balanced" if balanced else "unbalanced")
     if layout == "unbalanced":
         notes.append("unbalanced panel: 2x2 cells estimated as repeated cross-sections, "
@@ -183,6 +187,22 @@ def prepare_staggered(
                         ledger=ledger, notes=notes, **data_out)
     _check_sizes(out, control_group, cluster_col)
     return out
+
+
+def _balance(frame, u, t, g, periods, cohorts, ledger, control_group):
+    """Keep units observed in every period (R did's default), recording the others."""
+    counts = frame.groupby(u, sort=False)[t].transform("size").to_numpy()
+    frame = ledger.drop(frame, counts < len(periods), step=STEP, id_col=u,
+                        reason="unit not observed in every period (unbalanced='balance')")
+    if len(frame) == 0:
+        raise EmptyDataError("No unit is observed in every period; use unbalanced='rcs'.")
+    ft = frame[g].to_numpy(dtype=float)
+    if control_group == "nevertreated" and not np.isinf(ft).any():
+        raise EstimationError(
+            "After keeping only units observed in every period no never-treated unit is left. "
+            "Use unbalanced='rcs' (keeps every observation) or control_group='notyettreated'."
+        )
+    return frame, cohorts[np.isin(cohorts, ft)]
 
 
 def _as_panel(data, yname, unit, period, first_treated, treatment, covariates, weights,

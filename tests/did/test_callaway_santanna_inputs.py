@@ -154,6 +154,7 @@ def test_propensity_scores_at_one_name_cohort_and_period(mpdta):
     ({"estimation": "unconditional", "covariates": ["lpop"]}, "unconditional"),
     ({"base_period": "fixed"}, "base_period"),
     ({"anticipation": -1}, "anticipation"),
+    ({"unbalanced": "drop"}, "unbalanced"),
 ])
 def test_bad_options(mpdta, kwargs, match):
     with pytest.raises(ConfigError, match=match):
