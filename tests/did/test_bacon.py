@@ -6,6 +6,8 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from evalkit.datasets import rsa_experiment
@@ -103,3 +105,35 @@ def test_unbalanced_panel_and_covariates_are_refused():
         BaconDecomposition(ds["panel"], outcome="return_to_work").fit()
     with pytest.raises(ConfigError, match="covariates"):
         BaconDecomposition(ds["panel"], outcome="return_to_work", covariates=["age"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_periods=st.integers(3, 9),
+    cohort_draws=st.lists(st.integers(2, 9), min_size=1, max_size=4),
+    with_never=st.booleans(),
+    seed=st.integers(0, 10_000),
+)
+def test_identity_on_random_balanced_panels(n_periods, cohort_draws, with_never, seed):
+    """Theorem 1 on arbitrary designs: weights sum to one and the weighted 2x2s equal the TWFE
+    coefficient of a dummy-variable least-squares fit (numpy lstsq, no shared code)."""
+    cohorts = sorted({min(c, n_periods) for c in cohort_draws})
+    groups = cohorts + ([0] if with_never else [])
+    if len(groups) < 2:
+        return
+    rng = np.random.default_rng(seed)
+    n_units = 4 * len(groups)
+    first = np.array(groups)[np.arange(n_units) % len(groups)]
+    unit = np.repeat(np.arange(n_units), n_periods)
+    period = np.tile(np.arange(1, n_periods + 1), n_units)
+    ft = first[unit]
+    d = ((ft > 0) & (period >= ft)).astype(float)
+    y = rng.normal(size=len(unit)) + d * rng.normal(1, 1, size=len(unit))
+    df = pd.DataFrame({"unit_id": unit, "period": period, "first_treated": ft, "y": y})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = BaconDecomposition(df, outcome="y").fit(warn_forbidden=False)
+    dummies = np.column_stack([d, np.eye(n_units)[unit], np.eye(n_periods)[period - 1][:, 1:]])
+    beta = np.linalg.lstsq(dummies, y, rcond=None)[0][0]
+    assert_allclose(res.comparisons["weight"].sum(), 1.0, rtol=1e-10)
+    assert_allclose(res.weighted_sum, beta, rtol=1e-8, atol=1e-10)
