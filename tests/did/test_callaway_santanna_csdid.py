@@ -97,10 +97,12 @@ def test_balanced_panel(mpdta, control_group, estimation, est_method, covariates
 
 
 @pytest.mark.parametrize("control_group", ["nevertreated", "notyettreated"])
-def test_anticipation(mpdta, control_group):
+@pytest.mark.parametrize("base_period", ["varying", "universal"])
+def test_anticipation(mpdta, control_group, base_period):
     fitted, aggs = run_csdid(mpdta, xformla="lemp~lpop", anticipation=1,
-                             control_group=control_group)
-    ours = run_ours(mpdta, covariates=["lpop"], anticipation=1, control_group=control_group)
+                             control_group=control_group, base_period=base_period)
+    ours = run_ours(mpdta, covariates=["lpop"], anticipation=1, control_group=control_group,
+                    base_period=base_period)
     assert_same(fitted, aggs, ours)
 
 
