@@ -25,7 +25,11 @@ from evalkit.indicators.definition import AgeBands, Disaggregations, Indicator
 
 ALL = "(all)"
 MISSING = "(missing)"
-STAT_COLUMNS = ["n", "n_persons", "sum_num", "sum_den", "mean_num", "m2_num"]
+# Survey-weighted sums, all additive over cells (NaN without weights): sum of weights w,
+# of w², of w·num, of w·den, and the second moments w²·num², w²·num·den, w²·den² from
+# which the linearised variance of the ratio sum(w·num) / sum(w·den) follows in any margin.
+WEIGHTED_COLUMNS = ["sw", "sw2", "swx", "swd", "sxx", "sxd", "sdd"]
+STAT_COLUMNS = ["n", "n_persons", "sum_num", "sum_den", "mean_num", "m2_num", *WEIGHTED_COLUMNS]
 
 
 @dataclass
@@ -81,7 +85,7 @@ def resolve_dims(indicator: Indicator, disagg: Disaggregations) -> list[tuple[st
     return [disagg.resolve(d) for d in indicator.disaggregations]
 
 
-def check_columns(indicator: Indicator, columns, dims, person_id) -> None:
+def check_columns(indicator: Indicator, columns, dims, person_id, weight=None) -> None:
     exprs = indicator.expressions()
     needed = {}
     for role, expr in (("numerator", exprs["numerator"]), ("denominator", exprs["denominator"])):
@@ -95,6 +99,8 @@ def check_columns(indicator: Indicator, columns, dims, person_id) -> None:
         needed.setdefault(src, f"disaggregation {out!r}")
     if person_id is not None:
         needed.setdefault(person_id, "person id")
+    if weight is not None:
+        needed.setdefault(weight, "weight")
     missing = {c: r for c, r in needed.items() if c not in columns}
     if missing:
         shown = ", ".join(f"{c!r} ({r})" for c, r in missing.items())
@@ -106,13 +112,19 @@ def check_columns(indicator: Indicator, columns, dims, person_id) -> None:
 
 
 def finish_cells(cells: pd.DataFrame, names: list[str], with_persons: bool) -> pd.DataFrame:
+    """Common dtypes, empty-cell sums, column order and cell order (margins first)."""
     if not with_persons:
         cells["n_persons"] = np.nan
+    for c in WEIGHTED_COLUMNS:
+        if c not in cells:
+            cells[c] = np.nan
     cells["n"] = cells["n"].astype("int64")
-    for c in ("sum_num", "sum_den", "mean_num", "m2_num", "n_persons"):
+    for c in ("sum_num", "sum_den", "mean_num", "m2_num", "n_persons", *WEIGHTED_COLUMNS):
         cells[c] = cells[c].astype(float)
     empty = cells["n"].to_numpy() == 0
     cells.loc[empty, ["sum_num", "sum_den"]] = 0.0
+    if cells["sw"].notna().any():
+        cells.loc[empty, WEIGHTED_COLUMNS] = 0.0
     cells = cells[names + STAT_COLUMNS]
     if not names:
         return cells.reset_index(drop=True)

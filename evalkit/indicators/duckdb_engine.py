@@ -17,6 +17,7 @@ import pandas as pd
 from evalkit.errors import DataValidationError, InputFileError
 from evalkit.indicators.cells import (
     ALL,
+    WEIGHTED_COLUMNS,
     CellStats,
     check_columns,
     finish_cells,
@@ -74,17 +75,18 @@ def duckdb_cells(
     disagg: Disaggregations,
     *,
     person_id: str | None = None,
+    weight: str | None = None,
     margins: bool = True,
 ) -> CellStats:
     """Cell statistics computed inside DuckDB (see module docstring).
 
-    One pass over the population rows: ``GROUP BY GROUPING SETS`` always
-    includes the overall set ``()``, whose row also carries the counts of
-    rows with missing values and the validity checks; plus ``count(*)`` of
-    the source (read from Parquet metadata when the source is Parquet).
+    One pass over the population rows, grouped by the finest cells, which
+    also counts rows with missing values and runs the validity checks; plus
+    ``count(*)`` of the source (read from Parquet metadata when the source is
+    Parquet) and, with a person id, one distinct count per grouping set.
     """
     dims = resolve_dims(indicator, disagg)
-    check_columns(indicator, duckdb_columns(con, source), dims, person_id)
+    check_columns(indicator, duckdb_columns(con, source), dims, person_id, weight)
     exprs = indicator.expressions()
     conds = [f"({f.to_sql()})" for f in exprs["filters"]]
     den_sql = "1.0"
@@ -111,12 +113,18 @@ def duckdb_cells(
             expr = col
         select.append(f"{expr} AS d{k}")
         names.append(out)
-    if indicator.kind == "rate":
-        # a row counts only when both numerator and exposure are known
-        select += [f"CASE WHEN ({den_sql}) IS NOT NULL THEN {num_sql} END AS num",
-                   f"CASE WHEN ({num_sql}) IS NOT NULL THEN {den_sql} END AS den"]
-    else:
-        select += [f"{num_sql} AS num", "1.0 AS den"]
+    # A row counts only when numerator, exposure (rates) and weight are all known; the
+    # others are set to NULL with it so that every aggregate skips the same rows.
+    w_sql = f"CAST({_quote_ident(weight)} AS DOUBLE)" if weight is not None else None
+    parts = {"num": num_sql, "den": den_sql if indicator.kind == "rate" else None, "w": w_sql}
+    known = [f"({v}) IS NOT NULL" for v in parts.values() if v is not None]
+    for alias, value in parts.items():
+        if value is None:
+            select.append(f"1.0 AS {alias}" if alias == "den" else f"NULL AS {alias}")
+        elif len(known) == 1:
+            select.append(f"{value} AS {alias}")
+        else:
+            select.append(f"CASE WHEN {' AND '.join(known)} THEN {value} END AS {alias}")
     if person_id is not None:
         select.append(f"{_quote_ident(person_id)} AS pid")
     base = f"SELECT {', '.join(select)} FROM {source} WHERE COALESCE({pop_sql}, FALSE)"
@@ -133,10 +141,16 @@ def duckdb_cells(
         checks += ", count(*) FILTER (WHERE num NOT IN (0, 1)) AS n_not01"
     if indicator.kind == "rate":
         checks += ", count(*) FILTER (WHERE den < 0) AS n_neg"
+    weighted = ""
+    if weight is not None:
+        checks += ", count(*) FILTER (WHERE w < 0) AS n_negw"
+        weighted = (", sum(w) AS sw, sum(w * w) AS sw2, sum(w * num) AS swx, sum(w * den) AS swd, "
+                    "sum(w * w * num * num) AS sxx, sum(w * w * num * den) AS sxd, "
+                    "sum(w * w * den * den) AS sdd")
     query = (
         f"SELECT {''.join(k + ', ' for k in dkeys)}"
         f"count(num) AS n, sum(num) AS sum_num, sum(den) AS sum_den, var_samp(num) AS var, "
-        f"count(*) AS n_pop{checks} "
+        f"count(*) AS n_pop{checks}{weighted} "
         f"FROM ({base})" + (f" GROUP BY {', '.join(dkeys)}" if dkeys else "")
     )
     raw = con.execute(query).df()
@@ -153,6 +167,11 @@ def duckdb_cells(
             f"indicator {indicator.name!r}: the denominator {indicator.denominator!r} "
             f"(exposure) is negative in {int(raw['n_neg'].sum())} row(s)"
         )
+    if "n_negw" in raw and raw["n_negw"].sum():
+        raise DataValidationError(
+            f"indicator {indicator.name!r}: the weight column {weight!r} is negative in "
+            f"{int(raw['n_negw'].sum())} row(s)"
+        )
     # Cells whose rows all have a missing value do not exist (as in pandas).
     raw = raw[raw["n"].to_numpy() > 0]
     finest = pd.DataFrame({
@@ -164,7 +183,12 @@ def duckdb_cells(
     finest["sum_den"] = raw["sum_den"].to_numpy(dtype=float, na_value=np.nan)
     var = raw["var"].to_numpy(dtype=float, na_value=np.nan)
     finest["m2_num"] = np.nan_to_num(var * (finest["n"].to_numpy() - 1), nan=0.0)
-    pieces = [_combine(finest, gset, names) for gset in grouping_sets(names, margins)]
+    additive = ["n", "sum_num", "sum_den"]
+    if weight is not None:
+        for col in WEIGHTED_COLUMNS:
+            finest[col] = raw[col].to_numpy(dtype=float, na_value=np.nan)
+        additive += WEIGHTED_COLUMNS
+    pieces = [_combine(finest, gset, names, additive) for gset in grouping_sets(names, margins)]
     cells = pd.concat(pieces, ignore_index=True)
     if person_id is not None:
         cells["n_persons"] = _duckdb_persons(con, base, valid, dkeys, names, cells)
@@ -173,15 +197,16 @@ def duckdb_cells(
     )
 
 
-def _combine(finest: pd.DataFrame, gset: tuple[str, ...], names: list[str]) -> pd.DataFrame:
-    """Statistics of grouping set ``gset`` from the finest cells.
+def _combine(finest: pd.DataFrame, gset: tuple[str, ...], names: list[str],
+             additive: list[str]) -> pd.DataFrame:
+    """Statistics of grouping set ``gset`` from the finest cells (``additive`` columns summed).
 
     ``M2 = sum_i M2_i + sum_i n_i (mean_i - mean)^2`` (Chan, Golub & LeVeque 1979).
     """
     finest = finest.assign(_mean=finest["sum_num"] / finest["n"])
     if gset:
         grouped = finest.groupby(list(gset), sort=False)
-        out = grouped[["n", "sum_num", "sum_den"]].sum()
+        out = grouped[additive].sum()
         mean = out["sum_num"] / out["n"]
         dev = finest["n"] * (finest["_mean"] - mean.reindex(
             pd.MultiIndex.from_frame(finest[list(gset)]) if len(gset) > 1
@@ -194,8 +219,8 @@ def _combine(finest: pd.DataFrame, gset: tuple[str, ...], names: list[str]) -> p
         sum_num = float(finest["sum_num"].sum())
         mean = sum_num / n if n else np.nan
         m2 = float(finest["m2_num"].sum() + (finest["n"] * (finest["_mean"] - mean) ** 2).sum())
-        out = pd.DataFrame({"n": [n], "sum_num": [sum_num],
-                            "sum_den": [float(finest["sum_den"].sum())], "m2_num": [m2]})
+        out = pd.DataFrame({c: [float(finest[c].sum())] for c in additive})
+        out["n"], out["sum_num"], out["m2_num"] = n, sum_num, m2
     with np.errstate(invalid="ignore", divide="ignore"):
         out["mean_num"] = out["sum_num"] / out["n"]
     out["m2_num"] = out["m2_num"].where(out["n"] > 1)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from evalkit.data.ledger import ExclusionLedger
 from evalkit.disclosure import DEFAULT_THRESHOLD
@@ -22,8 +23,10 @@ from evalkit.indicators.cells import ALL, CellStats, validate_engine
 from evalkit.indicators.definition import Disaggregations, Indicator
 from evalkit.indicators.duckdb_engine import duckdb_cells, duckdb_source
 from evalkit.indicators.intervals import (
+    linearised_ratio,
     poisson_rate_interval,
     t_interval,
+    weighted_wilson_interval,
     wilson_interval,
 )
 from evalkit.indicators.pandas_engine import pandas_cells
@@ -32,20 +35,20 @@ from evalkit.indicators.trends import period_differences
 from evalkit.results import EstimateResults
 
 
-def _unwrap(data, person_id, disagg):
-    """DataFrame, person id, disaggregations and ledger from a contract or a frame."""
+def _unwrap(data, person_id, weight, disagg):
+    """DataFrame, person id, weight, disaggregations and ledger from a contract or a frame."""
     ledger = None
     try:
         from evalkit.data import Panel, PersonTable
     except ImportError:  # pragma: no cover - contracts always present once evalkit.data lands
         Panel = PersonTable = ()  # noqa: N806
     if PersonTable and isinstance(data, PersonTable):
-        return data.data, person_id or data.id, disagg, data.ledger
+        return data.data, person_id or data.id, weight or data.weight, disagg, data.ledger
     if Panel and isinstance(data, Panel):
         if disagg.period is None:
             disagg = Disaggregations(**{**disagg.__dict__, "period": data.period})
-        return data.data, person_id or data.unit, disagg, data.ledger
-    return data, person_id, disagg, ledger
+        return data.data, person_id or data.unit, weight or data.weight, disagg, data.ledger
+    return data, person_id, weight, disagg, ledger
 
 
 class IndicatorModel:
@@ -65,6 +68,13 @@ class IndicatorModel:
     person_id
         Person identifier: cells then count distinct persons (``n_persons``),
         which disclosure control uses. Without it each row counts as a person.
+    weight
+        Survey (probability) weight column; taken from the contract's
+        ``weight`` when not given. Weighted indicators are ratios
+        ``sum(w·num) / sum(w·den)`` with linearised standard errors (single
+        stage, with replacement: strata and clusters are not modelled);
+        intervals are Wilson with the effective sample size (proportions),
+        t (means) or normal (rates). Counts for disclosure stay unweighted.
     engine
         ``"pandas"`` or ``"duckdb"``; both return the same numbers.
     margins
@@ -81,6 +91,7 @@ class IndicatorModel:
         *,
         disaggregations: Disaggregations | None = None,
         person_id: str | None = None,
+        weight: str | None = None,
         engine: str = "pandas",
         margins: bool = True,
         memory_limit: str | None = None,
@@ -97,7 +108,8 @@ class IndicatorModel:
             raise ConfigError(f"indicator names must be unique, got {names}")
         self.engine = validate_engine(engine)
         disagg = disaggregations or Disaggregations()
-        self.data, self.person_id, self.disaggregations, self._ledger = _unwrap(data, person_id, disagg)
+        (self.data, self.person_id, self.weight, self.disaggregations,
+         self._ledger) = _unwrap(data, person_id, weight, disagg)
         if isinstance(self.data, pd.DataFrame) and self.data.empty:
             raise EmptyDataError("the data has no row: nothing to count")
         if self.engine == "pandas" and not isinstance(self.data, pd.DataFrame):
@@ -115,6 +127,7 @@ class IndicatorModel:
             for ind in self.indicators:
                 stats_by_name[ind.name] = pandas_cells(
                     self.data, ind, self.disaggregations, person_id=self.person_id,
+                    weight=self.weight,
                     margins=self.margins)
         else:
             import duckdb
@@ -130,6 +143,7 @@ class IndicatorModel:
                 for ind in self.indicators:
                     stats_by_name[ind.name] = duckdb_cells(
                         con, source, ind, self.disaggregations, person_id=self.person_id,
+                        weight=self.weight,
                         margins=self.margins)
             finally:
                 con.close()
@@ -143,7 +157,7 @@ class IndicatorModel:
             n_rows = next(iter(stats_by_name.values())).n_input
             ledger = ExclusionLedger(n_rows, n_rows, source=str(self.data))
         return IndicatorResults(self.indicators, stats_by_name, level=level, ledger=ledger,
-                                engine=self.engine, person_id=self.person_id)
+                                engine=self.engine, person_id=self.person_id, weight=self.weight)
 
 
 def _check_denominators(ind: Indicator, cell_stats: CellStats) -> None:
@@ -168,7 +182,29 @@ def _check_denominators(ind: Indicator, cell_stats: CellStats) -> None:
             )
 
 
+def _weighted_estimates(kind: str, cells: pd.DataFrame, per: float, level: float) -> pd.DataFrame:
+    n = cells["n"].to_numpy(dtype=float)
+    est, se = linearised_ratio(*(cells[c] for c in ("swx", "swd", "sxx", "sxd", "sdd")), n)
+    if kind == "proportion":
+        lo, hi = weighted_wilson_interval(est, se, level)
+    else:
+        with np.errstate(invalid="ignore"):
+            q = stats.t.ppf(0.5 + level / 2, n - 1) if kind == "mean" else stats.norm.ppf(
+                0.5 + level / 2)
+        lo, hi = est - q * se, est + q * se
+        if kind == "rate":
+            lo = np.maximum(lo, 0.0)
+    scale = per if kind != "mean" else 1.0
+    return pd.DataFrame({
+        "numerator": cells["swx"].to_numpy(), "denominator": cells["swd"].to_numpy(),
+        "estimate": est * scale, "std_error": se * scale,
+        "ci_lower": lo * scale, "ci_upper": hi * scale,
+    }, index=cells.index)
+
+
 def _estimates(kind: str, cells: pd.DataFrame, per: float, level: float) -> pd.DataFrame:
+    if cells["sw"].notna().any():
+        return _weighted_estimates(kind, cells, per, level)
     n = cells["n"].to_numpy(dtype=float)
     x = cells["sum_num"].to_numpy(dtype=float)
     e = cells["sum_den"].to_numpy(dtype=float)
@@ -224,13 +260,14 @@ class IndicatorResults(EstimateResults):
     """
 
     def __init__(self, indicators, stats_by_name: dict[str, CellStats], *, level, ledger, engine,
-                 person_id):
+                 person_id, weight=None):
         self.indicators = {i.name: i for i in indicators}
         self.cells = {k: v.cells for k, v in stats_by_name.items()}
         self.dimensions = {k: v.dimensions for k, v in stats_by_name.items()}
         self.level = level
         self.engine = engine
         self.person_id = person_id
+        self.weight = weight
         self.exclusions = pd.DataFrame([
             {"indicator": k, "n_input": v.n_input, "n_outside_population": v.n_outside,
              "n_missing_value": v.n_missing}
@@ -248,7 +285,8 @@ class IndicatorResults(EstimateResults):
         params = pd.Series(self._tidy["estimate"].to_numpy(), index=self._keys(self._tidy))
         ses = pd.Series(self._tidy["std_error"].to_numpy(), index=params.index)
         super().__init__(params, ses, title="Monitoring indicators", ledger=ledger,
-                         info={"engine": engine, "confidence level": level})
+                         info={"engine": engine, "confidence level": level,
+                               "weight": weight or "none"})
 
     @staticmethod
     def _keys(tidy: pd.DataFrame) -> list[str]:
@@ -316,8 +354,12 @@ class IndicatorResults(EstimateResults):
         """Plain-text table (unmasked, for the analyst)."""
         tidy = self.to_frame(level)
         cols = [c for c in tidy.columns if c not in ("label_en", "label_fr", "level", "std_error")]
-        lines = [self.title, "=" * 40, f"engine: {self.engine}; intervals: Wilson (proportion), "
-                 f"exact Poisson (rate), t (mean) at {self.level:.0%}",
+        intervals = (
+            f"survey weight {self.weight!r}, linearised SEs; intervals: Wilson with effective n "
+            f"(proportion), normal (rate), t (mean)" if self.weight else
+            "intervals: Wilson (proportion), exact Poisson (rate), t (mean)"
+        )
+        lines = [self.title, "=" * 40, f"engine: {self.engine}; {intervals} at {self.level:.0%}",
                  "NOT disclosure-controlled: use publishable() / to_report_table() for reports",
                  "-" * 40, tidy[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"),
                  "-" * 40, self.exclusions.to_string(index=False)]

@@ -7,7 +7,11 @@
 * means: Student t interval ``mean ± t_{n-1} s / sqrt(n)``;
 * difference of two independent proportions: Newcombe's hybrid score
   interval (Newcombe 1998, method 10), equal to statsmodels'
-  ``confint_proportions_2indep(method="newcomb")``.
+  ``confint_proportions_2indep(method="newcomb")``;
+* survey-weighted indicators: the ratio ``sum(w·x) / sum(w·d)`` with its
+  linearised (Taylor) standard error, equal to the HC1 standard error of a
+  weighted least-squares regression of ``x/d`` on a constant with weights
+  ``w·d`` (statsmodels ``WLS(...).fit(cov_type="HC1")``).
 """
 
 from __future__ import annotations
@@ -78,3 +82,37 @@ def newcombe_difference_interval(x1, n1, x0, n0, level: float = 0.95):
     lower = d - np.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)
     upper = d + np.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)
     return lower, upper
+
+
+def linearised_ratio(swx, swd, sxx, sxd, sdd, n):
+    """Weighted ratio ``R = sum(w x) / sum(w d)`` and its linearised standard error.
+
+    ``Var(R) = n / (n - 1) * sum(w^2 (x - R d)^2) / sum(w d)^2``, expanded as
+    ``sxx - 2 R sxd + R^2 sdd`` with ``sxx = sum(w^2 x^2)``, ``sxd = sum(w^2 x d)``,
+    ``sdd = sum(w^2 d^2)`` so that it can be computed for any margin from
+    additive cell sums. Weights are treated as probability weights of a
+    single-stage, with-replacement design (no strata, no clusters).
+    """
+    swx, swd, sxx, sxd, sdd, n = (np.asarray(a, dtype=float) for a in (swx, swd, sxx, sxd, sdd, n))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = swx / swd
+        resid = np.maximum(sxx - 2 * ratio * sxd + ratio**2 * sdd, 0.0)
+        se = np.sqrt(n / (n - 1) * resid) / swd
+    return ratio, np.where(n >= 2, se, np.nan)
+
+
+def weighted_wilson_interval(p, se, level: float = 0.95):
+    """Wilson interval for a weighted proportion using the effective sample size.
+
+    ``n_eff = p (1 - p) / se^2`` (Korn & Graubard 1998) with ``se`` the
+    linearised standard error (with equal weights ``n_eff = n - 1``, so the
+    interval is the unweighted Wilson interval on one observation less). NaN
+    where ``p`` is 0 or 1 (``n_eff`` undefined).
+    """
+    p = np.asarray(p, dtype=float)
+    se = np.asarray(se, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = p * (1 - p) / se**2
+    ok = np.isfinite(n_eff) & (n_eff > 0)
+    lo, hi = wilson_interval(np.where(ok, p * n_eff, np.nan), np.where(ok, n_eff, np.nan), level)
+    return lo, hi

@@ -32,11 +32,12 @@ def pandas_cells(
     disagg: Disaggregations,
     *,
     person_id: str | None = None,
+    weight: str | None = None,
     margins: bool = True,
 ) -> CellStats:
     """Cell statistics computed with pandas (see module docstring)."""
     dims = resolve_dims(indicator, disagg)
-    check_columns(indicator, frame.columns, dims, person_id)
+    check_columns(indicator, frame.columns, dims, person_id, weight)
     exprs = indicator.expressions()
     n_input = len(frame)
     pop = pd.Series(True, index=frame.index, dtype="boolean")
@@ -59,6 +60,17 @@ def pandas_cells(
         den = den.to_numpy(dtype=float, na_value=np.nan)
         valid &= ~np.isnan(den)
         _check_exposure(den[valid], indicator)
+    wt = None
+    if weight is not None:
+        wt = _numeric(Expression.parse(f"`{weight}`"), frame, indicator, "weight")
+        wt = wt.to_numpy(dtype=float, na_value=np.nan)
+        valid &= ~np.isnan(wt)
+        if (wt[valid] < 0).any():
+            raise DataValidationError(
+                f"indicator {indicator.name!r}: the weight column {weight!r} has negative values, "
+                f"e.g. {sorted(set(wt[valid][wt[valid] < 0].tolist()))[:5]}"
+            )
+        wt = wt[valid]
     x = num[valid]
     w = den[valid] if den is not None else np.ones(x.size)
     names, codes, labels = [], [], []
@@ -70,7 +82,7 @@ def pandas_cells(
     pid = None
     if person_id is not None:
         pid = pd.factorize(frame[person_id][valid])[0].astype(np.int64)
-    cube = _Cube(codes, labels, x, w)
+    cube = _Cube(codes, labels, x, w, wt)
     pieces = []
     for gset in grouping_sets(names, margins):
         piece = cube.grouping_set(gset, names)
@@ -113,7 +125,7 @@ class _Cube:
     ``M2 = sum_i M2_i + sum_i n_i (mean_i - mean)^2`` (Chan, Golub & LeVeque 1979).
     """
 
-    def __init__(self, codes, labels, x, w) -> None:
+    def __init__(self, codes, labels, x, w, wt=None) -> None:
         self.labels = labels
         self.shape = tuple(len(lab) for lab in labels)
         size = int(np.prod(self.shape)) if self.shape else 1
@@ -129,6 +141,12 @@ class _Cube:
         self.sum_den = np.bincount(key, weights=w, minlength=size).reshape(self.shape)
         self.mean = np.nan_to_num(mean).reshape(self.shape)
         self.m2 = m2.reshape(self.shape)
+        self.weighted = {}
+        if wt is not None:
+            terms = {"sw": wt, "sw2": wt**2, "swx": wt * x, "swd": wt * w,
+                     "sxx": (wt * x) ** 2, "sxd": wt**2 * x * w, "sdd": (wt * w) ** 2}
+            self.weighted = {k: np.bincount(key, weights=v, minlength=size).reshape(self.shape)
+                             for k, v in terms.items()}
 
     def grouping_set(self, gset, names) -> pd.DataFrame:
         axes = tuple(k for k, d in enumerate(names) if d not in gset)
@@ -144,6 +162,8 @@ class _Cube:
         out = pd.DataFrame({"n": flat[0][keep], "sum_num": flat[1][keep], "sum_den": flat[2][keep],
                             "mean_num": flat[3][keep],
                             "m2_num": np.where(flat[0][keep] > 1, flat[4][keep], np.nan)})
+        for name, arr in self.weighted.items():
+            out[name] = arr.sum(axis=axes, keepdims=True).reshape(-1)[keep]
         kept_shape = n.shape
         position = np.unravel_index(keep, kept_shape) if names else ()
         for k, d in enumerate(names):

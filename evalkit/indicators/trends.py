@@ -8,7 +8,9 @@ last and the first) with a confidence interval:
   equal to statsmodels' ``confint_proportions_2indep(method="newcomb")``);
 * rates: Wald interval on the difference of two Poisson rates,
   ``sqrt(x1/e1² + x0/e0²)``;
-* means: Welch's t interval (equal to ``scipy.stats.ttest_ind(equal_var=False)``).
+* means: Welch's t interval (equal to ``scipy.stats.ttest_ind(equal_var=False)``);
+* survey-weighted indicators (any kind): normal interval on the difference of
+  the two linearised estimates, ``sqrt(se1² + se0²)``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from scipy import stats
 from evalkit.errors import EstimationError
 from evalkit.indicators.cells import ALL
 from evalkit.indicators.definition import Indicator
-from evalkit.indicators.intervals import newcombe_difference_interval
+from evalkit.indicators.intervals import linearised_ratio, newcombe_difference_interval
 
 
 def period_differences(cells: dict, dimensions: dict, indicators: dict, period: str,
@@ -79,6 +81,14 @@ def _ordered(values) -> list:
 
 def _difference(ind: Indicator, c1: pd.Series, c0: pd.Series, level: float):
     n1, n0 = float(c1["n"]), float(c0["n"])
+    if not np.isnan(c1["sw"]):
+        cols = ("swx", "swd", "sxx", "sxd", "sdd")
+        r1, se1 = linearised_ratio(*(c1[c] for c in cols), n1)
+        r0, se0 = linearised_ratio(*(c0[c] for c in cols), n0)
+        scale = ind.per if ind.kind != "mean" else 1.0
+        half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(se1**2 + se0**2)
+        diff = float(r1 - r0)
+        return scale * diff, scale * float(diff - half), scale * float(diff + half)
     if ind.kind == "proportion":
         x1, x0 = float(c1["sum_num"]), float(c0["sum_num"])
         lo, hi = newcombe_difference_interval(x1, n1, x0, n0, level)

@@ -318,6 +318,12 @@ def test_errors_are_clear():
             evaluate_indicators(Indicator("p", "p", "p", "proportion", "score"), df, engine=engine)
     with pytest.raises(ColumnTypeError, match="numeric"):
         evaluate_indicators(Indicator("m", "m", "m", "mean", "sex"), df)
+    for engine in ("pandas", "duckdb"):
+        with pytest.raises(DataValidationError, match="weight"):
+            evaluate_indicators(Indicator("m", "m", "m", "mean", "score"),
+                                df.assign(w=[1.0, -2.0, 1.0]), weight="w", engine=engine)
+    with pytest.raises(MissingColumnError, match="'w' \\(weight\\)"):
+        evaluate_indicators(Indicator("m", "m", "m", "mean", "score"), df, weight="w")
     with pytest.raises(ConfigError, match="not allowed"):
         Indicator("x", "x", "x", "proportion", "__import__('os')")
     with pytest.raises(ConfigError, match="kind"):
@@ -435,7 +441,7 @@ _EXPRESSIONS = {
 }
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 10_000),
     n=st.integers(1, 60),
@@ -445,8 +451,10 @@ _EXPRESSIONS = {
     margins=st.booleans(),
     with_filter=st.booleans(),
     with_id=st.booleans(),
+    with_weight=st.booleans(),
 )
-def test_engines_agree_on_random_frames(seed, n, kind, which, dims, margins, with_filter, with_id):
+def test_engines_agree_on_random_frames(seed, n, kind, which, dims, margins, with_filter, with_id,
+                                        with_weight):
     rng = np.random.default_rng(seed)
     df = pd.DataFrame({
         "pid": rng.integers(0, max(1, n // 2), n),
@@ -460,6 +468,7 @@ def test_engines_agree_on_random_frames(seed, n, kind, which, dims, margins, wit
         "wave": rng.integers(1, 4, n),
         "status": pd.Categorical(rng.choice(["job", "ris", "inactive"], n)),
         "expo": rng.integers(1, 13, n).astype(float),
+        "wt": np.where(rng.random(n) < 0.1, np.nan, rng.uniform(0.2, 3, n)),
     })
     exprs = _EXPRESSIONS[kind]
     ind = Indicator(
@@ -468,7 +477,8 @@ def test_engines_agree_on_random_frames(seed, n, kind, which, dims, margins, wit
         filters=("k != 3",) if with_filter else (), disaggregations=dims,
     )
     disagg = Disaggregations(sex="sex", age="age", territory="terr", period="wave", status="status")
-    kw = dict(disaggregations=disagg, margins=margins, person_id="pid" if with_id else None)
+    kw = dict(disaggregations=disagg, margins=margins, person_id="pid" if with_id else None,
+              weight="wt" if with_weight else None)
     outcomes = []
     for engine in ("pandas", "duckdb"):
         try:
@@ -489,3 +499,75 @@ def test_ledger_for_dataframe_input():
     ledger = res.ledger.to_frame()
     assert ledger.loc[0, "n_rows"] == 4 and ledger.loc[0, "n_persons"] == 3
     assert ledger.loc[1, "step"] == "indicator m" and ledger.loc[1, "n_rows"] == 2
+
+
+# ------------------------------------------------------------------ survey weights
+def _wls_hc1(y, w):
+    """Weighted mean and its linearised SE via statsmodels (WLS on a constant, HC1)."""
+    import statsmodels.api as sm
+
+    fit = sm.WLS(np.asarray(y, float), np.ones(len(y)), weights=np.asarray(w, float)).fit(
+        cov_type="HC1")
+    return fit.params[0], fit.bse[0]
+
+
+def test_weighted_indicators_equal_statsmodels(hope):
+    survey = hope["survey"]
+    inds = [
+        Indicator("shelter", "s", "s", "proportion", "slept_in_shelter",
+                  disaggregations=("territory",)),
+        Indicator("perception", "p", "p", "mean", "perception_score",
+                  disaggregations=("territory",)),
+        Indicator("services", "v", "v", "rate", "n_services_used", denominator="months_homeless",
+                  filters=("months_homeless > 0",), disaggregations=("territory",), per=12),
+    ]
+    kw = dict(disaggregations=HOPE_DISAGG, person_id="respondent_id", weight="survey_weight")
+    res = IndicatorModel(inds, survey, **kw).fit()
+    tidy = res.to_frame()
+    for station, grp in survey.groupby("station"):
+        row = tidy[(tidy.indicator == "shelter") & (tidy.territory == station)].iloc[0]
+        p, se = _wls_hc1(grp["slept_in_shelter"], grp["survey_weight"])
+        assert_allclose([row.estimate, row.std_error], [p, se], rtol=1e-9)
+        n_eff = p * (1 - p) / se**2
+        lo, hi = proportion_confint(p * n_eff, n_eff, method="wilson")
+        assert_allclose([row.ci_lower, row.ci_upper], [lo, hi], rtol=1e-9)
+        assert row.n_persons == len(grp)  # disclosure counts stay unweighted
+
+        row = tidy[(tidy.indicator == "perception") & (tidy.territory == station)].iloc[0]
+        m, se = _wls_hc1(grp["perception_score"], grp["survey_weight"])
+        q = stats.t.ppf(0.975, len(grp) - 1)
+        assert_allclose([row.estimate, row.std_error, row.ci_lower], [m, se, m - q * se],
+                        rtol=1e-9)
+
+        g = grp[grp.months_homeless > 0]
+        row = tidy[(tidy.indicator == "services") & (tidy.territory == station)].iloc[0]
+        r, se = _wls_hc1(g["n_services_used"] / g["months_homeless"],
+                         g["survey_weight"] * g["months_homeless"])
+        assert_allclose([row.estimate, row.std_error], [12 * r, 12 * se], rtol=1e-9)
+    # the margin combines the cells' additive sums
+    total = tidy[(tidy.indicator == "perception") & (tidy.territory == ALL)].iloc[0]
+    m, se = _wls_hc1(survey["perception_score"], survey["survey_weight"])
+    assert_allclose([total.estimate, total.std_error], [m, se], rtol=1e-9)
+    duck = IndicatorModel(inds, survey, engine="duckdb", **kw).fit().to_frame()
+    pd.testing.assert_frame_equal(duck, tidy, check_exact=False, rtol=1e-9, atol=1e-12)
+    # a PersonTable's weight is used by default
+    pt = PersonTable(survey, id="respondent_id", group="pilot", weight="survey_weight",
+                     outcomes=["perception_score"], covariates=["station"])
+    from_pt = evaluate_indicators(inds[1], pt, disaggregations=HOPE_DISAGG)
+    assert_allclose(from_pt.params["perception"], m, rtol=1e-12)
+    assert "survey weight" in from_pt.summary()
+
+
+def test_weighted_trend(hope):
+    survey = hope["survey"]
+    ind = Indicator("perception", "p", "p", "mean", "perception_score",
+                    disaggregations=("period",))
+    res = IndicatorModel(ind, survey, disaggregations=HOPE_DISAGG, weight="survey_weight").fit()
+    row = res.trend().iloc[0]
+    m1, se1 = _wls_hc1(survey.loc[survey.wave == 1, "perception_score"],
+                       survey.loc[survey.wave == 1, "survey_weight"])
+    m2, se2 = _wls_hc1(survey.loc[survey.wave == 2, "perception_score"],
+                       survey.loc[survey.wave == 2, "survey_weight"])
+    half = stats.norm.ppf(0.975) * np.hypot(se1, se2)
+    assert_allclose([row.difference, row.ci_lower, row.ci_upper],
+                    [m2 - m1, m2 - m1 - half, m2 - m1 + half], rtol=1e-9)
