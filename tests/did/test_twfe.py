@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from evalkit.datasets import rsa_experiment
@@ -178,3 +180,25 @@ def test_cluster_missing_from_panel_contract(mpdta):
                   first_treated="first.treat")
     with pytest.raises(MissingColumnError, match="'state'"):
         TWFE(panel, cluster="state")
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), keep=st.floats(0.5, 1.0))
+def test_within_kernel_equals_dummy_lstsq_on_unbalanced_panels(seed, keep):
+    """Alternating projections (unbalanced) vs explicit unit/period dummies (numpy lstsq)."""
+    rng = np.random.default_rng(seed)
+    df = _homogeneous_panel(rng, n_units=40, n_periods=6)
+    df["x"] = rng.normal(size=len(df))
+    df = df[rng.random(len(df)) < keep].reset_index(drop=True)
+    units, unit_codes = np.unique(df["unit_id"], return_inverse=True)
+    periods, period_codes = np.unique(df["period"], return_inverse=True)
+    d = ((df["first_treated"] > 0) & (df["period"] >= df["first_treated"])).to_numpy(float)
+    design = np.column_stack([d, df["x"], np.eye(len(units))[unit_codes],
+                              np.eye(len(periods))[period_codes][:, 1:]])
+    if np.linalg.matrix_rank(design) < design.shape[1]:
+        return
+    beta = np.linalg.lstsq(design, df["y"].to_numpy(), rcond=None)[0][:2]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = TWFE(df, outcome="y", covariates=["x"]).fit()
+    assert_allclose(res.params[["treated", "x"]].to_numpy(), beta, rtol=1e-7, atol=1e-9)
