@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 PRE_COLOUR, POST_COLOUR = "#1f77b4", "#d62728"
 
@@ -26,6 +27,8 @@ def plot_group_time(frame, *, band_label: str, ax=None):
         part = frame.xs(g, level="group")
         post = part["post"].to_numpy(dtype=bool)
         for mask, colour, label in ((~post, PRE_COLOUR, "pre"), (post, POST_COLOUR, "post")):
+            if not mask.any():
+                continue
             sub = part[mask]
             axis.errorbar(sub.index, sub["estimate"],
                           yerr=[sub["estimate"] - sub["ci_lower"], sub["ci_upper"] - sub["estimate"]],
@@ -34,7 +37,12 @@ def plot_group_time(frame, *, band_label: str, ax=None):
         axis.set_title(f"cohort {g:g}", fontsize=9, loc="left")
         axis.set_ylabel("ATT(g,t)")
     axes[-1].set_xlabel("period")
-    axes[0].legend(title=band_label, fontsize=8, loc="best")
+    axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
+    handles = {}
+    for axis in axes:  # one legend entry per kind, whichever cohort panel has it
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    axes[0].legend(handles.values(), handles.keys(), title=band_label, fontsize=8, loc="best")
     fig.tight_layout()
     return fig
 
@@ -57,6 +65,7 @@ def plot_aggregate(frame, kind: str, *, overall: float, band_label: str, ax=None
             ax.errorbar(x[mask], est[mask], yerr=[err[0][mask], err[1][mask]], fmt="o",
                         color=colour, capsize=3, label=label)
         ax.axvline(-0.5, color="grey", ls=":", lw=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("periods since treatment (event time e)")
         ax.set_ylabel("ATT(e)")
     else:
@@ -66,6 +75,8 @@ def plot_aggregate(frame, kind: str, *, overall: float, band_label: str, ax=None
         ax.set_ylabel("ATT")
         if kind == "simple":
             ax.set_xticks([])
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.axhline(0, color="grey", lw=0.8)
     ax.axhline(overall, color=POST_COLOUR, ls="--", lw=0.8, label=f"overall ATT {overall:.4f}")
     ax.legend(title=band_label, fontsize=8, loc="best")
