@@ -110,8 +110,8 @@ def test_rsa_experiment_cluster_bootstrap_coverage():
 
     hits, band_hits, estimates = [], [], []
     truth = None
-    for rep in range(60):
-        ds = rsa_experiment.generate(seed=500 + rep, n_units=6000, n_zones=60,
+    for rep in range(100):
+        ds = rsa_experiment.generate(seed=500 + rep, n_units=6000, n_zones=200,
                                      zone_shock_sd=0.01)
         truth_e = ds.truth["att_dynamic"].set_index("event_time")["att"]
         truth = ds.truth["att_dynamic_overall"]
@@ -128,5 +128,8 @@ def test_rsa_experiment_cluster_bootstrap_coverage():
                           & (truth_e.reindex(ci.index) <= ci["upper"])).all())
     err = np.asarray(estimates)
     assert abs(err.mean()) < 3 * err.std(ddof=1) / np.sqrt(len(err))
-    assert 0.85 <= np.mean(hits) <= 1.0
-    assert np.mean(band_hits) >= 0.85
+    # 100 draws: binomial sd 0.022 around 0.95. 200 zones give ~33 treated zones per
+    # cohort; with 60 zones (~10 per cohort) clustered intervals cover only ~0.89 (pointwise)
+    # and ~0.83 (band): the few-treated-clusters problem the FewClustersWarning is about.
+    assert 0.88 <= np.mean(hits) <= 1.0
+    assert np.mean(band_hits) >= 0.88
