@@ -32,7 +32,7 @@ output_dir = "reports/output"    # where the HTML report goes (relative: to the 
 seed = 2024                      # permutations and synthetic data
 lang = "fr"                      # "fr" or "en"
 n_perm = 999                     # permutations of the network tests
-analyses = ["descriptives", "cohort", "did", "attrition", "indicators", "network"]
+analyses = ["descriptives", "cohort", "robustness", "did", "attrition", "indicators", "network"]
 
 # %%
 # ruff: noqa: E402, B018  (imports follow the parameters cell; a bare name displays it)

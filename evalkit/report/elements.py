@@ -36,6 +36,12 @@ SUPPRESSED = "s"
 _PVALUE_COLUMNS = {"p_value", "pvalue", "p", "p_val", "pval"}
 
 
+def _is_pvalue(column) -> bool:
+    """p-value columns by name: p_value, wcb_p_value, p_holm, p_bh, p_romano_wolf..."""
+    name = str(column)
+    return name in _PVALUE_COLUMNS or name.endswith("_p_value") or name.startswith("p_")
+
+
 @dataclass(frozen=True)
 class IdentifierGuard:
     """Person identifiers that must never be rendered.
@@ -330,7 +336,7 @@ class Table:
         if isinstance(value, (int, float, np.integer, np.floating)):
             if column in percent:
                 return format_percent(float(value), lang, self._decimals(column, 1))
-            if str(column) in _PVALUE_COLUMNS or str(column).endswith("_p_value"):
+            if _is_pvalue(column):
                 return format_pvalue(float(value), lang)
             if isinstance(value, (int, np.integer)) or column in self.counts:
                 return format_number(int(round(float(value))), lang)

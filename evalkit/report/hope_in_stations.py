@@ -8,6 +8,8 @@ Sub-sections (``analyses``):
   the comparison cohort: covariate balance, propensity-score overlap and the
   effect by several estimators (difference in means, regression adjustment,
   IPW, AIPW...);
+- ``robustness``: p-values adjusted for testing several outcomes (Holm,
+  Benjamini–Hochberg, Romano–Wolf) and E-values for unmeasured confounding;
 - ``did``: difference-in-differences on the repeated cross-sections (pilot vs
   comparison stations, before vs after integration), with covariates and
   standard errors clustered by station;
@@ -176,6 +178,49 @@ def _cohort(survey: pd.DataFrame, params, lang: str) -> Section:
         Figure(ps.plot(), choose(lang, "Recouvrement des scores de propension",
                                  "Overlap of propensity scores")),
     )
+    return section
+
+
+def _robustness(survey: pd.DataFrame, params, lang: str, seed: int) -> Section:
+    from evalkit.cohort.comparison import CohortComparison
+    from evalkit.cohort.multiplicity import adjust_outcomes
+    from evalkit.cohort.sensitivity import evalues_for_results
+
+    post = survey[survey[params["wave"]] == survey[params["wave"]].max()]
+    outcomes, treatment = list(params["outcomes"]), params["treatment"]
+    method = params["methods"][-1]
+    cluster = params["station"] if params["cluster_by_station"] else None
+    res = CohortComparison(post, treatment, outcomes, list(params["covariates"]),
+                           params["weight"] or None, cluster,
+                           id=params["respondent_id"]).fit(method, params["estimand"])
+    table = adjust_outcomes(res, seed=seed, level=params["level"])[
+        ["estimate", "p_value", "p_holm", "p_bh", "p_romano_wolf"]]
+    control = post[post[treatment] == 0][outcomes].std()
+    evalues = evalues_for_results(res, control, params["level"])[["evalue", "evalue_ci"]]
+    table = table.join(evalues)
+    table.index = [_outcome(o, lang) for o in table.index]
+    table.index.name = choose(lang, "Indicateur", "Outcome")
+    section = Section(choose(lang, "Robustesse de la comparaison", "Robustness of the comparison"))
+    section.add(choose(
+        lang,
+        "Trois indicateurs sont testés à la fois : les p-valeurs sont corrigées (Holm, "
+        "Benjamini–Hochberg, Romano–Wolf qui tient compte de leur corrélation). La E-valeur "
+        "est la force minimale (en rapport de risques) qu'un facteur de confusion non observé "
+        "devrait avoir avec l'intégration et avec l'indicateur pour annuler l'effet "
+        "(VanderWeele et Ding, 2017) ; pour l'intervalle, celle qui le ferait contenir zéro.",
+        "Three outcomes are tested at once: p-values are adjusted (Holm, Benjamini–Hochberg, "
+        "and Romano–Wolf, which uses their correlation). The E-value is the minimum strength "
+        "(as a risk ratio) an unmeasured confounder would need with both integration and the "
+        "outcome to explain the effect away (VanderWeele & Ding, 2017); for the interval, to "
+        "make it include zero.",
+    ))
+    section.add(Table(table, choose(lang, "p-valeurs corrigées et E-valeurs",
+                                    "Adjusted p-values and E-values"),
+                      labels={"p_holm": "p (Holm)", "p_bh": "p (BH)",
+                              "p_romano_wolf": "p (Romano–Wolf)",
+                              "evalue": choose(lang, "E-valeur", "E-value"),
+                              "evalue_ci": choose(lang, "E-valeur (IC)", "E-value (CI)")},
+                      decimals={"estimate": 3, "evalue": 2, "evalue_ci": 2}))
     return section
 
 
@@ -391,6 +436,9 @@ def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11
                          lambda: _descriptives(survey, params, lang)),
         "cohort": (choose(lang, "Comparaison de cohortes (vague 2)", "Cohort comparison (wave 2)"),
                    lambda: _cohort(survey, params, lang)),
+        "robustness": (choose(lang, "Robustesse de la comparaison",
+                              "Robustness of the comparison"),
+                       lambda: _robustness(survey, params, lang, seed)),
         "did": (choose(lang, "Différence de différences", "Difference-in-differences"),
                 lambda: _did(survey, params, lang, seed)),
         "attrition": (choose(lang, "Attrition du suivi", "Follow-up attrition"),
@@ -435,6 +483,7 @@ PROGRAMME = ProgrammeSpec(
     analyses={
         "descriptives": "respondents by station and wave, outcome rates, exclusion flow",
         "cohort": "wave-2 integrated vs comparison cohort: balance, overlap, estimators",
+        "robustness": "multiplicity-adjusted p-values and E-values of the cohort comparison",
         "did": "difference-in-differences on repeated cross-sections",
         "attrition": "follow-up attrition (WWC boundaries) and response model",
         "indicators": "monitoring indicators by station and wave (disclosure-controlled)",

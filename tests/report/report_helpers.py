@@ -21,7 +21,7 @@ def small_config(sample_dir: Path, out_dir: Path, programmes=("rsa_experiment",)
     ]
     settings = {
         "rsa_experiment": ('["descriptives", "twfe", "callaway_santanna"]', "n_boot = 49"),
-        "hope_in_stations": ('["descriptives", "cohort", "did", "attrition", "indicators", "network"]', "n_perm = 49"),
+        "hope_in_stations": ('["descriptives", "cohort", "robustness", "did", "attrition", "indicators", "network"]', "n_perm = 49"),
         "cpas_careers": ('["descriptives", "rule_typology"]', "n_clusters = 4"),
     }
     for name in programmes:
