@@ -72,6 +72,11 @@ def run(args: argparse.Namespace) -> int:
         log.error("%s: %s", type(exc).__name__, exc)
         print(f"evalkit report: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # output directory not writable, disk full...
+        log.error("cannot write the report: %s", exc)
+        print(f"evalkit report: error: cannot write the report: {exc}; the previous report "
+              "is unchanged", file=sys.stderr)
+        return 1
     elapsed = time.perf_counter() - started
     for item in result.unavailable:
         log.warning("section not available: %s", item)

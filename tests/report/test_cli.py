@@ -210,3 +210,12 @@ def test_missing_estimator_module_degrades_to_a_marked_section(sample_dir, tmp_p
     assert "section not available" in capsys.readouterr().err
 
     assert main(["report", str(config), "-q", "--strict"]) == 1
+
+
+def test_unwritable_output_is_a_clear_error(sample_dir, tmp_path, capsys):
+    blocker = tmp_path / "not_a_dir"
+    blocker.write_text("a file where the output directory should be")
+    config = tmp_path / "c.toml"
+    config.write_text(small_config(sample_dir, blocker / "out", programmes=("cpas_careers",)))
+    assert main(["report", str(config), "-q"]) == 1
+    assert "cannot write the report" in capsys.readouterr().err
