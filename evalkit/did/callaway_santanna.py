@@ -243,7 +243,9 @@ class CallawaySantAnna:
                 f"No comparison unit for cohort {g:g} in period {t}: there are no {rule}. "
                 "Use the other control_group, or restrict the periods analysed."
             )
-        method = "or" if self.estimation == "unconditional" else self.estimation
+        # Without covariates OR, IPW and DR are the same simple DiD (points and influence
+        # functions); the OR path computes it without fitting a propensity score.
+        method = self.estimation if d.covariate_names else "or"
         try:
             if d.layout == "balanced":
                 idx = np.flatnonzero(treat | comp)
