@@ -30,7 +30,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "report",
         help="build an evaluation report (HTML) from a TOML configuration",
-        description=__doc__.split("\n\n")[0],
+        description="Build an evaluation report (one self-contained HTML file) unattended: "
+        "validate the configuration, run every analysis, write atomically. Exit 0 when the "
+        "report was written, 1 on an invalid configuration or input or a failed section "
+        "(the last good report is then left untouched).",
     )
     parser.add_argument("config", help="configuration file, e.g. reports/configs/annual_report.toml")
     parser.add_argument("--output-dir", help="write the report here instead of the config's output_dir")
