@@ -190,13 +190,24 @@ class CohortComparison:
                             "ess_treated": ess_t, "ess_control": ess_c, **est.details})
         table = pd.DataFrame(records).set_index("outcome")
         se = np.sqrt(influence_variance(psi, sample.cluster))
+        if method == "matching":
+            info_method = {"Matching": f"{n_neighbors} neighbour(s) on "
+                           + (f"the {ps_scale} propensity score" if match_on == "ps"
+                              else f"covariates ({metric})")
+                           + (", bias-corrected (Abadie-Imbens 2011)" if bias_adjust else "")
+                           + ("" if replace else ", without replacement")}
+        else:
+            info_method = {}
         info = {
+            **info_method,
             "Treatment": f"{sample.treatment} = {sample.treated_label!r} vs "
                          f"{sample.control_label!r}",
             "Covariates": len(sample.covariate_names),
             "Persons": n,
             "Weights": sample.weight_column or "none",
-            "Std. errors": _se_label(method, variance, sample),
+            "Std. errors": _se_label(method, variance, sample,
+                                     "ps_adjustment" in table
+                                     and bool(np.isfinite(table["ps_adjustment"]).all())),
         }
         ps_results = None
         if first_ps is not None:
@@ -288,9 +299,11 @@ def _check_choice(value, allowed, name):
     return value
 
 
-def _se_label(method, variance, sample) -> str:
+def _se_label(method, variance, sample, score_adjusted: bool = False) -> str:
     base = {"matching": f"Abadie-Imbens ({variance})", "dim": "robust (unequal variances)"}.get(
         method, "influence function (sandwich)")
+    if score_adjusted and variance == "population":
+        base += ", adjusted for the estimated score (Abadie-Imbens 2016)"
     if sample.cluster is not None:
         base += f", clustered by {sample.cluster_column} ({int(sample.cluster.max()) + 1} "
         base += "clusters)"

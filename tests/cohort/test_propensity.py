@@ -119,3 +119,13 @@ def test_constant_covariate_and_empty_group_errors():
         PropensityScore(df, "d", ["x", "c"]).fit()
     with pytest.raises(EmptyDataError, match="exactly two groups"):
         PropensityScore(df.assign(d=1), "d", ["x"]).fit()
+
+
+def test_person_table_input(cattaneo):
+    from evalkit.data.persons import PersonTable
+
+    table = PersonTable(cattaneo.assign(pid=range(len(cattaneo))), id="pid", group="mbsmoke_",
+                        covariates=COVARIATES, weight="w")
+    from_table = PropensityScore(table).fit()
+    from_frame = PropensityScore(cattaneo, "mbsmoke_", COVARIATES, weight="w").fit()
+    assert_allclose(from_table.params.to_numpy(), from_frame.params.to_numpy(), rtol=1e-12)
