@@ -34,7 +34,9 @@ Kernels: 1-D matching uses a sorted array and :func:`numpy.searchsorted` with a 
 outward scan (all ties form a contiguous run); covariate matching uses
 :class:`scipy.spatial.cKDTree` on whitened covariates in up to 6 dimensions and blocked
 distance matrices (BLAS products) above, where KD-trees lose their edge. Matching without replacement is
-greedy (largest score first) on the 1-D score, for the ATT.
+greedy (largest score first) on the 1-D score, for the ATT; its variance is the same formula
+with every comparison person used at most once (``K_j`` in {0, 1}), i.e. conditional on the
+matches -- Abadie & Imbens derive no variance for matching without replacement.
 """
 
 from __future__ import annotations
