@@ -93,7 +93,8 @@ class CohortComparison:
             n_neighbors: int = 1, match_on: str = "ps", ps_scale: str = "logit",
             metric: str = "mahalanobis", caliper: float | None = None, replace: bool = True,
             variance: str = "population", var_neighbors: int = 2,
-            adjust_ps: bool = True, bias_adjust: bool = False) -> CohortEstimateResults:
+            adjust_ps: bool = True, bias_adjust: bool = False,
+            exact: Sequence[str] | None = None) -> CohortEstimateResults:
         """Estimate the ATT or ATE of every outcome with one method.
 
         Parameters
@@ -121,6 +122,10 @@ class CohortComparison:
             Abadie & Imbens (2011) regression bias correction of the matching estimator on all
             covariates (recommended with survey weights and with several continuous
             covariates; see :func:`evalkit.cohort.matching.nn_matching`).
+        exact
+            Columns to match on exactly (e.g. ``["station", "sex"]``, Stata's ``ematch``):
+            matches only within the same combination; persons without a counterpart in
+            their stratum are left unmatched and recorded in the ledger.
         """
         method, estimand = _check_choice(method, METHODS, "method"), _check_choice(
             estimand.upper(), ESTIMANDS, "estimand")
@@ -177,7 +182,7 @@ class CohortComparison:
             else:
                 est = self._matching(sub, y, logit, estimand, ledger, name, n_neighbors,
                                      match_on, ps_scale, metric, caliper, replace, variance,
-                                     var_neighbors, adjust_ps, bias_adjust)
+                                     var_neighbors, adjust_ps, bias_adjust, exact)
             psi[rows, col] = est.psi
             n_t, n_c = int((sub.d == 1).sum()), int((sub.d == 0).sum())
             if method == "matching":
@@ -194,6 +199,7 @@ class CohortComparison:
             info_method = {"Matching": f"{n_neighbors} neighbour(s) on "
                            + (f"the {ps_scale} propensity score" if match_on == "ps"
                               else f"covariates ({metric})")
+                           + (f", exactly on {', '.join(exact)}" if exact else "")
                            + (", bias-corrected (Abadie-Imbens 2011)" if bias_adjust else "")
                            + ("" if replace else ", without replacement")}
         else:
@@ -223,7 +229,8 @@ class CohortComparison:
             ledger=ledger, info=info, details=details)
 
     def _matching(self, sub, y, logit, estimand, ledger, name, n_neighbors, match_on, ps_scale,
-                  metric, caliper, replace, variance, var_neighbors, adjust_ps, bias_adjust):
+                  metric, caliper, replace, variance, var_neighbors, adjust_ps, bias_adjust,
+                  exact):
         if match_on == "ps":
             if ps_scale == "logit":
                 z = logit.logit
@@ -241,12 +248,18 @@ class CohortComparison:
                                      caliper=width, replace=replace, variance=variance,
                                      var_neighbors=var_neighbors,
                                      score=logit if match_on == "ps" and adjust_ps else None,
-                                     bias_x=sub.x if bias_adjust else None)
+                                     bias_x=sub.x if bias_adjust else None,
+                                     strata=None if not exact else sub.strata(list(exact)))
         if unmatched.any():
-            ledger.record(f"caliper {name}", f"no match within the caliper ({caliper} "
-                          f"{'SD of the score' if match_on == 'ps' else 'distance units'}); "
-                          f"effect is for matched persons only", int(unmatched.sum()),
-                          int(unmatched.sum()), rows_after=ledger.n_rows - int(unmatched.sum()))
+            why = []
+            if caliper is not None:
+                why.append(f"within the caliper ({caliper} "
+                           f"{'SD of the score' if match_on == 'ps' else 'distance units'})")
+            if exact:
+                why.append(f"with the same {', '.join(exact)}")
+            ledger.record(f"unmatched {name}", f"no match {' or '.join(why)}; the effect is for "
+                          "matched persons only", int(unmatched.sum()), int(unmatched.sum()),
+                          rows_after=ledger.n_rows - int(unmatched.sum()))
         est.details["unmatched"] = unmatched
         return est
 

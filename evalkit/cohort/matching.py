@@ -323,19 +323,43 @@ def whiten(x: np.ndarray, metric: str) -> np.ndarray:
 
 
 class _Matcher:
-    """Finds matched sets across groups and within groups on one matching variable."""
+    """Finds matched sets across groups and within groups on one matching variable,
+    optionally only within strata (exact matching)."""
 
-    def __init__(self, z: np.ndarray, caliper: float):
+    def __init__(self, z: np.ndarray, caliper: float, strata: np.ndarray | None = None):
+        self.strata = strata
+        if strata is not None:
+            # strata far apart on an extra coordinate: neighbours come from the same stratum
+            # whenever it has any; the rare cross-stratum picks are then filtered out
+            big = 10.0 * (float(np.ptp(z)) + caliper + 1.0)
+            offset = strata.astype(float) * big
+            z = z + offset if z.ndim == 1 else np.column_stack([z, offset])
         self.z = z
         self.one_d = z.ndim == 1
         self.caliper = caliper
+
+    def same_stratum(self, sets: MatchedSets, query_rows, keep_if_empty: bool = False
+                     ) -> MatchedSets:
+        """Drop matches from another stratum (with ``keep_if_empty``, a set left empty keeps
+        its cross-stratum members -- used for variance neighbours only)."""
+        if self.strata is None:
+            return sets
+        rows = sets.rows
+        keep = self.strata[sets.idx] == self.strata[query_rows][rows]
+        if keep_if_empty:
+            empty = np.bincount(rows[keep], minlength=len(sets.ptr) - 1) == 0
+            keep |= empty[rows]
+        if keep.all():
+            return sets
+        sizes = np.bincount(rows[keep], minlength=len(sets.ptr) - 1)
+        return MatchedSets(np.concatenate([[0], np.cumsum(sizes)]), sets.idx[keep])
 
     def across(self, pool_rows, query_rows, m) -> MatchedSets:
         if self.one_d:
             sets = match_1d(self.z[pool_rows], self.z[query_rows], m, self.caliper)
         else:
             sets = match_nd(self.z[pool_rows], self.z[query_rows], m, self.caliper)
-        return MatchedSets(sets.ptr, pool_rows[sets.idx])
+        return self.same_stratum(MatchedSets(sets.ptr, pool_rows[sets.idx]), query_rows)
 
     def within(self, rows, j) -> MatchedSets:
         if len(rows) < 2:
@@ -343,7 +367,8 @@ class _Matcher:
         j = min(j, len(rows) - 1)
         sets = (match_1d_within(self.z[rows], j) if self.one_d
                 else match_nd(self.z[rows], self.z[rows], j, exclude_self=True))
-        return MatchedSets(sets.ptr, rows[sets.idx])
+        return self.same_stratum(MatchedSets(sets.ptr, rows[sets.idx]), rows,
+                                 keep_if_empty=True)
 
 
 def _imputed(sets: MatchedSets, y, s):
@@ -373,7 +398,8 @@ def conditional_variance(matcher: _Matcher, y, d, j: int) -> np.ndarray:
 
 def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: float = 0.0,
                 replace: bool = True, variance: str = "population", var_neighbors: int = 2,
-                order=None, score=None, bias_x=None) -> tuple[EffectEstimate, np.ndarray]:
+                order=None, score=None, bias_x=None, strata=None
+                ) -> tuple[EffectEstimate, np.ndarray]:
     """Nearest-neighbour matching estimate and Abadie–Imbens variance.
 
     Parameters
@@ -412,6 +438,11 @@ def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: flo
         the conditional variances (and the AI 2016 covariances) computed on the regression
         residuals, which is what the matching then leaves to chance.
 
+    strata
+        Integer codes of exact-matching strata (Stata's ``ematch``): matches only within
+        the same stratum; persons whose stratum has no one in the other group are left
+        unmatched. Same-group variance neighbours come from the stratum when it has any.
+
     Returns
     -------
     (EffectEstimate, unmatched)
@@ -423,7 +454,7 @@ def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: flo
         raise ConfigError(f"variance={variance!r}: use 'population' or 'sample'.")
     n = len(y)
     t_rows, c_rows = np.flatnonzero(d == 1), np.flatnonzero(d == 0)
-    matcher = _Matcher(z, caliper)
+    matcher = _Matcher(z, caliper, strata)
     targets = [(t_rows, c_rows)] if estimand == "ATT" else [(t_rows, c_rows), (c_rows, t_rows)]
     if not replace:
         if estimand != "ATT" or z.ndim != 1:
@@ -447,7 +478,8 @@ def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: flo
         if replace:
             sets = matcher.across(pool_rows, query_rows, n_neighbors)
         else:
-            sets = _without_replacement(z, pool_rows, query_rows, n_neighbors, caliper, order)
+            sets = matcher.same_stratum(_without_replacement(
+                matcher.z, pool_rows, query_rows, n_neighbors, caliper, order), query_rows)
         imputed, sw = _imputed(sets, y, s)
         if fitted is not None:
             pool_fit = fitted[d[pool_rows[0]]]
@@ -496,8 +528,8 @@ def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: flo
             if fitted is not None:
                 y1[c_rows] += fitted[1.0][c_rows] - _imputed(sets, fitted[1.0], s)[0]
         var_ai = float(np.dot(psi, psi))
-        adjustment = ps_estimation_adjustment(resid, d, s, z, score, y1 - y0, tau, estimand,
-                                              var_neighbors)
+        adjustment = ps_estimation_adjustment(resid, d, s, matcher.z, score, y1 - y0, tau,
+                                              estimand, var_neighbors)
         if var_ai + adjustment > 0:
             # a common factor keeps cluster sums proportional to the adjusted variance
             psi = psi * np.sqrt((var_ai + adjustment) / var_ai)

@@ -116,6 +116,7 @@ class CohortSample:
         else:
             self.cluster = pd.factorize(table.data[cluster], sort=True)[0].astype(np.int64)
         self.y = {name: table.data[name].to_numpy(dtype=float) for name in self.outcome_names}
+        self.positions = np.arange(len(table.data))  # rows of table.data, kept by subset()
 
     def _set_groups(self, group: pd.Series, treated) -> None:
         labels = pd.unique(group)
@@ -155,7 +156,18 @@ class CohortSample:
         new.cluster = None if self.cluster is None else self.cluster[keep]
         new.y = {k: v[keep] for k, v in self.y.items()}
         new.row_index = self.row_index[keep]
+        new.positions = self.positions[keep]
         return new
+
+    def strata(self, columns: Sequence[str]) -> np.ndarray:
+        """Integer code of each row's combination of ``columns`` (exact-matching strata)."""
+        missing = [c for c in columns if c not in self.table.data.columns]
+        if missing:
+            raise ConfigError(
+                f"exact-matching column(s) {show_values(missing)} are not in the data: list "
+                "them among the covariates (or roles) of the comparison.")
+        frame = self.table.data.iloc[self.positions][list(columns)]
+        return frame.groupby(list(columns), observed=True, sort=True).ngroup().to_numpy()
 
     def outcome_rows(self, name: str) -> np.ndarray:
         """Rows where outcome ``name`` is observed (and weight positive); raises if a group

@@ -139,7 +139,7 @@ def test_caliper_drops_and_records_unmatched():
     df = pd.DataFrame({"d": d, "x": x, "y": x + d + rng.normal(size=n)})
     model = CohortComparison(df, treatment="d", outcome="y", covariates=["x"])
     res = model.fit("matching", "ATT", caliper=0.01)
-    dropped = res.ledger.to_frame().query("step == 'caliper y'")["n_rows"].item()
+    dropped = res.ledger.to_frame().query("step == 'unmatched y'")["n_rows"].item()
     assert dropped > 0
     assert res.counts["n_treated"].iloc[0] == d.sum() - dropped
     # the estimate is the brute-force matching estimate on the treated with a match
@@ -246,3 +246,33 @@ def test_bias_corrected_matching_equals_brute_force(small, estimand):
     resid = y - np.where(d == 1, mu[1], mu[0])
     _, se = _brute_matching(resid, d, s, z, estimand, 2, 2, "sample")
     assert_allclose(np.sqrt(np.sum(est.psi ** 2)), se, rtol=1e-10)
+
+
+@pytest.mark.parametrize("match_on", ["covariates", "ps"])
+def test_exact_matching_within_strata_equals_brute_force(match_on):
+    rng = np.random.default_rng(21)
+    n = 500
+    station = rng.integers(0, 5, n)
+    x = rng.normal(size=n) + 0.3 * station
+    d = (rng.uniform(size=n) < 1 / (1 + np.exp(-x))).astype(int)
+    d[station == 4] = 1  # station 4 has no comparison person: its treated stay unmatched
+    y = x + d + station + rng.normal(size=n)
+    df = pd.DataFrame({"d": d, "x": x, "y": y, "station": station})
+    res = CohortComparison(df, treatment="d", outcome="y", covariates=["x", "station"]).fit(
+        "matching", "ATT", n_neighbors=2, match_on=match_on, metric="euclidean",
+        exact=["station"])
+    z = res.propensity.logit if match_on == "ps" else np.column_stack([x, station])
+    diffs = []
+    for i in np.flatnonzero(d == 1):
+        pool = np.flatnonzero((d == 0) & (station == station[i]))
+        if len(pool) == 0:
+            continue
+        dist = np.abs(z[pool] - z[i]) if z.ndim == 1 else np.linalg.norm(z[pool] - z[i], axis=1)
+        dm = np.sort(dist)[min(2, len(pool)) - 1]
+        diffs.append(y[i] - y[pool[dist <= dm + 1e-9]].mean())
+    assert_allclose(res.params.iloc[0], np.mean(diffs), rtol=1e-10)
+    n_station4 = int(((station == 4) & (d == 1)).sum())
+    entry = res.ledger.to_frame().query("step == 'unmatched y'")
+    assert entry["n_rows"].item() == n_station4
+    assert res.counts["n_treated"].iloc[0] == d.sum() - n_station4
+    assert "exactly on station" in res.summary()
