@@ -21,6 +21,7 @@ from scipy import stats
 from evalkit.data import PersonTable, numeric_design
 from evalkit.errors import ConfigError, DataValidationError, EstimationError, MissingColumnError
 from evalkit.results import EstimateResults
+from evalkit.typology.states import CAREER_TYPE_CODES
 
 
 def _type_frame(types, id: str, type_col: str) -> pd.DataFrame:  # noqa: A002
@@ -156,7 +157,11 @@ class TypeMembershipModel:
         import statsmodels.api as sm  # imported here: it adds ~1 s to importing evalkit
 
         y_label = self.table.data[self.type_col].to_numpy()
-        order = [self.base] + sorted(t for t in pd.unique(y_label) if t != self.base)
+        # CPAS types in the study's order, other labels (e.g. clusters) sorted after them.
+        others = [t for t in pd.unique(y_label) if t != self.base]
+        order = [self.base] + sorted(others, key=lambda t: (
+            CAREER_TYPE_CODES.index(t) if t in CAREER_TYPE_CODES else len(CAREER_TYPE_CODES),
+            str(t)))
         small = pd.Series(y_label).value_counts().reindex(order)
         if (small < 2).any():
             raise EstimationError(

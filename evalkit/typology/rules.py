@@ -334,33 +334,6 @@ class RuleTypology:
         res.sequences = seq if keep.all() else seq.subset(keep)
         return res
 
-    def sensitivity(self, parameter: str, values) -> pd.DataFrame:
-        """Type shares when one threshold of the rules takes each of ``values``.
-
-        Shows how much the typology depends on a threshold (e.g.
-        ``sensitivity("sustainable_min_share", [0.4, 0.5, 0.6])``). Returns a DataFrame
-        indexed by the parameter value, one column per type (weighted shares when the
-        model has weights), plus ``changed``: the share of persons whose type differs
-        from the one the current rules give.
-        """
-        thresholds = ("sustainable_min_share", "min_interruption_months",
-                      "nonsustainable_min_interruptions")
-        if parameter not in thresholds:
-            raise ConfigError(f"sensitivity varies one of {thresholds}, got {parameter!r}")
-        keep = (self.sequences.matrix >= 0).sum(axis=1) >= self.rules.min_months
-        matrix = self.sequences.matrix[keep]
-        w = np.ones(len(matrix)) if self.weights is None else self.weights[keep]
-        k = len(CAREER_TYPE_CODES)
-        base = classify_matrix(matrix, self.sequences.alphabet, self.rules)["career_type"]
-        rows = []
-        for value in values:
-            rules = replace(self.rules, **{parameter: value})
-            y = classify_matrix(matrix, self.sequences.alphabet, rules)["career_type"]
-            shares = np.bincount(y, weights=w, minlength=k) / w.sum()
-            rows.append([*shares, float(np.average(y != base, weights=w))])
-        return pd.DataFrame(rows, columns=[*CAREER_TYPE_CODES, "changed"],
-                            index=pd.Index(list(values), name=parameter))
-
 
 class RuleTypologyResults(EstimateResults):
     """Career types by rule: shares (``params``) with standard errors, and per-person figures.
@@ -433,6 +406,32 @@ class RuleTypologyResults(EstimateResults):
             "ci_upper": ci["upper"],
             "study_share": pd.Series(STUDY_SHARES),
         }, index=self.params.index)
+
+    def sensitivity(self, parameter: str, values) -> pd.DataFrame:
+        """Type shares when one threshold of the rules takes each of ``values``.
+
+        Shows how much the typology depends on a threshold (e.g.
+        ``sensitivity("sustainable_min_share", [0.4, 0.5, 0.6])``). Returns a DataFrame
+        indexed by the parameter value, one column per type (weighted shares when the
+        typology is weighted), plus ``changed``: the share of persons whose type differs
+        from the one the current rules give.
+        """
+        thresholds = ("sustainable_min_share", "min_interruption_months",
+                      "nonsustainable_min_interruptions")
+        if parameter not in thresholds:
+            raise ConfigError(f"sensitivity varies one of {thresholds}, got {parameter!r}")
+        matrix = self.sequences.matrix
+        w = np.ones(len(matrix)) if self.weights is None else self.weights
+        k = len(CAREER_TYPE_CODES)
+        base = self.types["career_type"].cat.codes.to_numpy()
+        rows = []
+        for value in values:
+            rules = replace(self.rules, **{parameter: value})
+            y = classify_matrix(matrix, self.sequences.alphabet, rules)["career_type"]
+            shares = np.bincount(y, weights=w, minlength=k) / w.sum()
+            rows.append([*shares, float(np.average(y != base, weights=w))])
+        return pd.DataFrame(rows, columns=[*CAREER_TYPE_CODES, "changed"],
+                            index=pd.Index(list(values), name=parameter))
 
     def profile(self, lang: str = "en") -> pd.DataFrame:
         """What each type looks like: (weighted) means of the rule figures by type.

@@ -366,7 +366,7 @@ def test_long_table_with_missing_months_needs_a_policy():
 
 def test_threshold_sensitivity_equals_refits_and_is_monotone():
     data = cpas_careers.generate(seed=12, n_persons=3000)
-    model = RuleTypology(data["sequences"])
+    model = RuleTypology(data["sequences"]).fit()
     values = [0.3, 0.4, 0.5, 0.6, 0.7]
     table = model.sensitivity("sustainable_min_share", values)
     for v in values:
