@@ -187,43 +187,68 @@ def _first_pinned_cell(
     On a cycle of masked cells the values can move both ways only while the
     cells that decrease stay >= 0: masked zeros can block every cycle through
     a cell (two masked zeros in a column whose published total is 0 are both
-    0). Without masked zeros every masked cell on a cycle can move both ways,
-    so the linear programmes are only solved when a masked zero exists. With
-    ``mask_zeros=False`` zeros are publishable, so a zero found to be zero is
-    not a disclosure and only positive cells are checked.
+    0). A positive cell on a cycle of positive masked cells can always move
+    both ways, so linear programmes are solved only for the other masked cells
+    of the connected blocks that hold a masked zero, one block at a time (no
+    relation links two blocks). With ``mask_zeros=False`` zeros are
+    publishable: a zero found to be zero is no disclosure, only positive cells
+    are checked.
     """
-    if not np.any(mask & (counts == 0)):
+    zero = mask & (counts == 0)
+    if not zero.any():
         return None
-    n_rows, n_cols = counts.shape
-    hidden = np.argwhere(mask)
-    index = {tuple(c): k for k, c in enumerate(hidden)}
-    equations, rhs = [], []
-    for axis, n_lines in ((0, n_rows), (1, n_cols)):
-        for line in range(n_lines):
-            coef = np.zeros(len(hidden))
-            known = 0.0
-            n_other = n_cols if axis == 0 else n_rows
-            for k in range(n_other):
-                cell = (line, k) if axis == 0 else (k, line)
-                sign = -1.0 if k == n_other - 1 else 1.0
-                if cell in index:
-                    coef[index[cell]] += sign
-                else:
-                    known += sign * counts[cell]
-            if coef.any():
-                equations.append(coef)
-                rhs.append(-known)
-    a_eq, b_eq = np.array(equations), np.array(rhs)
-    for k, cell in enumerate(map(tuple, hidden)):
-        if not mask_zeros and counts[cell] == 0:
+    graph = nx.Graph()
+    positive = nx.Graph()
+    for i, j in np.argwhere(mask):
+        edge = (("r", int(i)), ("c", int(j)))
+        graph.add_edge(*edge)
+        if counts[i, j] > 0:
+            positive.add_edge(*edge)
+    on_positive_cycle = set(positive.edges()) - {
+        e for b in nx.bridges(positive) for e in (b, b[::-1])
+    }
+    for block in sorted(nx.connected_components(graph), key=min):
+        cells = sorted((int(u[1]), int(v[1])) if u[0] == "r" else (int(v[1]), int(u[1]))
+                       for u, v in graph.subgraph(block).edges())
+        if not any(zero[c] for c in cells):
             continue
-        objective = np.zeros(len(hidden))
-        objective[k] = 1.0
-        low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-        high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-        if low.status == 0 and high.status == 0 and -high.fun - low.fun < 0.5:
-            return int(cell[0]), int(cell[1])
+        candidates = [
+            c for c in cells
+            if (mask_zeros or counts[c] > 0)
+            and ((("r", c[0]), ("c", c[1])) not in on_positive_cycle)
+        ]
+        if not candidates:
+            continue
+        a_eq, b_eq = _block_relations(counts, mask, block, cells)
+        for cell in candidates:
+            objective = np.zeros(len(cells))
+            objective[cells.index(cell)] = 1.0
+            low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+            high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+            if low.status == 0 and high.status == 0 and -high.fun - low.fun < 0.5:
+                return cell
     return None
+
+
+def _block_relations(counts, mask, block, cells):
+    """Row and column relations of one block of masked cells: A x = b over ``cells``."""
+    n_rows, n_cols = counts.shape
+    position = {cell: k for k, cell in enumerate(cells)}
+    equations, rhs = [], []
+    for kind, line in sorted(block):
+        coef = np.zeros(len(cells))
+        known = 0.0
+        n_other = n_cols if kind == "r" else n_rows
+        for k in range(n_other):
+            cell = (line, k) if kind == "r" else (k, line)
+            sign = -1.0 if k == n_other - 1 else 1.0
+            if cell in position:
+                coef[position[cell]] += sign
+            elif not mask[cell]:
+                known += sign * counts[cell]
+        equations.append(coef)
+        rhs.append(-known)
+    return np.array(equations), np.array(rhs)
 
 
 def _first_bridge(mask: np.ndarray):
