@@ -219,3 +219,23 @@ def test_unwritable_output_is_a_clear_error(sample_dir, tmp_path, capsys):
     config.write_text(small_config(sample_dir, blocker / "out", programmes=("cpas_careers",)))
     assert main(["report", str(config), "-q"]) == 1
     assert "cannot write the report" in capsys.readouterr().err
+
+
+def test_french_and_english_reports_show_the_same_numbers(sample_dir, tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text(small_config(sample_dir, tmp_path / "out", programmes=("rsa_experiment",)))
+
+    def numbers(lang):
+        assert main(["report", str(config), "--lang", lang, "-q",
+                     "--output-dir", str(tmp_path / lang)]) == 0
+        html = (tmp_path / lang / "report.html").read_text(encoding="utf-8")
+        body = html.split("<main>")[1].split("</main>")[0]
+        cells = re.findall(r'<td class="num[^"]*">([^<]*)</td>', body)
+        cells = [c.replace("\u00a0", "") for c in cells]
+        if lang == "fr":  # 1 234,5 -> 1234.5
+            return [c.replace(",", ".") for c in cells]
+        return [c.replace(",", "") for c in cells]
+
+    fr, en = numbers("fr"), numbers("en")
+    assert len(fr) > 100
+    assert fr == en
