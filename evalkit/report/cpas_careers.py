@@ -147,6 +147,7 @@ def _clustering(seq, res, params, lang: str, seed: int) -> Section:
 
     k = params["n_clusters"]
     partition = clara(seq, k, method="OM", sm="TRATE", seed=seed)
+    quality = _quality_by_k(seq, params["quality_sample"], seed)
     types = pd.Series(res.types["career_type"].to_numpy(), index=res.types[res.id_name])
     labels = career_type_labels(lang)
     rule = types.reindex(seq.ids).map(labels).astype(str).to_numpy()
@@ -160,6 +161,9 @@ def _clustering(seq, res, params, lang: str, seed: int) -> Section:
     table.index = [f"{choose(lang, 'Classe', 'Cluster')} {c}" for c in table.index]
     table.index.name = choose(lang, "Classe", "Cluster")
     agreement = majority_n.sum() / sizes.sum()
+    from evalkit.typology.cluster_quality import compare_partitions
+
+    ari = compare_partitions(rule, partition.labels).ari
     section = Section(choose(lang, "Typologie par classification", "Typology by clustering"))
     section.add(choose(
         lang,
@@ -172,12 +176,57 @@ def _clustering(seq, res, params, lang: str, seed: int) -> Section:
         "people whose cluster's majority type is their own type: "
         f"{format_percent(agreement, lang)}.",
     ))
+    section.add(choose(
+        lang,
+        f"Indice de Rand ajusté entre classes et types : {format_number(ari, lang, 2)} "
+        "(1 : partitions identiques, 0 : indépendantes).",
+        f"Adjusted Rand index between clusters and types: {format_number(ari, lang, 2)} "
+        "(1: identical partitions, 0: independent).",
+    ))
+    if quality is not None:
+        choice, n_sample = quality
+        asw = choice.table.loc[choice.k, "ASW"]
+        section.add(choose(
+            lang,
+            f"Combien de classes ? Sur un échantillon aléatoire de {format_number(n_sample, lang)} "
+            "trajectoires (classification de Ward), la largeur moyenne de silhouette (ASW) est "
+            f"maximale pour k = {choice.k} (ASW {format_number(asw, lang, 2)} ; au-delà de "
+            "0,5 la structure est raisonnable, Kaufman et Rousseeuw 1990).",
+            f"How many clusters? On a random sample of {format_number(n_sample, lang)} careers "
+            "(Ward clustering), the average silhouette width (ASW) is highest at "
+            f"k = {choice.k} (ASW {format_number(asw, lang, 2)}; above 0.5 the structure is "
+            "reasonable, Kaufman & Rousseeuw 1990).",
+        ))
+        shown = choice.table[[c for c in ("ASW", "PBC", "HC", "R2") if c in choice.table]]
+        section.add(Table(shown, choose(lang, "Qualité de la partition selon le nombre de classes",
+                                        "Partition quality by number of clusters"),
+                          decimals=3))
     section.add(Table(table, choose(lang, "Classes et type de carrière majoritaire",
                                     "Clusters and their majority career type"),
                       counts=["n"],
                       labels={"majority": choose(lang, "Type majoritaire (règles)",
                                                  "Majority type (rules)")}))
     return section
+
+
+def _quality_by_k(seq, sample_size: int, seed: int):
+    """Quality indices of Ward partitions (k = 2..10) on a random sample of careers.
+
+    The full distance matrix grows as n^2; a random sample is enough to see
+    whether the data support a given number of clusters.
+    """
+    import numpy as np
+
+    from evalkit.typology.cluster_quality import choose_k, quality_range
+    from evalkit.typology.clustering import ward
+    from evalkit.typology.distances import sequence_distances
+
+    if sample_size < 20:
+        return None
+    n = seq.matrix.shape[0]
+    rows = np.sort(np.random.default_rng(seed).choice(n, min(sample_size, n), replace=False))
+    distances = sequence_distances(seq.matrix[rows], "OM", sm="TRATE", alphabet=seq.alphabet)
+    return choose_k(quality_range(distances, ward(distances))), len(rows)
 
 
 def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11) -> Section:
@@ -256,6 +305,8 @@ PROGRAMME = ProgrammeSpec(
         "site": ParamSpec(str, "cpas", "persons column for types by site ('' for none)"),
         "covariates": ParamSpec("list[str]", list(COVARIATES), "covariates of the type model"),
         "n_clusters": ParamSpec(int, 7, "clusters of the data-driven typology", minimum=2),
+        "quality_sample": ParamSpec(int, 600, "careers sampled to assess k (0: skip)",
+                                    minimum=0),
         "level": ParamSpec(float, 0.95, "confidence level", minimum=0.5, maximum=0.999),
     },
     build=build,
