@@ -186,27 +186,47 @@ class Panel:
             )
         return values
 
+    def _timing_key(self) -> str:
+        """Column within which treatment timing is shared: the unit, or the site of
+        repeated cross-sections (each respondent is seen once, the site is treated)."""
+        if not self.repeated_cross_section:
+            return self.unit
+        if self.cluster is None:
+            raise DataValidationError(
+                f"{CONTRACT}: repeated cross-sections need cluster= (the site) to hold treatment "
+                "timing: each respondent is seen once, so timing is a property of the site."
+            )
+        return self.cluster
+
     def _first_treated_from_indicator(self, frame: pd.DataFrame) -> pd.Series:
-        """First period with treatment 1 per unit; refuses treatment that switches off."""
-        d = frame[self.treatment].to_numpy()
-        unit = frame[self.unit]
-        # Within a unit (rows sorted by period) the indicator may only step 0 -> 1.
-        step = np.diff(d, prepend=0.0)
-        new_unit = (unit != unit.shift()).to_numpy()
-        step = np.where(new_unit, 0.0, step)
-        off = step < 0
+        """First period with treatment 1 per unit (per site for repeated cross-sections);
+        refuses treatment that switches off or differs within a site and period."""
+        key = self._timing_key()
+        cells = frame.groupby([key, self.period], sort=True)[self.treatment].agg(["min", "max"])
+        mixed = cells["min"] != cells["max"]
+        if mixed.any():
+            shown = cells[mixed].head(5).reset_index()
+            raise TreatmentTimingError(
+                f"{CONTRACT}: treatment {self.treatment!r} is 0 for some rows and 1 for others "
+                f"within the same {key} and period:\n{shown.to_string(index=False)}\n"
+                f"Treatment timing is shared by all rows of a {key} in a period; fix the "
+                "indicator or choose the right cluster column."
+            )
+        d = cells["max"]
+        step = d.groupby(level=0, sort=False).diff().fillna(0.0)
+        off = (step < 0).to_numpy()
         if off.any():
-            units = unit[off].unique()
-            rows = unit.isin(units[:3]).to_numpy()
+            units = d.index.get_level_values(0)[off].unique()
+            rows = frame[key].isin(units[:3]).to_numpy()
             raise TreatmentTimingError(
                 f"{CONTRACT}: treatment {self.treatment!r} switches off (1 then 0) for "
-                f"{len(units)} unit(s): {show_values(units)}.\n"
-                f"{show_rows(frame, rows, [self.unit, self.period, self.treatment])}\n"
+                f"{len(units)} {key} value(s): {show_values(units)}.\n"
+                f"{show_rows(frame, rows, [key, self.period, self.treatment])}\n"
                 "Staggered DiD assumes treatment stays on once started. Correct the indicator, "
                 "or drop these units, or analyse the first treatment episode only."
             )
         periods = frame[self.period].where(frame[self.treatment] == 1)
-        first = periods.groupby(unit, sort=False).transform("min")
+        first = periods.groupby(frame[key], sort=False).transform("min")
         return first.fillna(NEVER).astype(float)
 
     def _check_consistent(self, frame: pd.DataFrame, derived: pd.Series) -> None:
@@ -221,14 +241,15 @@ class Panel:
             )
 
     def _check_constant_within_unit(self, frame: pd.DataFrame) -> None:
-        n_values = frame.groupby(self.unit, sort=False)[self.first_treated].transform("nunique")
+        key = self.cluster if (self.repeated_cross_section and self.cluster) else self.unit
+        n_values = frame.groupby(key, sort=False)[self.first_treated].transform("nunique")
         bad = (n_values > 1).to_numpy()
         if bad.any():
             raise TreatmentTimingError(
                 f"{CONTRACT}: first_treated {self.first_treated!r} changes within "
-                f"{frame.loc[bad, self.unit].nunique()} unit(s).\n"
-                f"{show_rows(frame, bad, [self.unit, self.period, self.first_treated])}\n"
-                "It must be the same on every row of a unit (the period its treatment began)."
+                f"{frame.loc[bad, key].nunique()} {key} value(s).\n"
+                f"{show_rows(frame, bad, [key, self.unit, self.period, self.first_treated])}\n"
+                f"It must be the same on every row of a {key} (the period its treatment began)."
             )
 
     def _check_window(self, frame: pd.DataFrame, policy: str, ledger) -> pd.DataFrame:

@@ -34,6 +34,9 @@ from evalkit.errors import (
 CONTRACT = "Sequences"
 MISSING = -1
 POLICIES = ("raise", "pad", "truncate")
+# A spell or a person's follow-up longer than a century is a unit error (days or
+# dates read as months), and would otherwise exhaust memory when expanded.
+MAX_SPAN_MONTHS = 1200
 
 
 class Sequences:
@@ -161,6 +164,7 @@ class Sequences:
                 )
             s, e = s.astype(np.int64), e.astype(np.int64)
             length = e - s + 1
+            _check_span(frame, length, [id, state, start, end], "spell(s)")
             row = np.repeat(np.arange(len(frame)), length)
             offset = np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length)
             month = s[row] + offset
@@ -328,6 +332,16 @@ def _period_positions(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.
     return np.searchsorted(grid, values), pd.Index(grid, name="period")
 
 
+def _check_span(frame: pd.DataFrame, length: np.ndarray, columns: list[str], what: str) -> None:
+    too_long = length > MAX_SPAN_MONTHS
+    if too_long.any():
+        raise DataValidationError(
+            f"{CONTRACT}: {int(too_long.sum())} {what} span more than {MAX_SPAN_MONTHS} months "
+            f"(up to {int(length.max()):,}).\n{show_rows(frame, too_long, columns)}\n"
+            "Starts and ends must be month numbers or dates; check the units of these columns."
+        )
+
+
 def _calendar_months(months: np.ndarray) -> pd.Index:
     """Monthly period labels from month numbers ``year * 12 + month - 1``."""
     return pd.Index(pd.PeriodIndex.from_ordinals(months - 1970 * 12, freq="M"), name="period")
@@ -363,6 +377,7 @@ def _fill_gaps(long: pd.DataFrame, fill_state: str, horizon: int | None) -> pd.D
     if horizon is not None:
         bounds["max"] = horizon
     length = (bounds["max"] - bounds["min"] + 1).to_numpy()
+    _check_span(bounds.reset_index(), length, ["_id", "min", "max"], "person(s)' follow-up")
     ids = np.repeat(bounds.index.to_numpy(), length)
     months = np.repeat(bounds["min"].to_numpy(), length) + (
         np.arange(length.sum()) - np.repeat(np.cumsum(length) - length, length))

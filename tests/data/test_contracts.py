@@ -118,7 +118,7 @@ class TestPanel:
             make_panel(panel_frame, covariates=["x"])
 
     def test_repeated_cross_sections_skip_gap_checks(self, panel_frame):
-        frame = panel_frame.assign(unit=np.arange(24))
+        frame = panel_frame.assign(unit=np.arange(24), site=panel_frame["g"].astype(str))
         frame = frame.drop(index=[1, 2])
         p = make_panel(frame, repeated_cross_section=True, cluster="site")
         assert not p.is_balanced and p.n_units == 22
@@ -218,3 +218,38 @@ class TestSequences:
         spells.loc[1, "start"] = 3
         with pytest.raises(DuplicateKeyError, match="overlap"):
             Sequences.from_spells(spells, id="pid", state="s", start="start", end="end")
+
+
+class TestRepeatedCrossSectionTiming:
+    def frame(self):
+        # Two sites x two waves, three respondents per cell; site "a" treated from wave 2.
+        site = np.repeat(["a", "a", "b", "b"], 3)
+        wave = np.tile(np.repeat([1, 2], 3), 2)
+        return pd.DataFrame({"rid": np.arange(12), "site": site, "wave": wave,
+                             "d": ((site == "a") & (wave == 2)).astype(int),
+                             "y": np.arange(12.0)})
+
+    def test_timing_is_derived_per_site(self):
+        p = Panel(self.frame(), unit="rid", period="wave", outcomes=["y"], treatment="d",
+                  cluster="site", repeated_cross_section=True)
+        ft = p.data.groupby("site")["first_treated"].first()
+        assert ft["a"] == 2 and np.isinf(ft["b"])
+
+    def test_site_is_required(self):
+        with pytest.raises(DataValidationError, match="need cluster="):
+            Panel(self.frame(), unit="rid", period="wave", outcomes=["y"], treatment="d",
+                  repeated_cross_section=True)
+
+    def test_mixed_treatment_within_site_wave(self):
+        frame = self.frame()
+        frame.loc[3, "d"] = 0
+        with pytest.raises(TreatmentTimingError, match="within the same site and period"):
+            Panel(frame, unit="rid", period="wave", outcomes=["y"], treatment="d",
+                  cluster="site", repeated_cross_section=True)
+
+    def test_first_treated_must_be_constant_within_site(self):
+        frame = self.frame().assign(g=lambda f: np.where(f.site == "a", 2, 0))
+        frame.loc[0, "g"] = 0
+        with pytest.raises(TreatmentTimingError, match="changes within 1 site"):
+            Panel(frame, unit="rid", period="wave", outcomes=["y"], first_treated="g",
+                  cluster="site", repeated_cross_section=True)
