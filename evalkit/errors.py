@@ -66,3 +66,12 @@ class DisclosureError(EvalkitError):
 
 class EvalkitWarning(UserWarning):
     """Base class of evalkit warnings (few clusters, extreme weights, ...)."""
+
+
+#: Below this many clusters, cluster-robust standard errors are unreliable
+#: (biased downwards, over-rejecting tests); every estimator warns under it.
+MIN_CLUSTERS = 30
+
+
+class FewClustersWarning(EvalkitWarning):
+    """Cluster-robust inference with fewer than :data:`MIN_CLUSTERS` clusters."""

@@ -41,8 +41,7 @@ from evalkit.cohort.regression import difference_in_means, regression_adjustment
 from evalkit.cohort.results import CohortEstimateResults, influence_variance
 from evalkit.cohort.sample import CohortSample
 from evalkit.cohort.weighting import ipw as ipw_estimate
-from evalkit.did.checks import MIN_CLUSTERS, FewClustersWarning
-from evalkit.errors import ConfigError, DataValidationError
+from evalkit.errors import MIN_CLUSTERS, ConfigError, DataValidationError, FewClustersWarning
 
 METHODS = ("dim", "ra", "ipw", "matching", "aipw")
 ESTIMANDS = ("ATT", "ATE")

@@ -18,19 +18,14 @@ import pandas as pd
 
 from evalkit.data import ExclusionLedger, Panel
 from evalkit.errors import (
+    MIN_CLUSTERS,
     ConfigError,
     DataValidationError,
     EmptyDataError,
     EvalkitWarning,
+    FewClustersWarning,
     MissingColumnError,
 )
-
-#: Below this many clusters, cluster-robust standard errors are unreliable.
-MIN_CLUSTERS = 30
-
-
-class FewClustersWarning(EvalkitWarning):
-    """Cluster-robust inference with fewer than :data:`MIN_CLUSTERS` clusters."""
 
 
 class SmallGroupWarning(EvalkitWarning):

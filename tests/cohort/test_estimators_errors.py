@@ -8,13 +8,13 @@ from numpy.testing import assert_allclose
 from evalkit.cohort.comparison import CohortComparison
 from evalkit.cohort.weighting import ExtremeWeightsWarning
 from evalkit.data.persons import PersonTable
-from evalkit.did.checks import FewClustersWarning
 from evalkit.errors import (
     ConfigError,
     DataValidationError,
     EmptyDataError,
     EstimationError,
     EvalkitWarning,
+    FewClustersWarning,
     OverlapError,
 )
 

@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose
 
 from evalkit.cohort.comparison import CohortComparison
 from evalkit.cohort.matching import match_1d, match_brute, match_kd, nn_matching
-from evalkit.did.checks import FewClustersWarning
+from evalkit.errors import FewClustersWarning
 
 
 def _brute_sets(z, pool, queries, m, exclude_self=False):
