@@ -1,1 +1,41 @@
-"""Difference-in-differences: 2x2, TWFE, event study, Callaway–Sant'Anna, repeated cross-sections."""
+"""Difference-in-differences: 2x2, TWFE, event study, Callaway–Sant'Anna, Goodman-Bacon.
+
+All estimators take a :class:`evalkit.data.Panel` (balanced, unbalanced or repeated
+cross-sections) or a DataFrame with column names, and return results objects with
+``params``, ``std_errors``, ``conf_int()``, ``summary()``, ``to_frame()`` and ``plot()``.
+"""
+
+from evalkit.did.bacon import BaconDecomposition, BaconResults, ForbiddenComparisonWarning
+from evalkit.did.callaway_santanna import CallawaySantAnna
+from evalkit.did.checks import SmallGroupWarning
+from evalkit.did.cs_results import AggregatedResults, CallawaySantAnnaResults, PreTest
+from evalkit.did.drdid import TwoPeriodDiD, drdid_panel, drdid_rcs
+from evalkit.did.event_study import EventStudy, EventStudyResults, PretrendTest
+from evalkit.did.twfe import TWFE, TWFEResults
+from evalkit.did.twoby2 import DiD2x2, DiD2x2Results
+from evalkit.did.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap
+from evalkit.errors import FewClustersWarning
+
+__all__ = [
+    "AggregatedResults",
+    "BaconDecomposition",
+    "BaconResults",
+    "CallawaySantAnna",
+    "CallawaySantAnnaResults",
+    "DiD2x2",
+    "DiD2x2Results",
+    "EventStudy",
+    "EventStudyResults",
+    "FewClustersWarning",
+    "ForbiddenComparisonWarning",
+    "PreTest",
+    "PretrendTest",
+    "SmallGroupWarning",
+    "TWFE",
+    "TWFEResults",
+    "TwoPeriodDiD",
+    "WildBootstrapResult",
+    "drdid_panel",
+    "drdid_rcs",
+    "wild_cluster_bootstrap",
+]
