@@ -96,7 +96,12 @@ def linearised_ratio(swx, swd, sxx, sxd, sdd, n):
     swx, swd, sxx, sxd, sdd, n = (np.asarray(a, dtype=float) for a in (swx, swd, sxx, sxd, sdd, n))
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = swx / swd
-        resid = np.maximum(sxx - 2 * ratio * sxd + ratio**2 * sdd, 0.0)
+        scale = sxx + ratio**2 * sdd
+        resid = sxx - 2 * ratio * sxd + ratio**2 * sdd
+        # The expansion cancels: below 1e-10 of its terms the residual is rounding noise (a
+        # cell whose values are all equal), so it is set to 0. The price: cells whose values
+        # vary by less than about 1e-5 of their level get a zero standard error.
+        resid = np.where(resid <= 1e-10 * scale, 0.0, resid)
         se = np.sqrt(n / (n - 1) * resid) / swd
     return ratio, np.where(n >= 2, se, np.nan)
 
