@@ -203,12 +203,12 @@ def _robustness(survey: pd.DataFrame, params, lang: str, seed: int) -> Section:
     section = Section(choose(lang, "Robustesse de la comparaison", "Robustness of the comparison"))
     section.add(choose(
         lang,
-        "Trois indicateurs sont testés à la fois : les p-valeurs sont corrigées (Holm, "
+        f"{len(outcomes)} indicateurs sont testés à la fois : les p-valeurs sont corrigées (Holm, "
         "Benjamini–Hochberg, Romano–Wolf qui tient compte de leur corrélation). La E-valeur "
         "est la force minimale (en rapport de risques) qu'un facteur de confusion non observé "
         "devrait avoir avec l'intégration et avec l'indicateur pour annuler l'effet "
         "(VanderWeele et Ding, 2017) ; pour l'intervalle, celle qui le ferait contenir zéro.",
-        "Three outcomes are tested at once: p-values are adjusted (Holm, Benjamini–Hochberg, "
+        f"{len(outcomes)} outcomes are tested at once: p-values are adjusted (Holm, Benjamini–Hochberg, "
         "and Romano–Wolf, which uses their correlation). The E-value is the minimum strength "
         "(as a risk ratio) an unmeasured confounder would need with both integration and the "
         "outcome to explain the effect away (VanderWeele & Ding, 2017); for the interval, to "
