@@ -154,6 +154,7 @@ class Report:
             provenance={
                 "evalkit_version": prov.evalkit_version,
                 "python_version": prov.python_version,
+                "packages": ", ".join(f"{k} {v}" for k, v in prov.packages.items()),
                 "config": prov.config,
                 "seed": prov.seed,
                 "inputs": inputs,

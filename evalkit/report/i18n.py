@@ -39,6 +39,7 @@ _LABELS: dict[str, dict[str, str]] = {
     "provenance": {"fr": "Provenance", "en": "Provenance"},
     "evalkit_version": {"fr": "Version d'evalkit", "en": "evalkit version"},
     "python_version": {"fr": "Version de Python", "en": "Python version"},
+    "packages": {"fr": "Bibliothèques", "en": "Libraries"},
     "inputs": {"fr": "Fichiers d'entrée", "en": "Input files"},
     "file": {"fr": "Fichier", "en": "File"},
     "bytes": {"fr": "Octets", "en": "Bytes"},

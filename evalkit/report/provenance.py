@@ -17,7 +17,7 @@ from typing import Any
 from evalkit import __version__
 from evalkit.errors import InputFileError
 
-__all__ = ["InputFile", "Provenance", "file_sha256"]
+__all__ = ["InputFile", "Provenance", "file_sha256", "package_versions"]
 
 
 def file_sha256(path: str | Path, chunk_size: int = 1 << 20) -> str:
@@ -50,6 +50,23 @@ class InputFile:
         return cls(name or path.name, file_sha256(path), size)
 
 
+_PACKAGES = ("numpy", "pandas", "scipy", "statsmodels", "linearmodels", "numba", "networkx",
+             "matplotlib", "duckdb")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the numerical packages results depend on (absent ones omitted)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in _PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
 def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
@@ -79,6 +96,7 @@ class Provenance:
     finished: datetime | None = None
     evalkit_version: str = __version__
     python_version: str = field(default_factory=platform.python_version)
+    packages: dict[str, str] = field(default_factory=package_versions)
 
     def add_input(self, path: str | Path, name: str | None = None) -> InputFile:
         """Hash ``path`` and list it among the inputs."""
