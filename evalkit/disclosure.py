@@ -337,6 +337,9 @@ def suppress_counts(
         raise MissingColumnError("suppress_counts needs at least one count column")
     grid = _as_counts(table[count_columns], "table")
     passthrough = [c for c in table.columns if c not in count_columns]
+    if grid.shape[0] == 0:
+        empty = table.copy()
+        return empty, pd.DataFrame(False, index=table.index, columns=table.columns)
 
     if has_totals:
         augmented = grid

@@ -237,7 +237,7 @@ class Table:
         frame = self._flat()
         counts = list(self.counts)
         mask = pd.DataFrame(False, index=frame.index, columns=frame.columns)
-        if not counts:
+        if not counts or frame.empty:
             return frame, mask
         missing = [c for c in counts if c not in frame.columns]
         if missing:

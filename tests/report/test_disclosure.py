@@ -208,3 +208,10 @@ def test_bad_counts_are_refused():
         suppress_counts(pd.DataFrame({"n": [1]}), count_columns=["nope"])
     with pytest.raises(DisclosureError, match="several rows per cell"):
         suppress_long(pd.DataFrame({"g": ["a", "a"], "n": [20, 30]}), "n", rows=["g"])
+
+
+def test_empty_tables_pass_through():
+    masked, mask = suppress_counts(pd.DataFrame({"n": []}, dtype=float))
+    assert masked.empty and mask.empty
+    masked, mask = suppress_long(pd.DataFrame({"g": [], "n": []}), "n", rows=["g"])
+    assert masked.empty and mask.empty
