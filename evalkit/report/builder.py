@@ -182,10 +182,13 @@ class Report:
                 continue
             try:
                 block_html = self._block_html(block, lang, counters, where)
-            except EvalkitError as exc:
-                # A block that cannot be shown safely (identifier, bad count column) fails
-                # its section: nothing of that section is rendered.
-                log.error("%s cannot be rendered: %s", where, exc)
+            except Exception as exc:  # noqa: BLE001 -- one bad block fails its section only
+                # A block that cannot be shown safely (identifier, bad count column) or at
+                # all fails its section: nothing of that section is rendered.
+                if isinstance(exc, EvalkitError):
+                    log.error("%s cannot be rendered: %s", where, exc)
+                else:
+                    log.exception("%s cannot be rendered", where)
                 section.status, section.reason = "failed", f"{type(exc).__name__}: {exc}"
                 blocks = []
                 break
