@@ -44,7 +44,7 @@ def run_evalkit(df) -> dict:
     from evalkit.did.callaway_santanna import CallawaySantAnna
 
     start = time.perf_counter()
-    res = CallawaySantAnna(df, yname="return_to_work", unit="unit_id", period="period",
+    res = CallawaySantAnna(df, outcome="return_to_work", unit="unit_id", period="period",
                            first_treated="first_treated", covariates=COVARIATES,
                            control_group="notyettreated", estimation="dr"
                            ).fit(n_boot=N_BOOT, seed=1)

@@ -50,10 +50,10 @@ class CallawaySantAnna:
     data
         An :class:`evalkit.data.Panel`, or a DataFrame with the column names
         below (a Panel is then built from it, validating the input).
-    yname, unit, period, first_treated
+    outcome, unit, period, first_treated
         Column names (DataFrame input). ``first_treated`` is the first
         treated period, 0 or missing for never-treated units. With a Panel,
-        ``yname`` defaults to its first outcome.
+        ``outcome`` defaults to its first outcome.
     treatment
         Alternative to ``first_treated`` (DataFrame input): a 0/1 indicator per
         row; a treatment that switches off raises ``TreatmentTimingError``.
@@ -71,7 +71,7 @@ class CallawaySantAnna:
         Number of periods before ``g`` in which units may already react.
     base_period
         ``"varying"`` (R default) or ``"universal"``.
-    weights
+    weight
         Sampling-weight column (time-invariant within units for panels).
     cluster
         Cluster column (e.g. the zone treatment was assigned by); must
@@ -89,7 +89,7 @@ class CallawaySantAnna:
 
     Examples
     --------
-    >>> model = CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year",
+    >>> model = CallawaySantAnna(df, outcome="lemp", unit="countyreal", period="year",
     ...                          first_treated="first.treat")
     >>> res = model.fit(seed=1)
     >>> res.aggregate("dynamic").plot()
@@ -99,7 +99,7 @@ class CallawaySantAnna:
         self,
         data,
         *,
-        yname: str | None = None,
+        outcome: str | None = None,
         unit: str | None = None,
         period: str | None = None,
         first_treated: str | None = None,
@@ -109,7 +109,7 @@ class CallawaySantAnna:
         covariates=None,
         anticipation: int = 0,
         base_period: str = "varying",
-        weights: str | None = None,
+        weight: str | None = None,
         cluster: str | None = None,
         repeated_cross_section: bool = False,
         unbalanced: str = "rcs",
@@ -132,14 +132,14 @@ class CallawaySantAnna:
         self.anticipation = int(anticipation)
         self.base_period = base_period
         self.data: StaggeredData = prepare_staggered(
-            data, yname=yname, unit=unit, period=period, first_treated=first_treated,
-            treatment=treatment, covariates=covariates, weights=weights, cluster=cluster,
+            data, outcome=outcome, unit=unit, period=period, first_treated=first_treated,
+            treatment=treatment, covariates=covariates, weight=weight, cluster=cluster,
             repeated_cross_section=repeated_cross_section, control_group=control_group,
             anticipation=self.anticipation, unbalanced=unbalanced,
         )
         # Non-numeric covariates arrive one-hot encoded ("sex[M]"): use those names.
         self.covariates = self.data.covariate_names
-        self.yname = yname
+        self.outcome = outcome
         self._cells = None
 
     # ------------------------------------------------------------------ estimation

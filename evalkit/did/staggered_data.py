@@ -85,13 +85,13 @@ class StaggeredData:
 def prepare_staggered(
     data,
     *,
-    yname: str | None,
+    outcome: str | None,
     unit: str | None,
     period: str | None,
     first_treated: str | None,
     treatment: str | None = None,
     covariates=None,
-    weights: str | None = None,
+    weight: str | None = None,
     cluster: str | None = None,
     repeated_cross_section: bool = False,
     control_group: str = "nevertreated",
@@ -99,12 +99,12 @@ def prepare_staggered(
     unbalanced: str = "rcs",
 ) -> StaggeredData:
     """Validate the input and build :class:`StaggeredData` (see module docstring)."""
-    panel, covariates, notes = _as_panel(data, yname, unit, period, first_treated, treatment,
-                                         covariates, weights, cluster, repeated_cross_section)
-    yname = yname or (panel.outcomes[0] if panel.outcomes else None)
-    if yname is None or yname not in panel.data.columns:
+    panel, covariates, notes = _as_panel(data, outcome, unit, period, first_treated, treatment,
+                                         covariates, weight, cluster, repeated_cross_section)
+    outcome = outcome or (panel.outcomes[0] if panel.outcomes else None)
+    if outcome is None or outcome not in panel.data.columns:
         raise MissingColumnError(
-            f"Outcome column {yname!r} is not in the panel; pass yname= one of {panel.outcomes}."
+            f"Outcome column {outcome!r} is not in the panel; pass outcome= one of {panel.outcomes}."
         )
     covs = list(covariates) if covariates is not None else []
     missing = [c for c in covs if c not in panel.data.columns]
@@ -113,12 +113,12 @@ def prepare_staggered(
             f"Covariate(s) {missing} are not in the panel. Declare them in Panel(covariates=...) "
             "or pass a DataFrame."
         )
-    weight_col = weights or panel.weight
+    weight_col = weight or panel.weight
     cluster_col = cluster or panel.cluster
     rcs = panel.repeated_cross_section
     u, t, g = panel.unit, panel.period, panel.first_treated
 
-    frame, ledger = usable_rows(panel, yname, STEP)
+    frame, ledger = usable_rows(panel, outcome, STEP)
     for col in covs:
         frame = ledger.drop(frame, frame[col].isna().to_numpy(), step=STEP,
                             reason=f"covariate {col} missing", id_col=u)
@@ -182,7 +182,7 @@ def prepare_staggered(
         notes.append("unbalanced panel: 2x2 cells estimated as repeated cross-sections, "
                      "influence functions summed by unit (R did allow_unbalanced_panel=TRUE)")
 
-    data_out = _arrays(frame, layout, yname, u, t, g, covs, weight_col, cluster_col, periods)
+    data_out = _arrays(frame, layout, outcome, u, t, g, covs, weight_col, cluster_col, periods)
     out = StaggeredData(layout=layout, periods=periods, groups=cohorts, covariate_names=covs,
                         ledger=ledger, notes=notes, **data_out)
     _check_sizes(out, control_group, cluster_col)
@@ -205,15 +205,15 @@ def _balance(frame, u, t, g, periods, cohorts, ledger, control_group):
     return frame, cohorts[np.isin(cohorts, ft)]
 
 
-def _as_panel(data, yname, unit, period, first_treated, treatment, covariates, weights,
+def _as_panel(data, outcome, unit, period, first_treated, treatment, covariates, weight,
               cluster, repeated_cross_section) -> tuple[Panel, list[str], list[str]]:
     if isinstance(data, Panel):
         return data, list(covariates or []), []
     if not isinstance(data, pd.DataFrame):
         raise ConfigError(f"data must be an evalkit Panel or a pandas DataFrame, got {type(data)}.")
-    if yname is None or unit is None or period is None or (first_treated is None and treatment is None):
+    if outcome is None or unit is None or period is None or (first_treated is None and treatment is None):
         raise ConfigError(
-            "With a DataFrame, give yname=, unit=, period= and first_treated= (or treatment=) "
+            "With a DataFrame, give outcome=, unit=, period= and first_treated= (or treatment=) "
             "column names; or build an evalkit.data.Panel first."
         )
     if repeated_cross_section and first_treated is None:
@@ -244,18 +244,18 @@ def _as_panel(data, yname, unit, period, first_treated, treatment, covariates, w
                 reason=f"treated in or before the first period {periods.min():g} "
                        "(always treated): no pre-treatment period")
     return Panel(
-        frame, unit=unit, period=period, outcomes=[yname], first_treated=first_treated,
-        treatment=treatment, covariates=covariates, cluster=cluster, weight=weights,
+        frame, unit=unit, period=period, outcomes=[outcome], first_treated=first_treated,
+        treatment=treatment, covariates=covariates, cluster=cluster, weight=weight,
         repeated_cross_section=repeated_cross_section, allow_gaps=True, out_of_window="drop",
         source="DataFrame", ledger=ledger,
     ), covariates, notes
 
 
-def _arrays(frame, layout, yname, u, t, g, covs, weight_col, cluster_col, periods) -> dict:
+def _arrays(frame, layout, outcome, u, t, g, covs, weight_col, cluster_col, periods) -> dict:
     pidx = np.searchsorted(periods, frame[t].to_numpy())
     k = len(covs)
     x_long = frame[covs].to_numpy(dtype=float) if k else np.zeros((len(frame), 0))
-    y_long = frame[yname].to_numpy(dtype=float)
+    y_long = frame[outcome].to_numpy(dtype=float)
     w_long = (frame[weight_col].to_numpy(dtype=float) if weight_col
               else np.ones(len(frame)))
     if layout == "rcs":

@@ -171,7 +171,7 @@ def _callaway_santanna(panel: pd.DataFrame, params, lang: str, seed: int) -> Sec
     from evalkit.did.callaway_santanna import CallawaySantAnna
 
     model = CallawaySantAnna(
-        panel, yname=params["outcome"], unit=params["unit"], period=params["period"],
+        panel, outcome=params["outcome"], unit=params["unit"], period=params["period"],
         first_treated=params["first_treated"], control_group=params["control_group"],
         estimation=params["estimation"] if params["covariates"] else "unconditional",
         covariates=params["covariates"] or None, cluster=params["cluster"] or None,

@@ -64,7 +64,7 @@ def test_cluster_bootstrap_agrees_with_clustered_analytic_se():
     df["state"] = df["countyreal"] // 1000
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # 29 clusters: the few-clusters warning
-        model = CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year",
+        model = CallawaySantAnna(df, outcome="lemp", unit="countyreal", period="year",
                                  first_treated="first.treat", cluster="state")
         analytic = model.fit(bootstrap=False)
         boot = model.fit(n_boot=4999, seed=1)
@@ -72,7 +72,7 @@ def test_cluster_bootstrap_agrees_with_clustered_analytic_se():
     assert_allclose(boot.std_errors, analytic.std_errors, rtol=0.15)
     assert_allclose(boot.aggregate("dynamic").overall_se,
                     analytic.aggregate("dynamic").overall_se, rtol=0.15)
-    unclustered = CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year",
+    unclustered = CallawaySantAnna(df, outcome="lemp", unit="countyreal", period="year",
                                    first_treated="first.treat").fit(bootstrap=False)
     assert not np.allclose(analytic.std_errors, unclustered.std_errors, rtol=0.01)
 
@@ -84,7 +84,7 @@ def test_bootstrap_matches_analytic_for_long_layouts(layout):
         df = df.assign(countyreal=np.arange(len(df)))
     else:
         df = df.drop(index=np.random.default_rng(1).choice(len(df), 200, replace=False))
-    model = CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year",
+    model = CallawaySantAnna(df, outcome="lemp", unit="countyreal", period="year",
                              first_treated="first.treat", covariates=["lpop"],
                              repeated_cross_section=layout == "rcs")
     analytic, boot = model.fit(bootstrap=False), model.fit(n_boot=4999, seed=2)

@@ -55,7 +55,7 @@ def run_csdid(df, *, est_method="dr", base_period="varying", **kwargs):
 def run_ours(df, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year",
+        return CallawaySantAnna(df, outcome="lemp", unit="countyreal", period="year",
                                 first_treated="first.treat", **kwargs).fit(bootstrap=False)
 
 
@@ -108,7 +108,7 @@ def test_anticipation(mpdta, control_group, base_period):
 
 def test_sampling_weights(mpdta):
     fitted, aggs = run_csdid(mpdta, xformla="lemp~lpop", weights_name="w")
-    assert_same(fitted, aggs, run_ours(mpdta, covariates=["lpop"], weights="w"))
+    assert_same(fitted, aggs, run_ours(mpdta, covariates=["lpop"], weight="w"))
 
 
 def test_clustered_analytic_se(mpdta):
@@ -154,7 +154,7 @@ def test_repeated_cross_sections_with_weights_or_clusters(mpdta, option):
     rcs = mpdta.assign(countyreal=np.arange(1, len(mpdta) + 1, dtype=float),
                        w=rng.uniform(0.5, 2.0, len(mpdta)))
     theirs = {"weights": {"weights_name": "w"}, "cluster": {"clustervar": "state"}}[option]
-    ours = {"weights": {"weights": "w"}, "cluster": {"cluster": "state"}}[option]
+    ours = {"weights": {"weight": "w"}, "cluster": {"cluster": "state"}}[option]
     fitted, aggs = run_csdid(rcs, xformla="lemp~lpop", panel=False, **theirs)
     assert_same(fitted, aggs, run_ours(rcs, covariates=["lpop"], repeated_cross_section=True,
                                        **ours))

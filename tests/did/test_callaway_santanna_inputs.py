@@ -31,7 +31,7 @@ def mpdta():
 
 
 def model(df, **kwargs):
-    return CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year",
+    return CallawaySantAnna(df, outcome="lemp", unit="countyreal", period="year",
                             first_treated="first.treat", **kwargs)
 
 
@@ -47,7 +47,7 @@ def test_panel_contract_input_equals_dataframe_input(mpdta):
 def test_treatment_indicator_gives_same_cohorts(mpdta):
     df = mpdta.assign(d=((mpdta["year"] >= mpdta["first.treat"]) & (mpdta["first.treat"] > 0))
                       .astype(int))
-    a = CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year",
+    a = CallawaySantAnna(df, outcome="lemp", unit="countyreal", period="year",
                          treatment="d").fit(bootstrap=False)
     assert_allclose(a.params, model(mpdta).fit(bootstrap=False).params, atol=1e-12)
 
@@ -58,7 +58,7 @@ def test_treatment_reversal_is_refused(mpdta):
     unit = df.loc[df["first.treat"] == 2004, "countyreal"].iloc[0]
     df.loc[(df["countyreal"] == unit) & (df["year"] == 2007), "d"] = 0
     with pytest.raises(TreatmentTimingError, match="switches off"):
-        CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year", treatment="d")
+        CallawaySantAnna(df, outcome="lemp", unit="countyreal", period="year", treatment="d")
 
 
 def test_ledger_records_missing_outcomes_and_always_treated(mpdta):
@@ -175,12 +175,12 @@ def test_repeated_cross_sections_need_first_treated(mpdta):
     df = mpdta.assign(d=(mpdta["year"] >= mpdta["first.treat"]) * 1,
                       countyreal=np.arange(len(mpdta)))
     with pytest.raises(ConfigError, match="first_treated"):
-        CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year", treatment="d",
+        CallawaySantAnna(df, outcome="lemp", unit="countyreal", period="year", treatment="d",
                          repeated_cross_section=True)
 
 
 def test_dataframe_needs_column_names(mpdta):
-    with pytest.raises(ConfigError, match="yname"):
+    with pytest.raises(ConfigError, match="outcome"):
         CallawaySantAnna(mpdta)
 
 

@@ -58,7 +58,7 @@ def mpdta():
 
 
 def model(df, **kwargs):
-    return CallawaySantAnna(df, yname="lemp", unit="countyreal", period="year",
+    return CallawaySantAnna(df, outcome="lemp", unit="countyreal", period="year",
                             first_treated="first.treat", **kwargs)
 
 

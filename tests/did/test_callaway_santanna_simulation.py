@@ -62,7 +62,7 @@ def population_truth():
 
 
 def fit(df, **kwargs):
-    return CallawaySantAnna(df, yname="y", unit="id", period="t", first_treated="g", **kwargs)
+    return CallawaySantAnna(df, outcome="y", unit="id", period="t", first_treated="g", **kwargs)
 
 
 def test_dr_unbiased_with_nominal_coverage_unconditional_biased():
@@ -115,7 +115,7 @@ def test_rsa_experiment_cluster_bootstrap_coverage():
                                      zone_shock_sd=0.01)
         truth_e = ds.truth["att_dynamic"].set_index("event_time")["att"]
         truth = ds.truth["att_dynamic_overall"]
-        res = CallawaySantAnna(ds.tables["panel"], yname="return_to_work", unit="unit_id",
+        res = CallawaySantAnna(ds.tables["panel"], outcome="return_to_work", unit="unit_id",
                                period="period", first_treated="first_treated",
                                cluster="zone_id", control_group="notyettreated"
                                ).fit(n_boot=499, seed=rep)

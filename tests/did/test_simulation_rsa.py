@@ -28,7 +28,7 @@ def _draws(n_draws: int, n_units: int, seed0: int = 1000) -> dict:
         panel = ds["panel"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FewClustersWarning)
-            cs = CallawaySantAnna(panel, yname="return_to_work", unit="unit_id", period="period",
+            cs = CallawaySantAnna(panel, outcome="return_to_work", unit="unit_id", period="period",
                                   first_treated="first_treated", cluster="zone_id").fit(
                 bootstrap=False).aggregate("simple")
             twfe = TWFE(panel, outcome="return_to_work", cluster="zone_id").fit()
