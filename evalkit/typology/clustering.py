@@ -478,7 +478,8 @@ def medoids_of(distances, labels, weights=None) -> np.ndarray:
 
 
 def clara(seq, k: int, method: str = "OM", sm=None, indel=1.0, *, cval=None, miss_cost=None,
-          weights=None, cost_weights=None, missing: str = "raise", alphabet=None,
+          weights=None, cost_weights=None, norm: str = "none", missing: str = "raise",
+          alphabet=None,
           n_samples: int = 5, sample_size: int | None = None, seed: int = 0,
           max_bytes: int | None = None) -> MedoidPartition:
     """CLARA: PAM on random samples, everyone assigned to the nearest medoid.
@@ -489,7 +490,7 @@ def clara(seq, k: int, method: str = "OM", sm=None, indel=1.0, *, cval=None, mis
     ----------
     seq : Sequences or int ndarray (n, T)
     k : int
-    method, sm, indel, cval, miss_cost, missing, alphabet
+    method, sm, indel, cval, miss_cost, norm, missing, alphabet
         Distance measure, as in :func:`~evalkit.typology.distances.sequence_distances`;
         TRATE costs are computed once from *all* sequences (weighted by ``cost_weights``).
     weights : array (n,), optional
@@ -510,7 +511,7 @@ def clara(seq, k: int, method: str = "OM", sm=None, indel=1.0, *, cval=None, mis
     """
     prepared = prepare_sequences(seq, missing=missing, alphabet=alphabet)
     spec = resolve_costs(prepared, method, sm, indel, cval=cval, miss_cost=miss_cost,
-                         weights=cost_weights)
+                         weights=cost_weights, norm=norm)
     codes = prepared.codes
     n = codes.shape[0]
     w = case_weights(weights, n)

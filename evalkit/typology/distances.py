@@ -61,6 +61,17 @@ from evalkit.typology.costs import constant_costs, trate_costs
 
 METHODS = ("OM", "HAM", "DHD", "LCS")
 MISSING_POLICIES = ("raise", "state", "trailing")
+# TraMineR seqdist normalisations, with d the raw distance, l_x = |x| times the indel cost
+# (OM; the LCS scale for LCS; the largest possible distance for HAM/DHD) and D_max the largest
+# distance possible between sequences of these lengths:
+NORMS = {
+    "none": 0,  # d
+    "maxlength": 1,  # d / max(l_x, l_y)
+    "gmean": 2,  # 1 - (D_max - d) / (2 sqrt(l_x l_y))
+    "maxdist": 3,  # d / D_max
+    "YujianBo": 4,  # 2 d / (d + l_x + l_y)   (Yujian & Bo 2007)
+    "auto": -1,  # "gmean" for LCS, "maxlength" otherwise
+}
 # Pairs run in lockstep: 8 doubles fill one AVX-512 register; measured best of 4/8/16.
 LANES = 8
 
@@ -207,7 +218,7 @@ class DistanceSpec:
 
     ``sm`` is ``(K, K)`` (``(T, K, K)`` for DHD); ``kernel`` is the kernel actually run
     (``"OM"``, ``"LCS"`` for OM whose substitutions never beat two indels, ``"HAM"`` for HAM and DHD);
-    ``scale`` multiplies the LCS kernel output.
+    ``scale`` multiplies the LCS kernel output; ``norm`` is the normalisation (never "auto").
     """
 
     method: str
@@ -215,6 +226,7 @@ class DistanceSpec:
     indel: float
     kernel: str
     scale: float = 1.0
+    norm: str = "none"
 
 
 def _check_sm_matrix(sm: np.ndarray, n_states: int, method: str) -> np.ndarray:
@@ -246,7 +258,7 @@ def _check_sm_matrix(sm: np.ndarray, n_states: int, method: str) -> np.ndarray:
 
 def resolve_costs(prepared: PreparedSequences, method: str = "OM", sm=None, indel=1.0, *,
                   cval: float | None = None, miss_cost: float | None = None,
-                  weights=None) -> DistanceSpec:
+                  weights=None, norm: str = "none") -> DistanceSpec:
     """Build the substitution costs and indel cost of a measure (TraMineR ``seqdist`` defaults).
 
     Parameters
@@ -263,10 +275,16 @@ def resolve_costs(prepared: PreparedSequences, method: str = "OM", sm=None, inde
     miss_cost : float, optional
         Cost of substituting the missing state (``missing="state"``); default ``cval``
         (2 for OM/TRATE, 1 for HAM, 4 for DHD).
+    norm : {"none", "auto", "maxlength", "gmean", "maxdist", "YujianBo"}
+        Normalisation (TraMineR ``seqdist(norm=)``; see :data:`NORMS`).
     """
     method = str(method).upper()
     if method not in METHODS:
         raise DataValidationError(f"method must be one of {METHODS}, got {method!r}.")
+    if norm not in NORMS:
+        raise DataValidationError(f"norm must be one of {tuple(NORMS)}, got {norm!r}.")
+    if norm == "auto":
+        norm = "gmean" if method == "LCS" else "maxlength"
     k = prepared.n_states
     n_periods = prepared.codes.shape[1]
     if method in ("HAM", "DHD") and np.any(prepared.lengths != n_periods):
@@ -275,7 +293,7 @@ def resolve_costs(prepared: PreparedSequences, method: str = "OM", sm=None, inde
             "use OM or LCS for sequences of different lengths."
         )
     if method == "LCS":
-        return DistanceSpec("LCS", constant_costs(k, 2.0), 1.0, "LCS", 1.0)
+        return DistanceSpec("LCS", constant_costs(k, 2.0), 1.0, "LCS", 1.0, norm)
 
     if sm is None:
         sm = "TRATE" if method == "DHD" else "CONSTANT"
@@ -316,11 +334,11 @@ def resolve_costs(prepared: PreparedSequences, method: str = "OM", sm=None, inde
         raise DataValidationError(f"indel must be finite and > 0, got {indel!r}.")
     if method in ("HAM", "DHD"):
         sm3 = costs if costs.ndim == 3 else costs[None]
-        return DistanceSpec(method, np.ascontiguousarray(sm3), indel_value, "HAM")
+        return DistanceSpec(method, np.ascontiguousarray(sm3), indel_value, "HAM", 1.0, norm)
     off = costs[~np.eye(k, dtype=bool)]
     if off.size == 0 or np.all(off >= 2.0 * indel_value):
-        return DistanceSpec("OM", np.ascontiguousarray(costs), indel_value, "LCS", indel_value)
-    return DistanceSpec("OM", np.ascontiguousarray(costs), indel_value, "OM")
+        return DistanceSpec("OM", np.ascontiguousarray(costs), indel_value, "LCS", indel_value, norm)
+    return DistanceSpec("OM", np.ascontiguousarray(costs), indel_value, "OM", 1.0, norm)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -533,6 +551,77 @@ def lcs_cross(A, la, B, lb, n_states, out):
             out[u, vv] = la[u] + lb[vv] - 2 * _lcs(pm, la[u], B[vv], lb[vv], v)
 
 
+@njit(cache=True)
+def _normalised(raw, m, n, code, unit, max_sub, fixed):
+    """One distance normalised as TraMineR's ``normdist`` (``fixed`` > 0: HAM/DHD bound)."""
+    if abs(raw) < 1e-12:
+        return 0.0
+    if fixed > 0.0:
+        lx, ly, dmax = fixed, fixed, fixed
+    else:
+        lx, ly = m * unit, n * unit
+        dmax = abs(n - m) * unit + max_sub * min(m, n)
+    if code == 1:
+        big = max(lx, ly)
+        return raw / big if big > 0.0 else 0.0
+    if code == 2:
+        if abs(lx * ly) < 1e-12:
+            return 0.0 if abs(lx - ly) < 1e-12 else 1.0
+        return 1.0 - (dmax - raw) / (2.0 * np.sqrt(lx) * np.sqrt(ly))
+    if code == 3:
+        return 1.0 if abs(dmax) < 1e-12 else raw / dmax
+    if code == 4:
+        both = lx + ly
+        if abs(both) < 1e-12:
+            return 0.0
+        return 2.0 * raw / (raw + both)
+    return raw
+
+
+@njit(parallel=True, cache=True)
+def normalise_condensed(d, lengths, code, unit, max_sub, fixed):
+    """Normalise a condensed vector in place (pair lengths from ``lengths``)."""
+    n = lengths.shape[0]
+    for i in prange(n - 1):
+        base = _condensed_start(n, i)
+        for j in range(i + 1, n):
+            k = base + j - i - 1
+            d[k] = _normalised(d[k], lengths[i], lengths[j], code, unit, max_sub, fixed)
+
+
+@njit(parallel=True, cache=True)
+def normalise_cross(d, la, lb, code, unit, max_sub, fixed):
+    """Normalise an ``(n_a, n_b)`` distance array in place."""
+    for i in prange(d.shape[0]):
+        for j in range(d.shape[1]):
+            d[i, j] = _normalised(d[i, j], la[i], lb[j], code, unit, max_sub, fixed)
+
+
+def _normalise(d: np.ndarray, la: np.ndarray, lb: np.ndarray | None, width: int,
+               spec: DistanceSpec) -> None:
+    """Apply ``spec.norm`` in place to condensed (``lb`` None) or cross distances."""
+    code = NORMS[spec.norm]
+    if code == 0 or d.size == 0:
+        return
+    unit, max_sub, fixed = _norm_constants(spec, width)
+    if lb is None:
+        normalise_condensed(d, la, code, unit, max_sub, fixed)
+    else:
+        normalise_cross(d, la, lb, code, unit, max_sub, fixed)
+
+
+def _norm_constants(spec: DistanceSpec, width: int) -> tuple[float, float, float]:
+    """(unit, largest substitution cost used, HAM/DHD bound) for :func:`_normalised`."""
+    if spec.kernel == "HAM":
+        per_position = spec.sm.max(axis=(1, 2))
+        bound = per_position[0] * width if spec.sm.shape[0] == 1 else per_position[:width].sum()
+        return 1.0, 0.0, float(bound)
+    if spec.kernel == "LCS":
+        return spec.scale, 2.0 * spec.scale, 0.0
+    off = spec.sm[~np.eye(spec.sm.shape[0], dtype=bool)]
+    return spec.indel, min(float(off.max()) if off.size else 0.0, 2.0 * spec.indel), 0.0
+
+
 @njit(cache=True, fastmath=True, inline="always")
 def _ham_pair(a, b, sm3, tstep):
     total = 0.0
@@ -633,13 +722,13 @@ def pairwise_unique(unique_codes: np.ndarray, lengths: np.ndarray, spec: Distanc
         return out
     if spec.kernel == "HAM":
         ham_condensed(unique_codes, spec.sm, out)
-        return out
-    if spec.kernel == "LCS":
+    elif spec.kernel == "LCS":
         lcs_condensed(unique_codes, lengths, spec.sm.shape[0], out)
     else:
         om_condensed(unique_codes, lengths, spec.sm, spec.indel, out)
     if spec.scale != 1.0:
         out *= spec.scale
+    _normalise(out, lengths, None, unique_codes.shape[1], spec)
     return out
 
 
@@ -651,13 +740,13 @@ def cross_distances(codes_a: np.ndarray, lengths_a: np.ndarray, codes_b: np.ndar
         return out
     if spec.kernel == "HAM":
         ham_cross(codes_a, codes_b, spec.sm, out)
-        return out
-    if spec.kernel == "LCS":
+    elif spec.kernel == "LCS":
         lcs_cross(codes_a, lengths_a, codes_b, lengths_b, spec.sm.shape[0], out)
     else:
         om_cross(codes_a, lengths_a, codes_b, lengths_b, spec.sm, spec.indel, out)
     if spec.scale != 1.0:
         out *= spec.scale
+    _normalise(out, lengths_a, lengths_b, codes_a.shape[1], spec)
     return out
 
 
@@ -700,7 +789,8 @@ class UniqueDistances:
 
 def unique_sequence_distances(seq, method: str = "OM", sm=None, indel=1.0, *,
                               cval: float | None = None, miss_cost: float | None = None,
-                              weights=None, missing: str = "raise", alphabet=None,
+                              weights=None, norm: str = "none", missing: str = "raise",
+                              alphabet=None,
                               max_bytes: int | None = None,
                               n_threads: int | None = None) -> UniqueDistances:
     """Distances between the distinct sequences only (see :func:`sequence_distances`).
@@ -710,7 +800,7 @@ def unique_sequence_distances(seq, method: str = "OM", sm=None, indel=1.0, *,
     """
     prepared = prepare_sequences(seq, missing=missing, alphabet=alphabet)
     spec = resolve_costs(prepared, method, sm, indel, cval=cval, miss_cost=miss_cost,
-                         weights=weights)
+                         weights=weights, norm=norm)
     unique, inverse, counts = unique_rows(prepared.codes)
     lengths = (unique >= 0).sum(axis=1).astype(np.int64)
     check_memory(unique.shape[0], what="distance matrix of distinct sequences", max_bytes=max_bytes)
@@ -721,8 +811,8 @@ def unique_sequence_distances(seq, method: str = "OM", sm=None, indel=1.0, *,
 
 def sequence_distances(seq, method: str = "OM", sm=None, indel=1.0, *,
                        cval: float | None = None, miss_cost: float | None = None, weights=None,
-                       missing: str = "raise", alphabet=None, max_bytes: int | None = None,
-                       n_threads: int | None = None) -> np.ndarray:
+                       norm: str = "none", missing: str = "raise", alphabet=None,
+                       max_bytes: int | None = None, n_threads: int | None = None) -> np.ndarray:
     r"""Condensed distance matrix between state sequences (TraMineR ``seqdist``).
 
     Parameters
@@ -745,6 +835,9 @@ def sequence_distances(seq, method: str = "OM", sm=None, indel=1.0, *,
     weights : array (n,), optional
         Sequence weights used to compute TRATE transition rates (TraMineR's ``weighted=TRUE``
         uses the weights attached to the sequence object). Distances themselves are unweighted.
+    norm : {"none", "auto", "maxlength", "gmean", "maxdist", "YujianBo"}
+        Normalisation as TraMineR/sequenzo (formulas at :data:`NORMS`); ``"auto"`` is
+        ``"gmean"`` for LCS and ``"maxlength"`` otherwise.
     missing : {"raise", "state", "trailing"}
         Missing-values policy (module docstring).
     alphabet : sequence of str, optional
@@ -773,6 +866,7 @@ def sequence_distances(seq, method: str = "OM", sm=None, indel=1.0, *,
     """
     check_memory(_state_matrix(seq)[0].shape[0], max_bytes=max_bytes)
     result = unique_sequence_distances(seq, method, sm, indel, cval=cval, miss_cost=miss_cost,
-                                       weights=weights, missing=missing, alphabet=alphabet,
+                                       weights=weights, norm=norm, missing=missing,
+                                       alphabet=alphabet,
                                        max_bytes=max_bytes, n_threads=n_threads)
     return result.expand(max_bytes=max_bytes)

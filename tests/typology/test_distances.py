@@ -267,3 +267,43 @@ def test_missing_state_costs_are_fixed():
     assert_allclose(fixed.sm, [[0, 2, 0.5], [2, 0, 0.5], [0.5, 0.5, 0]])
     dhd = resolve_costs(prepare_sequences(x, missing="state"), "DHD")
     assert_allclose(dhd.sm[:, 2, :2], 4.0)
+
+
+@pytest.mark.parametrize("norm", ["maxlength", "gmean", "maxdist", "YujianBo", "auto"])
+def test_normalisations_match_sequenzo(mvad, norm):
+    mvad = mvad.head(120)
+    cols = month_columns(mvad, False)
+    x = codes(mvad, cols)
+    sd = sequenzo_data(mvad, cols)
+    for method, sm, indel in [("OM", "TRATE", "auto"), ("OM", "CONSTANT", 1.0),
+                              ("OM", 1.5 * (1 - np.eye(6)), 1.0), ("LCS", None, 1.0),
+                              ("HAM", None, 1.0)]:
+        kwargs = {} if sm is None else {"sm": sm}
+        if method == "OM":
+            kwargs["indel"] = indel
+        ref = _sequenzo_dist(sd, method=method, norm=norm, **kwargs)
+        ours = sequence_distances(x, method, sm, indel, norm=norm)
+        assert_allclose(ours, ref, rtol=0, atol=1e-9, err_msg=f"{method} {sm}")
+    # sequences with a missing state (sequenzo adds it for NaN): constant costs and LCS
+    frame = mvad.copy()
+    frame.loc[frame.index[:30], cols[50:]] = np.nan
+    x[:30, 50:] = -1
+    sdm = sequenzo_data(frame, cols)
+    for method, kwargs in [("OM", {"sm": "CONSTANT", "indel": 1.0}), ("LCS", {})]:
+        ref = _sequenzo_dist(sdm, method=method, norm=norm, **kwargs)
+        ours = sequence_distances(x, method, norm=norm, missing="state", alphabet=STATES)
+        assert_allclose(ours, ref, rtol=0, atol=1e-9, err_msg=f"missing {method}")
+
+
+def test_normalisation_of_unequal_lengths():
+    # trailing voids: lengths 3 and 5, OM indel 1 sub 1.5 -> raw d = 2 + 1.5 = 3.5
+    x = np.array([[0, 1, 1, -1, -1], [0, 0, 1, 1, 1]], dtype=np.int8)
+    sm = 1.5 * (1 - np.eye(2))
+    raw = sequence_distances(x, "OM", sm, 1.0, missing="trailing")[0]
+    assert raw == pytest.approx(reference_om([0, 1, 1], [0, 0, 1, 1, 1], sm, 1.0))
+    dmax = 2 * 1.0 + 1.5 * 3  # |5 - 3| indels + max substitution x min length
+    expected = {"maxlength": raw / 5, "maxdist": raw / dmax, "YujianBo": 2 * raw / (raw + 8),
+                "gmean": 1 - (dmax - raw) / (2 * np.sqrt(3 * 5))}
+    for norm, value in expected.items():
+        got = sequence_distances(x, "OM", sm, 1.0, norm=norm, missing="trailing")[0]
+        assert got == pytest.approx(value, rel=1e-12), norm
