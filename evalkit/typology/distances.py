@@ -46,8 +46,10 @@ Implementation
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -707,11 +709,18 @@ def check_memory(n_items: int, *, what: str = "distance matrix", max_bytes: int 
     return need
 
 
-def _set_threads(n_threads: int | None):
-    if n_threads is not None:
-        import numba
-
-        numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
+@contextmanager
+def _threads(n_threads: int | None):
+    """Run the kernels on ``n_threads`` numba threads, then restore the caller's setting."""
+    if n_threads is None:
+        yield
+        return
+    before = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(int(n_threads), numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def pairwise_unique(unique_codes: np.ndarray, lengths: np.ndarray, spec: DistanceSpec) -> np.ndarray:
@@ -804,8 +813,8 @@ def unique_sequence_distances(seq, method: str = "OM", sm=None, indel=1.0, *,
     unique, inverse, counts = unique_rows(prepared.codes)
     lengths = (unique >= 0).sum(axis=1).astype(np.int64)
     check_memory(unique.shape[0], what="distance matrix of distinct sequences", max_bytes=max_bytes)
-    _set_threads(n_threads)
-    condensed = pairwise_unique(unique, lengths, spec)
+    with _threads(n_threads):
+        condensed = pairwise_unique(unique, lengths, spec)
     return UniqueDistances(condensed, inverse, counts, unique, spec)
 
 
