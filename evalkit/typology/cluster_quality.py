@@ -216,6 +216,13 @@ def quality_range(distances, partitions, weights=None) -> pd.DataFrame:
     Returns
     -------
     DataFrame indexed by ``k`` with one column per index of :data:`QUALITY_INDICES`.
+
+    Examples
+    --------
+    >>> d = sequence_distances(seq, "OM", "TRATE", "auto")          # doctest: +SKIP
+    >>> table = quality_range(d, ward(d))                            # doctest: +SKIP
+    >>> pam_table = quality_range(d, {k: pam(d, k).labels for k in range(2, 11)})  # doctest: +SKIP
+    >>> print(choose_k(table, "ASW"))                                # doctest: +SKIP
     """
     d = as_condensed(distances)
     n = n_items_from_condensed(d)

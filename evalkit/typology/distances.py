@@ -204,9 +204,18 @@ def prepare_sequences(seq, *, missing: str = "raise", alphabet=None) -> Prepared
 
 
 def unique_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unique sequences of an int8 code matrix: ``(unique, inverse, counts)``."""
-    unique, inverse, counts = np.unique(codes, axis=0, return_inverse=True, return_counts=True)
-    return np.ascontiguousarray(unique), inverse.reshape(-1).astype(np.int64), counts
+    """Distinct rows of an int8 code matrix in order of first appearance: ``(unique, inverse, counts)``.
+
+    First-appearance order makes ``inverse`` the identity when all rows differ, so the
+    distances need no expansion (no second matrix in memory).
+    """
+    unique, first, inverse, counts = np.unique(codes, axis=0, return_index=True,
+                                               return_inverse=True, return_counts=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    inverse = rank[inverse.reshape(-1)].astype(np.int64)
+    return np.ascontiguousarray(unique[order]), inverse, counts[order]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -787,8 +796,13 @@ class UniqueDistances:
         return int(self.counts.shape[0])
 
     def expand(self, *, max_bytes: int | None = None) -> np.ndarray:
-        """Condensed distances between all persons (identical sequences at distance 0)."""
+        """Condensed distances between all persons (identical sequences at distance 0).
+
+        When no two persons share a sequence this is :attr:`condensed` itself (not a copy).
+        """
         n = int(self.inverse.shape[0])
+        if self.n_unique == n:
+            return self.condensed
         check_memory(n, max_bytes=max_bytes)
         out = np.empty(n * (n - 1) // 2)
         if n >= 2:
