@@ -85,8 +85,10 @@ SEX = ("F", "M")
 HOUSEHOLD_TYPES = ("single", "single_parent", "couple_no_children", "couple_children")
 EDUCATION = ("none", "lower_secondary", "vocational", "baccalaureate", "higher")
 
-SAMPLE_KWARGS: dict = {"seed": 2009, "n_units": 3_000, "n_zones": 24}
-"""Arguments used for ``data_samples/rsa_experiment_panel.csv`` (about 3 MB)."""
+SAMPLE_KWARGS: dict = {"seed": 2009, "n_units": 3_000, "n_zones": 60}
+"""Arguments used for ``data_samples/rsa_experiment_panel.csv`` (about 3 MB). 60 zones, so
+zone-clustered inference has enough clusters and the pre-trend Wald test (one restriction
+per pre-period ATT(g,t)) has a full-rank covariance."""
 
 
 def quarter_label(period) -> np.ndarray:
