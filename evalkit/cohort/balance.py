@@ -34,7 +34,7 @@ repeated for controls used several times, which become frequency weights).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -161,15 +161,30 @@ class BalanceTable:
     def _repr_html_(self) -> str:
         return self.table.to_html(float_format="%.4f")
 
-    def plot(self, *, ax=None, absolute: bool = True, threshold: float | None = None):
+    def plot(self, *, ax=None, absolute: bool = True, threshold: float | None = None,
+             labels: Mapping[str, str] | None = None, title: str | None = "Covariate balance",
+             xlabel: str | None = None, legend: Mapping[str, str] | None = None):
         """Love plot: |SMD| of each covariate before (and after) adjustment.
 
         Returns the matplotlib Figure. Binary covariates are shown as raw differences when
         ``binary="raw"`` (as cobalt's ``love.plot``), on the same axis.
+
+        Parameters
+        ----------
+        labels
+            Readable names of the covariate rows (``{"sex_female": "Women"}``);
+            rows not in it keep their column name.
+        title, xlabel
+            Plot title (``None`` for none) and x-axis label (default: English
+            description of the scale).
+        legend
+            Names of the series: keys ``"unadjusted"`` and ``"adjusted"``.
         """
         import matplotlib.pyplot as plt
 
         threshold = self.threshold if threshold is None else threshold
+        labels, legend = labels or {}, {"unadjusted": "unadjusted", "adjusted": "adjusted",
+                                         **(legend or {})}
         frame = self.table
         order = (frame["smd_un"].abs() if absolute else frame["smd_un"]).sort_values().index
         y = np.arange(len(order))
@@ -179,19 +194,22 @@ class BalanceTable:
             fig = ax.figure
         un = frame.loc[order, "smd_un"]
         ax.scatter(un.abs() if absolute else un, y, marker="o", facecolors="none",
-                   edgecolors="tab:red", label="unadjusted", zorder=3)
+                   edgecolors="tab:red", label=legend["unadjusted"], zorder=3)
         if self.adjusted:
             adj = frame.loc[order, "smd_adj"]
             ax.scatter(adj.abs() if absolute else adj, y, marker="o", color="tab:blue",
-                       label="adjusted", zorder=3)
+                       label=legend["adjusted"], zorder=3)
         for t in ([threshold] if absolute else [-threshold, threshold]):
             ax.axvline(t, color="grey", linestyle="--", linewidth=1)
         ax.axvline(0, color="black", linewidth=0.8)
-        ax.set_yticks(y, labels=[str(i) for i in order])
-        ax.set_xlabel("absolute standardised mean difference" if absolute
+        ax.set_yticks(y, labels=[labels.get(str(i), str(i)) for i in order])
+        if xlabel is None:
+            xlabel = ("absolute standardised mean difference" if absolute
                       else "standardised mean difference")
+        ax.set_xlabel(xlabel)
         ax.legend(loc="lower right", frameon=False)
-        ax.set_title("Covariate balance")
+        if title:
+            ax.set_title(title)
         fig.tight_layout()
         return fig
 

@@ -25,7 +25,7 @@ kept sample.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -281,30 +281,53 @@ class PropensityScoreResults(EstimateResults):
         frame.index.name = self.sample.treatment
         return frame
 
-    def plot(self, *, scale: str = "probability", bins: int = 40, ax=None):
+    def plot(self, *, scale: str = "probability", bins: int = 40, ax=None,
+             group_names: Mapping | None = None, xlabel: str | None = None,
+             ylabel: str = "density", support_label: str = "common support",
+             count_format: str | Callable[[str, int], str] = "{name} (n={n})"):
         """Weighted histograms (densities) of the score by group, common support shaded.
 
         ``scale="logit"`` draws the linear predictor instead.
+
+        Parameters
+        ----------
+        group_names
+            Legend names of the groups, keyed by their labels in the data
+            (``{1: "integrated", 0: "comparison"}``) or by ``"treated"`` /
+            ``"control"``; default: the labels themselves.
+        xlabel, ylabel, support_label
+            Axis labels and the legend entry of the common-support band
+            (default x label: English name of the scale).
+        count_format
+            Legend entry of a group from its ``name`` and size ``n``: a format
+            string (``"{name}"`` hides the size) or a function ``(name, n) ->
+            str`` (e.g. to format ``n`` in the reader's locale).
         """
         import matplotlib.pyplot as plt
 
+        names = dict(group_names or {})
+        entry = count_format if callable(count_format) else (
+            lambda name, n: count_format.format(name=name, n=n))
         values = self.ps if scale == "probability" else self.logit
         if ax is None:
             fig, ax = plt.subplots(figsize=(6.4, 4.0))
         else:
             fig = ax.figure
         edges = np.histogram_bin_edges(values, bins=bins)
-        for label, value, color in ((self.sample.treated_label, 1, "C1"),
-                                    (self.sample.control_label, 0, "C0")):
+        for role, label, value, color in (("treated", self.sample.treated_label, 1, "C1"),
+                                          ("control", self.sample.control_label, 0, "C0")):
             g = self.d == value
+            name = names.get(label, names.get(role, label))
             ax.hist(values[g], bins=edges, weights=self.s[g], density=True, alpha=0.5,
-                    color=color, label=f"{label} (n={int(g.sum())})")
+                    color=color, label=entry(name, int(g.sum())))
         low, high = self.common_support()
         if scale != "probability":
             low, high = np.log(low / (1 - low)), np.log(high / (1 - high))
-        ax.axvspan(low, high, color="0.9", zorder=0, label="common support")
-        ax.set_xlabel("propensity score" if scale == "probability" else "logit propensity score")
-        ax.set_ylabel("density")
+        ax.axvspan(low, high, color="0.9", zorder=0, label=support_label)
+        if xlabel is None:
+            xlabel = "propensity score" if scale == "probability" else "logit propensity score"
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
         ax.legend(frameon=False)
         return fig
 

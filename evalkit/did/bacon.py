@@ -110,13 +110,26 @@ class BaconResults:
     def __repr__(self) -> str:
         return f"<BaconResults: TWFE {self.twfe:.4f}, {len(self.comparisons)} comparisons>"
 
-    def plot(self, ax=None):
+    def plot(self, ax=None, *, type_labels=None, xlabel: str = "Weight",
+             ylabel: str = "2x2 DiD estimate", title: str | None = "Goodman-Bacon decomposition",
+             twfe_label: str = "TWFE = {value:.3f}"):
         """Scatter of each 2x2 estimate against its weight, by comparison type.
 
         The horizontal line is the TWFE coefficient. Returns the matplotlib Figure.
+
+        Parameters
+        ----------
+        type_labels
+            Legend names of the comparison types, keyed by their names in
+            ``comparisons["type"]`` (default: those names).
+        xlabel, ylabel, title
+            Axis labels and title (``None``: no title).
+        twfe_label
+            Legend entry of the TWFE line, formatted with ``value``.
         """
         import matplotlib.pyplot as plt
 
+        type_labels = type_labels or {}
         if ax is None:
             fig, ax = plt.subplots(figsize=(6.5, 4.5))
         else:
@@ -125,13 +138,15 @@ class BaconResults:
         for kind in TYPES:
             part = self.comparisons[self.comparisons["type"] == kind]
             if len(part):
-                ax.scatter(part["weight"], part["estimate"], marker=markers[kind], label=kind)
+                ax.scatter(part["weight"], part["estimate"], marker=markers[kind],
+                           label=type_labels.get(kind, kind))
         ax.axhline(self.twfe, color="grey", linestyle="--", linewidth=1,
-                   label=f"TWFE = {self.twfe:.3f}")
+                   label=twfe_label.format(value=self.twfe))
         ax.axhline(0, color="black", linewidth=0.5)
-        ax.set_xlabel("Weight")
-        ax.set_ylabel("2x2 DiD estimate")
-        ax.set_title("Goodman-Bacon decomposition")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if title:
+            ax.set_title(title)
         ax.legend(frameon=False, fontsize="small")
         return fig
 

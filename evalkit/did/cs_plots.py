@@ -7,6 +7,20 @@ from matplotlib.ticker import MaxNLocator
 
 PRE_COLOUR, POST_COLOUR = "#1f77b4", "#d62728"
 
+# Fixed text of the aggregate plots; callers (reports in other languages) override any key.
+# "overall" is formatted with ``value`` (the overall ATT).
+AGGREGATE_TEXT = {
+    "pre": "pre-treatment",
+    "post": "post-treatment",
+    "estimate": "estimate",
+    "event_xlabel": "periods since treatment (event time e)",
+    "event_ylabel": "ATT(e)",
+    "group_xlabel": "cohort (first treated period)",
+    "calendar_xlabel": "period",
+    "ylabel": "ATT",
+    "overall": "overall ATT {value:.4f}",
+}
+
 
 def plot_group_time(frame, *, band_label: str, ax=None):
     """One panel per cohort: ATT(g, t) against t with intervals, pre vs post coloured.
@@ -47,9 +61,16 @@ def plot_group_time(frame, *, band_label: str, ax=None):
     return fig
 
 
-def plot_aggregate(frame, kind: str, *, overall: float, band_label: str, ax=None):
-    """Event-study plot (``dynamic``) or estimates by cohort / period with intervals."""
+def plot_aggregate(frame, kind: str, *, overall: float, band_label: str, ax=None,
+                   text=None, tick_labels=None):
+    """Event-study plot (``dynamic``) or estimates by cohort / period with intervals.
+
+    ``text`` overrides entries of :data:`AGGREGATE_TEXT` (axis labels, legend);
+    ``tick_labels`` maps x values (cohorts, periods) to the text shown under them.
+    """
     import matplotlib.pyplot as plt
+
+    text = {**AGGREGATE_TEXT, **(text or {})}
 
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 4))
@@ -60,25 +81,29 @@ def plot_aggregate(frame, kind: str, *, overall: float, band_label: str, ax=None
     err = [est - frame["ci_lower"].to_numpy(), frame["ci_upper"].to_numpy() - est]
     if kind == "dynamic":
         pre = x < 0
-        for mask, colour, label in ((pre, PRE_COLOUR, "pre-treatment"),
-                                    (~pre, POST_COLOUR, "post-treatment")):
+        for mask, colour, label in ((pre, PRE_COLOUR, text["pre"]),
+                                    (~pre, POST_COLOUR, text["post"])):
             ax.errorbar(x[mask], est[mask], yerr=[err[0][mask], err[1][mask]], fmt="o",
                         color=colour, capsize=3, label=label)
         ax.axvline(-0.5, color="grey", ls=":", lw=0.8)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("periods since treatment (event time e)")
-        ax.set_ylabel("ATT(e)")
+        ax.set_xlabel(text["event_xlabel"])
+        ax.set_ylabel(text["event_ylabel"])
     else:
-        ax.errorbar(x, est, yerr=err, fmt="o", color=POST_COLOUR, capsize=3, label="estimate")
-        ax.set_xlabel({"group": "cohort (first treated period)", "calendar": "period",
+        ax.errorbar(x, est, yerr=err, fmt="o", color=POST_COLOUR, capsize=3,
+                    label=text["estimate"])
+        ax.set_xlabel({"group": text["group_xlabel"], "calendar": text["calendar_xlabel"],
                        "simple": ""}[kind])
-        ax.set_ylabel("ATT")
+        ax.set_ylabel(text["ylabel"])
         if kind == "simple":
             ax.set_xticks([])
+        elif tick_labels:
+            ax.set_xticks(x, [tick_labels.get(v, tick_labels.get(int(v), f"{v:g}")) for v in x])
         else:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.axhline(0, color="grey", lw=0.8)
-    ax.axhline(overall, color=POST_COLOUR, ls="--", lw=0.8, label=f"overall ATT {overall:.4f}")
+    ax.axhline(overall, color=POST_COLOUR, ls="--", lw=0.8,
+               label=text["overall"].format(value=overall))
     ax.legend(title=band_label, fontsize=8, loc="best")
     fig.tight_layout()
     return fig

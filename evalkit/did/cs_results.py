@@ -324,10 +324,24 @@ class AggregatedResults(EstimateResults):
     def to_frame(self, level: float | None = None) -> pd.DataFrame:
         return super().to_frame(1 - self.alpha if level is None else level)
 
-    def plot(self, ax=None):
-        """Event-study / cohort / period plot with the bands; returns a matplotlib Figure."""
+    def plot(self, ax=None, *, text=None, band_label: str | None = None, tick_labels=None):
+        """Event-study / cohort / period plot with the bands; returns a matplotlib Figure.
+
+        Parameters
+        ----------
+        text
+            Overrides of the figure's fixed text (keys of
+            :data:`evalkit.did.cs_plots.AGGREGATE_TEXT`: axis labels, legend
+            entries), e.g. to draw it in another language.
+        band_label
+            Legend title (default ``"95% uniform band"`` or ``"95% pointwise CI"``).
+        tick_labels
+            Text under each cohort or period (``{200704: "2007Q4"}``).
+        """
         from evalkit.did.cs_plots import plot_aggregate
 
-        kind = "uniform band" if self.uniform_bands else "pointwise CI"
+        if band_label is None:
+            kind = "uniform band" if self.uniform_bands else "pointwise CI"
+            band_label = f"{1 - self.alpha:.0%} {kind}"
         return plot_aggregate(self.to_frame(), self.kind, overall=self.overall_att,
-                              band_label=f"{1 - self.alpha:.0%} {kind}", ax=ax)
+                              band_label=band_label, ax=ax, text=text, tick_labels=tick_labels)

@@ -124,9 +124,15 @@ class NetworkResults:
     def __repr__(self) -> str:
         return f"<NetworkResults: {self.networks!r}>"
 
-    def plot(self, sites=None, waves=None, *, seed: int = 0, labels: bool = False):
-        """Network drawings (rows: sites, columns: waves) with one layout per site."""
-        return plot_networks(self.networks, sites, waves, seed=seed, labels=labels)
+    def plot(self, sites=None, waves=None, *, seed: int = 0, labels: bool = False,
+             sector_labels=None, panel_title: str = "{site} — {wave}"):
+        """Network drawings (rows: sites, columns: waves) with one layout per site.
+
+        ``sector_labels`` names the sectors in the legend; ``panel_title`` is
+        formatted with ``site`` and ``wave`` (see :func:`plot_networks`).
+        """
+        return plot_networks(self.networks, sites, waves, seed=seed, labels=labels,
+                             sector_labels=sector_labels, panel_title=panel_title)
 
     # ----------------------------------------------------------------- change
     def change(

@@ -53,11 +53,15 @@ def plot_networks(
     seed: int = 0,
     labels: bool = False,
     panel_size: float = 3.2,
+    sector_labels=None,
+    panel_title: str = "{site} — {wave}",
 ):
     """Grid of network drawings: one row per site, one column per wave.
 
     Node colour = sector, node size grows with degree, edge width = intensity.
-    Organisation names are hidden unless ``labels=True``.
+    Organisation names are hidden unless ``labels=True``. ``sector_labels``
+    maps sector codes to the names shown in the legend (default: the codes);
+    ``panel_title`` is formatted with ``site`` and ``wave``.
 
     Returns
     -------
@@ -90,10 +94,12 @@ def plot_networks(
             )
             if labels:
                 nx.draw_networkx_labels(graph, pos, ax=ax, font_size=6)
-            ax.set_title(f"{site} — {wave}", fontsize=9)
+            ax.set_title(panel_title.format(site=site, wave=wave), fontsize=9)
             ax.set_axis_off()
+    sector_labels = sector_labels or {}
     handles = [
-        Line2D([], [], marker="o", linestyle="", color=c, label=s) for s, c in colours.items()
+        Line2D([], [], marker="o", linestyle="", color=c, label=sector_labels.get(s, s))
+        for s, c in colours.items()
     ]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=8)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
