@@ -28,7 +28,7 @@ from evalkit.report.elements import (
     Table,
     Text,
 )
-from evalkit.report.i18n import check_lang, format_number, frame_labels, label
+from evalkit.report.i18n import check_lang, format_number, frame_labels, label, warning_lead
 from evalkit.report.output import write_atomic
 from evalkit.report.provenance import Provenance
 
@@ -170,7 +170,7 @@ class Report:
         number_text = ".".join(map(str, number)) + "."
         where = f"section {number_text} {section.title!r}"
         self.guard.check_text(
-            " ".join([section.title, section.reason, *section.warnings]), where
+            " ".join([section.title, section.reason, *map(str, section.warnings)]), where
         )
         blocks = []
         k_sub = 0
@@ -202,7 +202,10 @@ class Report:
             "reason": section.reason,
             "label": label(section.status, lang) if section.status != "ok" else "",
             "blocks": blocks,
-            "warnings": list(dict.fromkeys(section.warnings)),
+            "warnings": [
+                {"lead": warning_lead(getattr(w, "kind", ""), lang), "message": str(w)}
+                for w in dict.fromkeys(section.warnings)
+            ],
         }
         if section.status != "ok":
             problems.append(view)

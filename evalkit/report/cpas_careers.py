@@ -19,6 +19,7 @@ import pandas as pd
 from evalkit.report.elements import Figure, LedgerFlow, Section, Table
 from evalkit.report.guarded import build_analyses
 from evalkit.report.i18n import choose, format_number, format_percent
+from evalkit.report.labels import variable_label
 from evalkit.report.programme import InputSpec, ParamSpec, ProgrammeSpec
 
 NAME = "cpas_careers"
@@ -56,7 +57,9 @@ def _descriptives(seq, lang: str) -> Section:
         f"by month for {t} months.",
     ))
     section.add(
-        Figure(plot_chronogram(distribution, labels=labels, lang=lang),
+        Figure(_legend_outside(plot_chronogram(distribution, labels=labels, lang=lang),
+                               choose(lang, "Mois après la fin du contrat",
+                                      "Months after the contract ended")),
                choose(lang, "Situation des personnes mois par mois",
                       "Situation of people month by month")),
         Table(months, choose(lang, "Durée moyenne passée dans chaque situation",
@@ -86,7 +89,9 @@ def _rule_typology(seq, persons: pd.DataFrame | None, params, lang: str):
         f"(interrupted or not): **{format_percent(sustainable, lang)}**.",
     ))
     section.add(
-        Table(frame.set_index("label"), choose(lang, "Types de carrière", "Career types"),
+        Table(frame.set_index("label").rename_axis(choose(lang, "Type de carrière",
+                                                          "Career type")),
+              choose(lang, "Types de carrière", "Career types"),
               counts=["n"], percent=["share", "ci_lower", "ci_upper", "study_share"],
               labels={"share": choose(lang, "Part", "Share"),
                       "study_share": choose(lang, "Part dans l'étude", "Study share")}),
@@ -100,6 +105,7 @@ def _rule_typology(seq, persons: pd.DataFrame | None, params, lang: str):
             right_on=params["person_id"], how="left")
         labels = career_type_labels(lang)
         cross = pd.crosstab(types[site], types["career_type"].map(labels).astype(str))
+        cross = cross[[t for t in labels.values() if t in cross.columns]]  # the study's order
         cross.index.name = "CPAS"
         section.add(Table(cross, choose(lang, "Types de carrière par CPAS",
                                         "Career types by CPAS"), counts=list(cross.columns)))
@@ -119,7 +125,10 @@ def _membership(res, persons: pd.DataFrame, params, lang: str) -> Section:
     # Types as columns, characteristics as rows, in percentage points: readable at a glance;
     # the figure shows the intervals.
     points = (100 * ame["ame"]).unstack("career_type")
-    points.columns = [career_type_labels(lang).get(c, c) for c in points.columns]
+    type_names = career_type_labels(lang)
+    points = points[[t for t in type_names if t in points.columns]]  # the study's order
+    points.columns = [type_names[c] for c in points.columns]
+    points.index = [variable_label(term, lang) for term in points.index]
     points.index.name = choose(lang, "Caractéristique", "Characteristic")
     section = Section(choose(lang, "Qui suit quel type de carrière ?",
                              "Who follows which career type?"))
@@ -134,9 +143,13 @@ def _membership(res, persons: pd.DataFrame, params, lang: str) -> Section:
     ))
     section.add(
         Table(points, choose(lang, "Effets marginaux moyens (points de pourcentage)",
-                             "Average marginal effects (percentage points)"), decimals=1),
-        Figure(fit.plot(params["level"]), choose(lang, "Effets marginaux moyens",
-                                                 "Average marginal effects")),
+                             "Average marginal effects (percentage points)"), decimals=1,
+              note=_reference_note(ame.index.get_level_values(-1).unique(), persons,
+                                   params["covariates"], lang)),
+        Figure(_membership_figure(fit.plot(params["level"]), lang),
+               choose(lang, "Effets marginaux moyens (points de pourcentage), avec intervalles "
+                      "de confiance", "Average marginal effects (percentage points), with "
+                      "confidence intervals")),
     )
     return section
 
@@ -207,6 +220,73 @@ def _clustering(seq, res, params, lang: str, seed: int) -> Section:
                       labels={"majority": choose(lang, "Type majoritaire (règles)",
                                                  "Majority type (rules)")}))
     return section
+
+
+def _reference_note(terms, persons: pd.DataFrame, covariates, lang: str) -> str:
+    """"Reference levels: women, 18–25 years, ..." -- the levels the model leaves out."""
+    import re
+
+    shown = {}
+    for term in map(str, terms):
+        match = re.match(r"^(.+)\[(?:T\.)?(.*)\]$", term)
+        if match:
+            shown.setdefault(match[1], set()).add(match[2])
+    references = []
+    for column in covariates:
+        if column not in shown or column not in persons.columns:
+            continue
+        left_out = sorted(set(persons[column].dropna().astype(str)) - shown[column])
+        if len(left_out) == 1:
+            references.append(variable_label(f"{column}[{left_out[0]}]", lang))
+    if not references:
+        return ""
+    return choose(lang, "Modalités de référence\u00a0: ", "Reference levels: ") + choose(
+        lang, " ; ", "; ").join(references) + "."
+
+
+def _legend_outside(fig, xlabel: str):
+    """Chronogram with its legend right of the plot (long state names overlap the areas)."""
+    handles, names = fig.axes[0].get_legend_handles_labels()
+    for legend in list(fig.legends):
+        legend.remove()
+    fig.legend(handles[::-1], names[::-1], loc="center left", bbox_to_anchor=(1.0, 0.5),
+               frameon=False, fontsize=8)
+    fig.axes[0].set_xlabel(xlabel)
+    fig.tight_layout()
+    return fig
+
+
+def _membership_figure(fig, lang: str):
+    """The type model's dot plot with type names and characteristics in ``lang``.
+
+    The plot (:mod:`evalkit.typology.explain`) names panels and rows by their
+    codes; the report relabels them.
+    """
+    import textwrap
+
+    from evalkit.typology.states import career_type_labels
+
+    names = career_type_labels(lang)
+    axes = list(fig.axes)
+    ticks = [t.get_text() for t in axes[0].get_yticklabels()]
+    # Seven panels side by side are unreadable at page width: four per row.
+    per_row = 4
+    rows = -(-len(axes) // per_row)
+    width, height = fig.get_size_inches()
+    grid = fig.add_gridspec(rows, per_row)
+    for k, ax in enumerate(axes):
+        ax.set_subplotspec(grid[k // per_row, k % per_row])
+        title = ax.get_title()
+        ax.set_title(textwrap.fill(names.get(title, title), 22), fontsize=9)
+        first = k % per_row == 0
+        ax.yaxis.set_tick_params(labelleft=first)
+        if first:
+            ax.set_yticks(ax.get_yticks(), [variable_label(t, lang) for t in ticks])
+    fig.set_size_inches(11, rows * (height - 0.5) + 1)
+    fig.supxlabel(choose(lang, "effet marginal moyen (points de pourcentage)",
+                         "average marginal effect (percentage points)"))
+    fig.tight_layout()
+    return fig
 
 
 def _quality_by_k(seq, sample_size: int, seed: int):

@@ -20,7 +20,12 @@ import pandas as pd
 
 from evalkit.disclosure import suppress_counts, suppress_long
 from evalkit.errors import DisclosureError, MissingColumnError
-from evalkit.report.figures import figure_to_svg, svg_data_uri
+from evalkit.report.figures import (
+    current_figure_language,
+    figure_to_svg,
+    localise_numbers,
+    svg_data_uri,
+)
 from evalkit.report.flow import flow_svg, ledger_frame
 from evalkit.report.i18n import (
     column_label,
@@ -30,7 +35,7 @@ from evalkit.report.i18n import (
     label,
 )
 
-__all__ = ["Figure", "IdentifierGuard", "LedgerFlow", "Section", "Table", "Text"]
+__all__ = ["Figure", "IdentifierGuard", "LedgerFlow", "ReportWarning", "Section", "Table", "Text"]
 
 SUPPRESSED = "s"
 _PVALUE_COLUMNS = {"p_value", "pvalue", "p", "p_val", "pval"}
@@ -353,14 +358,24 @@ class Table:
 
 @dataclass
 class Figure:
-    """A figure: a matplotlib Figure (converted to deterministic SVG at once) or SVG text."""
+    """A figure: a matplotlib Figure (converted to deterministic SVG at once) or SVG text.
+
+    ``lang`` gives the numbers on the axes the format of that language
+    (default: the language set by :func:`~evalkit.report.figures.figure_language`,
+    which reports set while building their sections).
+    """
 
     figure: Any
     caption: str = ""
     alt: str = ""
+    lang: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.figure, str):
+            # Numbers in the language the figure is drawn for: given, or set by the report.
+            lang = self.lang or current_figure_language()
+            if lang:
+                localise_numbers(self.figure, lang)
             self.figure = figure_to_svg(self.figure)
 
     def render(self, lang: str, guard: IdentifierGuard, number: int) -> str:
@@ -398,7 +413,9 @@ class LedgerFlow:
         caption = f"{label('figure', lang)} {number} — {self.caption or label('flow_title', lang)}"
         table_rows = []
         for k, row in frame.iterrows():
-            cells = [html.escape(str(row["step"])), html.escape(str(row["reason"]))]
+            # Row 0 is what was received (step "input"); later steps are named by the estimators.
+            step = label("flow_input", lang) if k == 0 else str(row["step"])
+            cells = [html.escape(step), html.escape(str(row["reason"]))]
             # The input row counts what was received, not an exclusion.
             cells += [
                 f'<td class="num">{"–" if k == 0 else format_number(int(row[c]), lang)}</td>'
@@ -430,6 +447,22 @@ class LedgerFlow:
 Status = Literal["ok", "unavailable", "failed"]
 
 
+@dataclass(frozen=True)
+class ReportWarning:
+    """A warning raised while building a section: its class name and technical message.
+
+    The class (``FewClustersWarning``...) lets the report explain the warning
+    in the reader's language (:func:`evalkit.report.i18n.warning_lead`);
+    ``str()`` is the message, as for a plain string.
+    """
+
+    kind: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @dataclass
 class Section:
     """A titled part of a report holding blocks and sub-sections.
@@ -445,7 +478,7 @@ class Section:
     status: Status = "ok"
     reason: str = ""
     key: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ReportWarning | str] = field(default_factory=list)
 
     def add(self, *blocks: Any) -> Section:
         """Append blocks (Text, Table, Figure, LedgerFlow, Section or str); returns self."""

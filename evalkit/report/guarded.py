@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Callable
 
 from evalkit.errors import EvalkitError, EvalkitWarning
-from evalkit.report.elements import Section
+from evalkit.report.elements import ReportWarning, Section
 
 __all__ = ["build_analyses", "build_section"]
 
@@ -83,7 +83,8 @@ def build_section(title: str, build: Callable[..., Section], /, *args, key: str 
         seen.add(text)
         log.warning("section %r: %s", title, text)
         if issubclass(warning.category, EvalkitWarning):
-            section.warnings.append(str(warning.message))
+            section.warnings.append(ReportWarning(warning.category.__name__,
+                                                  str(warning.message)))
     if key and section.key is None:
         section.key = key
     log.info("section %r built in %.2f s", title, time.perf_counter() - started)

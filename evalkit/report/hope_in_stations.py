@@ -28,6 +28,7 @@ import pandas as pd
 from evalkit.report.elements import Figure, LedgerFlow, Section, Table
 from evalkit.report.guarded import build_analyses
 from evalkit.report.i18n import choose, format_estimate, format_number, format_percent
+from evalkit.report.labels import VARIABLES, label_index, variable_label, variable_labels
 from evalkit.report.programme import InputSpec, ParamSpec, ProgrammeSpec
 
 NAME = "hope_in_stations"
@@ -37,17 +38,8 @@ COVARIATES = ("age", "sex", "nationality_group", "months_homeless", "health_prob
 METHODS = ("dim", "ra", "ipw", "matching", "aipw")
 
 
-_OUTCOME_LABELS = {
-    "slept_in_shelter": ("A dormi en centre d'hébergement", "Slept in a shelter"),
-    "social_worker_contact": ("Contact avec un travailleur social", "Contact with a social worker"),
-    "access_to_care": ("Accès aux soins", "Access to care"),
-    "has_income": ("Dispose d'un revenu ou d'une prestation", "Has an income or benefit"),
-}
-
-
 def _outcome(name: str, lang: str) -> str:
-    fr, en = _OUTCOME_LABELS.get(name, (name, name))
-    return choose(lang, fr, en)
+    return variable_label(name, lang)
 
 
 def _method_names(lang: str) -> dict[str, str]:
@@ -82,8 +74,8 @@ def _descriptives(survey: pd.DataFrame, params, lang: str) -> Section:
     counts.columns = [f"{choose(lang, 'Vague', 'Wave')} {w}" for w in counts.columns]
     counts.index.name = choose(lang, "Gare", "Station")
     wave_label = choose(lang, "Vague", "Wave")
-    status = data[pilot].map({True: choose(lang, "pilote", "pilot"),
-                              False: choose(lang, "comparaison", "comparison")})
+    status = data[pilot].map({True: choose(lang, "Pilote", "Pilot"),
+                              False: choose(lang, "Comparaison", "Comparison")})
     rates = (
         data.assign(status=status).groupby(["status", wave])[outcomes].mean()
         .reset_index()
@@ -158,6 +150,9 @@ def _cohort(survey: pd.DataFrame, params, lang: str) -> Section:
     bal = balance.to_frame()
     bal_cols = [c for c in ("mean_treated_un", "mean_control_un", "smd_un", "var_ratio_un")
                 if c in bal.columns]
+    bal = label_index(bal[bal_cols], lang, choose(lang, "Caractéristique", "Characteristic"))
+    groups = {"treated": choose(lang, "cohorte intégrée", "integrated cohort"),
+              "control": choose(lang, "comparaison", "comparison")}
     section.add(
         Table(frame, choose(lang, "Effet de l'intégration selon l'estimateur",
                             "Effect of integration by estimator"),
@@ -167,16 +162,33 @@ def _cohort(survey: pd.DataFrame, params, lang: str) -> Section:
                       "method": choose(lang, "Méthode", "Method"),
                       "n_treated": choose(lang, "Effectif intégré", "N integrated"),
                       "n_control": choose(lang, "Effectif comparaison", "N comparison")}),
-        Table(bal[bal_cols], choose(lang, "Équilibre des covariables avant ajustement",
-                                    "Covariate balance before adjustment"),
-              labels={"mean_treated_un": choose(lang, "Moyenne intégrés", "Mean integrated"),
+        Table(bal, choose(lang, "Équilibre des caractéristiques avant ajustement",
+                          "Covariate balance before adjustment"),
+              labels={"mean_treated_un": choose(lang, "Moyenne cohorte intégrée", "Mean integrated"),
                       "mean_control_un": choose(lang, "Moyenne comparaison", "Mean comparison"),
                       "smd_un": choose(lang, "Différence standardisée", "Standardised diff."),
-                      "var_ratio_un": choose(lang, "Rapport des variances", "Variance ratio")}),
-        Figure(balance.plot(), choose(lang, "Différences standardisées des covariables",
-                                      "Standardised differences of covariates")),
-        Figure(ps.plot(), choose(lang, "Recouvrement des scores de propension",
-                                 "Overlap of propensity scores")),
+                      "var_ratio_un": choose(lang, "Rapport des variances", "Variance ratio")},
+              note=choose(lang, "Différence standardisée : écart de proportions pour les "
+                          "variables binaires, différence de moyennes divisée par l'écart "
+                          "type pour les autres.",
+                          "Standardised difference: difference in proportions for binary "
+                          "variables, difference in means over the standard deviation for "
+                          "the others.")),
+        Figure(balance.plot(
+            labels=variable_labels(balance.to_frame().index, lang), title=None,
+            xlabel=choose(lang, "différence standardisée (valeur absolue)",
+                          "absolute standardised difference"),
+            legend={"unadjusted": choose(lang, "avant ajustement", "unadjusted"),
+                    "adjusted": choose(lang, "après ajustement", "adjusted")}),
+            choose(lang, "Différences standardisées des caractéristiques (seuil 0,1 en pointillé)",
+                   "Standardised differences of covariates (0.1 threshold dashed)")),
+        Figure(ps.plot(group_names=groups,
+                       xlabel=choose(lang, "score de propension", "propensity score"),
+                       ylabel=choose(lang, "densité", "density"),
+                       support_label=choose(lang, "support commun", "common support"),
+                       count_format=lambda name, n: f"{name} (n = {format_number(n, lang)})"),
+               choose(lang, "Recouvrement des scores de propension",
+                      "Overlap of propensity scores")),
     )
     return section
 
@@ -293,9 +305,9 @@ def _attrition(survey: pd.DataFrame, followup: pd.DataFrame, params, lang: str) 
     drawn = followup[[rid, pilot, "responded"]].merge(baseline, on=rid, how="left",
                                                       validate="one_to_one")
     res = attrition(drawn, pilot, "responded", list(params["covariates"]), id=rid)
-    names = {True: choose(lang, "gares pilotes", "pilot stations"),
-             False: choose(lang, "gares de comparaison", "comparison stations"),
-             "overall": choose(lang, "ensemble", "overall")}
+    names = {True: choose(lang, "Gares pilotes", "Pilot stations"),
+             False: choose(lang, "Gares de comparaison", "Comparison stations"),
+             "overall": choose(lang, "Ensemble", "Overall")}
     rates = res.rates.rename(index=lambda k: names.get(k, str(k)))
     rates.index.name = choose(lang, "Groupe", "Group")
     cautious = res.classification.loc["cautious", "attrition"]
@@ -321,8 +333,12 @@ def _attrition(survey: pd.DataFrame, followup: pd.DataFrame, params, lang: str) 
                               "n_responded": choose(lang, "Retrouvées", "Re-interviewed"),
                               "attrition": "Attrition"}))
     if res.response_model is not None:
-        section.add(Table.from_results(res.response_model, choose(
-            lang, "Modèle de réponse (logit, log-odds)", "Response model (logit, log-odds)")))
+        model = label_index(res.response_model.to_frame(params["level"]), lang,
+                            choose(lang, "Variable", "Variable"),
+                            extra={"group": VARIABLES["pilot"]})
+        section.add(Table(model, choose(
+            lang, "Modèle de réponse (logit ; coefficients en log-rapport de cotes)",
+            "Response model (logit, log-odds)")))
     return section
 
 
@@ -332,7 +348,7 @@ def _indicators(survey: pd.DataFrame, params, lang: str, threshold: int) -> Sect
 
     station, wave = params["station"], params["wave"]
     indicators = [
-        Indicator(name, *_OUTCOME_LABELS.get(name, (name, name)), kind="proportion",
+        Indicator(name, *VARIABLES.get(name, (name, name)), kind="proportion",
                   numerator=name, disaggregations=("territory", "period"), per=100,
                   unit_fr="%", unit_en="%")
         for name in params["outcomes"]
@@ -406,15 +422,38 @@ def _network(edges: pd.DataFrame, organisations: pd.DataFrame, pilot: list[str],
                       "n_components": choose(lang, "Composantes", "Components"),
                       "cross_sector_share": choose(lang, "Part intersectorielle",
                                                    "Cross-sector share")}),
-        Table.from_results(change, choose(lang, "Évolution de la densité entre vagues",
-                                          "Change in density between waves")),
-        Figure(res.plot(sites=shown, seed=seed),
+        Table(_change_frame(change, lang), choose(lang, "Évolution de la densité entre vagues",
+                                                  "Change in density between waves")),
+        Figure(res.plot(sites=shown, seed=seed, sector_labels=_sector_names(lang),
+                        panel_title=choose(lang, "{site} — vague {wave}", "{site} — wave {wave}")),
                choose(lang, "Réseaux d'une gare pilote et d'une gare de comparaison",
                       "Networks of a pilot and a comparison station")),
     )
     if len(res.ledger):
         section.add(LedgerFlow(res.ledger))
     return section
+
+
+def _sector_names(lang: str) -> dict[str, str]:
+    return {
+        "health": choose(lang, "santé", "health"),
+        "ngo": choose(lang, "association", "NGO"),
+        "police": choose(lang, "police", "police"),
+        "public": choose(lang, "service public", "public service"),
+        "railway": choose(lang, "entreprise ferroviaire", "railway company"),
+    }
+
+
+def _change_frame(change, lang: str) -> pd.DataFrame:
+    """Density changes by station, rows named by station (not ``"<site>: density change"``)."""
+    frame = change.to_frame()
+    suffix = ": density change"
+    pilot_row = "pilot - comparison" + suffix
+    names = {pilot_row: choose(lang, "Gares pilotes − gares de comparaison",
+                               "Pilot − comparison stations")}
+    frame.index = [names.get(k, k.removesuffix(suffix)) for k in map(str, frame.index)]
+    frame.index.name = choose(lang, "Gare", "Station")
+    return frame
 
 
 def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11) -> Section:

@@ -25,6 +25,7 @@ __all__ = [
     "format_pvalue",
     "frame_labels",
     "label",
+    "warning_lead",
 ]
 
 LANGUAGES = ("fr", "en")
@@ -64,6 +65,7 @@ _LABELS: dict[str, dict[str, str]] = {
     },
     "reason": {"fr": "Raison", "en": "Reason"},
     "warnings": {"fr": "Avertissements", "en": "Warnings"},
+    "warning_detail": {"fr": "Message technique (en anglais) : ", "en": "Technical message: "},
     "table": {"fr": "Tableau", "en": "Table"},
     "figure": {"fr": "Figure", "en": "Figure"},
     "suppressed_note": {
@@ -105,6 +107,57 @@ _LABELS: dict[str, dict[str, str]] = {
     "col.share": {"fr": "Part", "en": "Share"},
     "col.truth": {"fr": "Valeur vraie", "en": "True value"},
 }
+
+
+# What each evalkit warning means for the reader of a report, and what to do about it. The
+# technical message (English, with the figures) is shown under it.
+_WARNING_LEADS: dict[str, dict[str, str]] = {
+    "FewClustersWarning": {
+        "fr": "Peu de grappes : avec si peu de gares ou de zones, les erreurs types groupées "
+        "sont sous-estimées et les intervalles de confiance trop étroits. Lire les p-valeurs "
+        "comme indicatives ; le bootstrap sauvage par grappes, quand il est présenté, est "
+        "plus fiable.",
+        "en": "Few clusters: with so few stations or zones, clustered standard errors are "
+        "underestimated and confidence intervals too narrow. Read the p-values as indicative; "
+        "the wild cluster bootstrap, where shown, is more reliable.",
+    },
+    "ExtremeWeightsWarning": {
+        "fr": "Poids extrêmes : quelques personnes pèsent très lourd dans l'estimation, qui "
+        "devient instable. Vérifier le recouvrement des scores de propension et préférer les "
+        "estimateurs doublement robustes ou restreindre l'analyse au support commun.",
+        "en": "Extreme weights: a few people carry much of the estimate, which becomes "
+        "unstable. Check the overlap of propensity scores and prefer doubly robust estimators "
+        "or restrict the analysis to the common support.",
+    },
+    "ForbiddenComparisonWarning": {
+        "fr": "Comparaisons interdites : le coefficient à effets fixes utilise des unités déjà "
+        "traitées comme témoins et peut être biaisé si l'effet varie dans le temps. Préférer "
+        "l'estimation de Callaway et Sant'Anna.",
+        "en": "Forbidden comparisons: the fixed-effects coefficient uses already-treated units "
+        "as controls and may be biased when the effect changes over time. Prefer the "
+        "Callaway–Sant'Anna estimate.",
+    },
+    "SmallGroupWarning": {
+        "fr": "Groupe d'une seule unité : l'estimation de ce groupe repose sur une seule unité "
+        "et doit être lue avec prudence.",
+        "en": "Single-unit group: this group's estimate rests on one unit and must be read "
+        "with caution.",
+    },
+}
+_WARNING_DEFAULT = {
+    "fr": "Avertissement du calcul : le résultat concerné est à interpréter avec prudence.",
+    "en": "",
+}
+
+
+def warning_lead(kind: str, lang: str) -> str:
+    """Sentence explaining an evalkit warning class (``"FewClustersWarning"``) to a reader.
+
+    Unknown classes get a generic sentence in French (the message itself is
+    English) and none in English.
+    """
+    entry = _WARNING_LEADS.get(kind, _WARNING_DEFAULT)
+    return entry[check_lang(lang)]
 
 
 def check_lang(lang: str) -> str:

@@ -21,23 +21,33 @@ import pandas as pd
 
 from evalkit.report.elements import Figure, LedgerFlow, Section, Table
 from evalkit.report.guarded import build_analyses
-from evalkit.report.i18n import choose, format_estimate, format_number, format_percent
+from evalkit.report.i18n import (
+    choose,
+    format_estimate,
+    format_number,
+    format_percent,
+    format_pvalue,
+)
+from evalkit.report.labels import label_index
 from evalkit.report.programme import InputSpec, ParamSpec, ProgrammeSpec
 
 NAME = "rsa_experiment"
 
 
-def _period_labels(panel: pd.DataFrame, params) -> dict:
+def _period_labels(panel: pd.DataFrame, params, lang: str) -> dict:
     column = params["period_label"]
     if not column or column not in panel.columns:
         return {}
     pairs = panel[[params["period"], column]].drop_duplicates()
-    return dict(zip(pairs[params["period"]], pairs[column].astype(str), strict=False))
+    labels = pairs[column].astype(str)
+    if lang == "fr":  # 2007Q4 -> T4 2007, as French statistics write quarters
+        labels = labels.str.replace(r"^(\d{4})Q([1-4])$", r"T\2 \1", regex=True)
+    return dict(zip(pairs[params["period"]], labels, strict=False))
 
 
 def _cohort_name(first_treated: float, labels: dict, lang: str) -> str:
     if np.isinf(first_treated):
-        return choose(lang, "jamais traité", "never treated")
+        return choose(lang, "Jamais traité", "Never treated")
     return labels.get(int(first_treated), str(int(first_treated)))
 
 
@@ -51,7 +61,7 @@ def _descriptives(panel: pd.DataFrame, params, lang: str) -> Section:
         cluster=cluster, source=f"{NAME}/panel",
     )
     data = contract.data
-    labels = _period_labels(panel, params)
+    labels = _period_labels(panel, params, lang)
     units = data.drop_duplicates(unit).sort_values(first)  # cohorts in time order, never last
     cohort = units[first].map(lambda g: _cohort_name(g, labels, lang))
     grouped = units.assign(cohort=cohort).groupby("cohort", sort=False)
@@ -122,7 +132,8 @@ def _twfe(panel: pd.DataFrame, params, lang: str) -> Section:
         "use already-treated zones as controls: it is biased. The Callaway–Sant'Anna "
         "estimate below is not.",
     ))
-    section.add(Table.from_results(res, "TWFE", level=params["level"]))
+    section.add(Table(label_index(res.to_frame(params["level"]), lang),
+                      choose(lang, "Coefficient TWFE", "TWFE coefficient")))
     return section
 
 
@@ -161,8 +172,12 @@ def _bacon(panel: pd.DataFrame, params, lang: str) -> Section:
               percent=["weight"],
               labels={"weight": choose(lang, "Poids", "Weight"),
                       "avg_estimate": choose(lang, "Estimation moyenne", "Average estimate")}),
-        Figure(res.plot(), choose(lang, "Comparaisons 2x2 : estimation et poids",
-                                  "2x2 comparisons: estimate and weight")),
+        Figure(res.plot(type_labels=types, title=None,
+                        xlabel=choose(lang, "Poids dans le coefficient TWFE", "Weight in TWFE"),
+                        ylabel=choose(lang, "Estimation 2x2", "2x2 DiD estimate"),
+                        twfe_label=f"TWFE = {format_number(res.twfe, lang, 3)}"),
+               choose(lang, "Comparaisons 2x2 : estimation et poids",
+                      "2x2 comparisons: estimate and weight")),
     )
     return section
 
@@ -177,7 +192,7 @@ def _callaway_santanna(panel: pd.DataFrame, params, lang: str, seed: int) -> Sec
         covariates=params["covariates"] or None, cluster=params["cluster"] or None,
     )
     res = model.fit(n_boot=params["n_boot"], alpha=1 - params["level"], seed=seed)
-    labels = _period_labels(panel, params)
+    labels = _period_labels(panel, params, lang)
     simple = res.aggregate("simple")
     dynamic = res.aggregate("dynamic")
     group = res.aggregate("group")
@@ -198,12 +213,23 @@ def _callaway_santanna(panel: pd.DataFrame, params, lang: str, seed: int) -> Sec
         f"**{format_estimate(overall['estimate'], overall['ci_lower'], overall['ci_upper'], lang, level=params['level'])}**.",
     ))
     if res.pretest is not None:
-        section.add(choose(lang, f"Test de tendances parallèles avant traitement : {res.pretest}.",
-                           f"Pre-treatment parallel-trends test: {res.pretest}."))
+        section.add(_pretest_text(res.pretest, lang))
+    pct = format_percent(params["level"], lang, 0)
+    band = choose(lang, f"bande uniforme à {pct}", f"{pct} uniform band") \
+        if dynamic.uniform_bands else choose(lang, f"IC ponctuel à {pct}", f"{pct} pointwise CI")
+    overall_label = choose(lang, "effet moyen global", "overall ATT")
     section.add(
-        Figure(dynamic.plot(), choose(lang, "Étude d'événement : effet selon le nombre de "
-                                            "trimestres depuis le démarrage",
-                                      "Event study: effect by quarters since start")),
+        Figure(dynamic.plot(band_label=band, text={
+            "pre": choose(lang, "avant le démarrage", "pre-treatment"),
+            "post": choose(lang, "après le démarrage", "post-treatment"),
+            "event_xlabel": choose(lang, "trimestres depuis le démarrage du rSa",
+                                   "quarters since the rSa started"),
+            "event_ylabel": choose(lang, "effet sur le retour à l'emploi",
+                                   "effect on return to work"),
+            "overall": f"{overall_label} {format_number(dynamic.overall_att, lang, 3)}",
+        }), choose(lang, "Étude d'événement : effet selon le nombre de "
+                         "trimestres depuis le démarrage",
+                   "Event study: effect by quarters since start")),
         Table.from_results(dynamic, choose(lang, "Effets par durée d'exposition",
                                            "Effects by exposure time"), level=params["level"],
                            labels={"event_time": choose(lang, "Trimestres depuis le début",
@@ -217,6 +243,33 @@ def _callaway_santanna(panel: pd.DataFrame, params, lang: str, seed: int) -> Sec
     if res.ledger is not None and len(res.ledger):
         section.add(LedgerFlow(res.ledger))
     return section
+
+
+def _pretest_text(pretest, lang: str) -> str:
+    """The parallel-trends pre-test in a sentence (statistics formatted for ``lang``)."""
+    chi2 = format_number(pretest.statistic, lang, 2)
+    p = format_pvalue(pretest.pvalue, lang)
+    if pretest.n_clusters is not None:
+        f = format_number(pretest.f_statistic, lang, 2)
+        dof = f"{pretest.df}, {pretest.n_clusters - pretest.df}"
+        stats_fr = (f"χ²({pretest.df}) = {chi2} ; avec {pretest.n_clusters} grappes, "
+                    f"F de Hotelling({dof}) = {f}, p = {p}")
+        stats_en = (f"χ²({pretest.df}) = {chi2}; with {pretest.n_clusters} clusters, "
+                    f"Hotelling F({dof}) = {f}, p = {p}")
+    else:
+        stats_fr = stats_en = f"χ²({pretest.df}) = {chi2}, p = {p}"
+    verdict_fr = ("l'hypothèse de tendances parallèles avant le démarrage n'est pas rejetée "
+                  "au seuil de 5\u00a0%" if pretest.pvalue >= 0.05 else
+                  "l'hypothèse de tendances parallèles avant le démarrage est rejetée au "
+                  "seuil de 5\u00a0% : les effets estimés sont à lire avec prudence")
+    verdict_en = ("parallel pre-trends are not rejected at the 5% level" if pretest.pvalue >= 0.05
+                  else "parallel pre-trends are rejected at the 5% level: read the estimated "
+                  "effects with caution")
+    return choose(
+        lang,
+        f"Test de Wald des tendances parallèles avant traitement : {stats_fr} — {verdict_fr}.",
+        f"Wald test of pre-treatment parallel trends: {stats_en} — {verdict_en}.",
+    )
 
 
 def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11) -> Section:

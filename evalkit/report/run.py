@@ -20,6 +20,7 @@ import pandas as pd
 from evalkit.report.builder import Report
 from evalkit.report.config import ReportConfig
 from evalkit.report.elements import Section
+from evalkit.report.figures import figure_language
 from evalkit.report.guarded import build_section
 from evalkit.report.programme import get_programme, read_inputs, sample_paths
 from evalkit.report.provenance import InputFile, Provenance
@@ -104,8 +105,9 @@ def programme_section(
             numeric = pd.api.types.is_numeric_dtype(ids)
             # Numeric ids would match ordinary numbers in text: protect them by column name.
             report.protect_identifiers(values=() if numeric else ids.unique(), columns=[column])
-        return spec.build(data, analyses=chosen, params=settings, lang=report.lang, seed=seed,
-                          threshold=report.threshold)
+        with figure_language(report.lang):
+            return spec.build(data, analyses=chosen, params=settings, lang=report.lang,
+                              seed=seed, threshold=report.threshold)
 
     report.provenance.update({f"{name}.analyses": chosen})
     report.provenance.update({f"{name}.{k}": v for k, v in settings.items()})

@@ -1,0 +1,141 @@
+"""Readable names of the programmes' variables, for tables and figures of reports.
+
+Estimators name rows after data columns (``months_homeless``), the dummies
+they expand categorical columns into (``sex_female``, balance tables) or
+model terms (``age_band[26-35]``, formula-based models). A reader of the
+report needs "Mois sans abri", "Sexe : femme", "Âge : 26–35 ans".
+:func:`variable_label` turns any of those forms into a label in the report's
+language; names it does not know are returned unchanged, so a variable
+added by a user shows up under its own name rather than not at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+
+from evalkit.report.i18n import check_lang
+
+__all__ = ["VARIABLES", "label_index", "level_label", "variable_label", "variable_labels"]
+
+# Variables of the three programmes' data (fr, en).
+VARIABLES: dict[str, tuple[str, str]] = {
+    # Hope in stations
+    "age": ("Âge", "Age"),
+    "sex": ("Sexe", "Sex"),
+    "nationality_group": ("Nationalité", "Nationality"),
+    "months_homeless": ("Mois sans abri", "Months homeless"),
+    "health_problem": ("Problème de santé", "Health problem"),
+    "has_id_papers": ("A des papiers d'identité", "Has identity papers"),
+    "slept_in_shelter": ("A dormi en centre d'hébergement", "Slept in a shelter"),
+    "social_worker_contact": ("Contact avec un travailleur social",
+                              "Contact with a social worker"),
+    "access_to_care": ("Accès aux soins", "Access to care"),
+    "has_income": ("Dispose d'un revenu ou d'une prestation", "Has an income or benefit"),
+    "n_services_used": ("Nombre de services utilisés", "Number of services used"),
+    "perception_score": ("Score de perception", "Perception score"),
+    "pilot": ("Gare pilote", "Pilot station"),
+    "integrated": ("Cohorte intégrée", "Integrated cohort"),
+    "station": ("Gare", "Station"),
+    "wave": ("Vague", "Wave"),
+    # CPAS careers
+    "age_band": ("Âge", "Age"),
+    "education": ("Niveau d'études", "Education"),
+    "contract_months": ("Durée du contrat (mois)", "Contract length (months)"),
+    "cpas": ("CPAS", "CPAS"),
+    # rSa experiment
+    "return_to_work": ("Retour à l'emploi", "Return to work"),
+    "treated": ("Traitement (rSa)", "Treatment (rSa)"),
+    # Model terms
+    "intercept": ("Constante", "Intercept"),
+    "Intercept": ("Constante", "Intercept"),
+    "const": ("Constante", "Intercept"),
+}
+
+# Levels of categorical variables (fr, en); keyed by (variable, level).
+_LEVELS: dict[tuple[str, str], tuple[str, str]] = {
+    ("sex", "female"): ("femme", "female"),
+    ("sex", "male"): ("homme", "male"),
+    ("sex", "F"): ("femme", "female"),
+    ("sex", "M"): ("homme", "male"),
+    ("nationality_group", "national"): ("du pays de la gare", "national"),
+    ("nationality_group", "EU"): ("autre pays de l'UE", "other EU"),
+    ("nationality_group", "non-EU"): ("hors UE", "non-EU"),
+    ("nationality_group", "Belgian"): ("belge", "Belgian"),
+    ("education", "low"): ("faible", "low"),
+    ("education", "medium"): ("moyen", "medium"),
+    ("education", "high"): ("élevé", "high"),
+}
+
+_BAND = re.compile(r"^(\d+)-(\d+)$")
+_TERM = re.compile(r"^(?P<var>[^\[\]]+)\[(?:T\.)?(?P<level>[^\[\]]*)\]$")
+
+
+def level_label(variable: str, level, lang: str) -> str:
+    """Readable level of a categorical variable (age bands as ``26–35 ans``)."""
+    index = 0 if check_lang(lang) == "fr" else 1
+    text = str(level)
+    pair = _LEVELS.get((variable, text)) or {"True": ("oui", "yes"),
+                                             "False": ("non", "no")}.get(text)
+    if pair is not None:
+        return pair[index]
+    band = _BAND.match(text)
+    if band:
+        low, high = band.groups()
+        return f"{low}–{high} ans" if index == 0 else f"{low}–{high}"
+    return text
+
+
+def variable_label(name, lang: str, extra: Mapping[str, tuple[str, str]] | None = None) -> str:
+    """Readable label of a variable, dummy (``sex_female``) or model term (``sex[M]``).
+
+    Parameters
+    ----------
+    name
+        Column name, ``<variable>_<level>`` dummy, or ``<variable>[<level>]``
+        / ``<variable>[T.<level>]`` term.
+    lang
+        ``"fr"`` or ``"en"``.
+    extra
+        More ``name -> (fr, en)`` labels (a section's own variables), taking
+        precedence over :data:`VARIABLES`.
+
+    Returns
+    -------
+    str
+        ``"Sexe : femme"`` (fr) / ``"Sex: female"`` (en) for a level; the
+        name unchanged when unknown.
+    """
+    index = 0 if check_lang(lang) == "fr" else 1
+    known = {**VARIABLES, **(extra or {})}
+    text = str(name)
+    if text in known:
+        return known[text][index]
+    term = _TERM.match(text)
+    if term and term["var"] in known:
+        variable = term["var"]
+    else:
+        # Dummies: the longest known variable the name starts with ("nationality_group_EU").
+        variable = max((v for v in known if text.startswith(v + "_")), key=len, default=None)
+        if variable is None:
+            return text
+    level = term["level"] if term and term["var"] == variable else text[len(variable) + 1:]
+    separator = "\u00a0: " if index == 0 else ": "
+    return f"{known[variable][index]}{separator}{level_label(variable, level, lang)}"
+
+
+def variable_labels(names: Iterable, lang: str,
+                    extra: Mapping[str, tuple[str, str]] | None = None) -> dict[str, str]:
+    """``{name: label}`` for ``names`` (for ``DataFrame.rename`` or figure ticks)."""
+    return {str(n): variable_label(n, lang, extra) for n in names}
+
+
+def label_index(frame: pd.DataFrame, lang: str, name: str | None = None,
+                extra: Mapping[str, tuple[str, str]] | None = None) -> pd.DataFrame:
+    """``frame`` with its (single-level) row labels replaced by readable ones, index named ``name``."""
+    out = frame.rename(index=lambda v: variable_label(v, lang, extra))
+    if name is not None:
+        out.index.name = name
+    return out

@@ -1,0 +1,193 @@
+"""A French report reads as French: figure text, variable names, warnings, numbers.
+
+The fixed text of figures drawn by the estimators (Love plot, propensity
+overlap, event study, Bacon plot, networks...) is English by default; the
+report passes translated labels. Variables appear under readable labels, not
+as data column names. Figures drawn twice stay byte-identical.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from html import unescape
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from evalkit.report import Report
+from evalkit.report.elements import Figure, ReportWarning, Section
+from evalkit.report.figures import figure_language, localise_numbers
+from evalkit.report.i18n import warning_lead
+from evalkit.report.labels import variable_label, variable_labels
+from evalkit.report.programme import get_programme
+from evalkit.report.run import programme_section
+
+NBSP = "\u00a0"
+
+# (programme, analyses) covering every figure whose text the report sets.
+PARTS = {
+    "hope_in_stations": ["cohort", "attrition", "network"],
+    "rsa_experiment": ["twfe", "bacon", "callaway_santanna"],
+    "cpas_careers": ["descriptives", "membership"],
+}
+PARAMS = {"hope_in_stations": {"n_perm": 19}, "rsa_experiment": {"n_boot": 49},
+          "cpas_careers": {"quality_sample": 0}}
+
+# English figure text fixed in the French report, and the raw names it replaced.
+ENGLISH_FIGURE_TEXT = [
+    "Covariate balance", "absolute standardised mean difference", "unadjusted",
+    "propensity score", "common support", "density", "pre-treatment", "post-treatment",
+    "periods since treatment", "uniform band", "overall ATT", "Goodman-Bacon decomposition",
+    "2x2 DiD estimate", "Treated vs Untreated", "Later vs Earlier Treated",
+    "average marginal effect", "railway", "nonsustainable",
+]
+RAW_NAMES = ["sex_female", "nationality_group_non-EU", "months_homeless", "has_id_papers",
+             "age_band[26-35]", "education[low]", "group[True]", "intercept"]
+
+
+def _render(lang: str) -> str:
+    report = Report("r", lang=lang)
+    for name, analyses in PARTS.items():
+        tables = get_programme(name).generate(7)
+        report.add(programme_section(name, report, tables=tables, analyses=analyses,
+                                     params=PARAMS[name], seed=1))
+    assert not report.failures, [s.reason for s in report.failures]
+    return report.render()
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, str]:
+    return {lang: _render(lang) for lang in ("fr", "en")}
+
+
+def _figure_text(html: str) -> str:
+    """Text drawn in the report's figures (matplotlib keeps each string in an SVG comment)."""
+    svgs = [base64.b64decode(b).decode()
+            for b in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', html)]
+    return " ".join(" ".join(re.findall(r"<!--(.*?)-->", svg, flags=re.S)) for svg in svgs)
+
+
+def _body(html: str) -> str:
+    """Visible report body (unescaped) without the provenance block, which lists parameters."""
+    return unescape(html.split("<main>")[1].split('<section class="provenance"')[0])
+
+
+def test_french_figures_carry_no_english_text(rendered):
+    fr, en = _figure_text(rendered["fr"]), _figure_text(rendered["en"])
+    left = [text for text in ENGLISH_FIGURE_TEXT if text in fr]
+    assert left == []
+    for text in ("score de propension", "support commun", "cohorte intégrée",
+                 "avant le démarrage", "bande uniforme", "Traités contre jamais traités",
+                 "entreprise ferroviaire", "effet marginal moyen", "Carrière durable"):
+        assert text in fr, text
+    # The English report keeps English figure text.
+    for text in ("propensity score", "common support", "pre-treatment", "uniform band",
+                 "Treated vs never treated", "railway company", "average marginal effect"):
+        assert text in en, text
+    assert "Covariate balance" in rendered["en"] and "Covariate balance" not in rendered["fr"]
+
+
+def test_variables_appear_under_readable_labels(rendered):
+    for lang, expected in (("fr", [f"Sexe{NBSP}: femme", "Mois sans abri",
+                                   f"Nationalité{NBSP}: hors UE", f"Âge{NBSP}: 26–35 ans",
+                                   f"Niveau d'études{NBSP}: faible", "Constante",
+                                   f"Gare pilote{NBSP}: oui", "Traitement (rSa)"]),
+                           ("en", ["Sex: female", "Months homeless", "Nationality: non-EU",
+                                   "Age: 26–35", "Education: low", "Intercept",
+                                   "Pilot station: yes"])):
+        body = _body(rendered[lang])
+        figures = _figure_text(rendered[lang])
+        for name in RAW_NAMES:
+            assert name not in re.sub(r'src="data:[^"]+"', "", body), (lang, name)
+            assert name not in figures, (lang, name)
+        for text in expected:
+            assert text in body, (lang, text)
+    # Figure tick labels too: the Love plot and the type model's panels.
+    fr_figures = _figure_text(rendered["fr"])
+    assert f"Sexe{NBSP}: femme" in fr_figures and f"Âge{NBSP}: 56–64 ans" in fr_figures
+
+
+def test_french_figures_use_a_decimal_comma(rendered):
+    fr, en = _figure_text(rendered["fr"]), _figure_text(rendered["en"])
+    assert re.search(r"\b0,0[5-9]\b", fr) and not re.search(r"\b0\.05\b", fr)
+    assert re.search(r"\b0\.05\b", en)
+
+
+def test_reference_levels_of_the_type_model_are_named(rendered):
+    # The model picks its reference levels; the note names the ones its terms leave out.
+    fr = re.search(f"Modalités de référence{NBSP}: Sexe{NBSP}: (femme|homme) ;", rendered["fr"])
+    en = re.search("Reference levels: Sex: (female|male);", rendered["en"])
+    assert fr and en and {"femme": "female", "homme": "male"}[fr[1]] == en[1]
+    term = "sex[F]" if en[1] == "male" else "sex[M]"
+    assert variable_label(term, "en") in unescape(_body(rendered["en"]))
+
+
+def test_quarters_are_written_the_french_way(rendered):
+    fr = _body(rendered["fr"])
+    assert "T4 2007" in fr and "2007Q4" not in fr
+    assert "2007Q4" in _body(rendered["en"])
+
+
+def test_rerendering_gives_identical_figures(rendered):
+    again = _render("fr")
+    assert _figure_text(again) == _figure_text(rendered["fr"])
+    first = re.findall(r'src="(data:image/svg[^"]+)"', rendered["fr"])
+    assert re.findall(r'src="(data:image/svg[^"]+)"', again) == first
+
+
+def test_warning_boxes_explain_the_warning_in_the_report_language():
+    section = Section("s")
+    section.warnings.append(ReportWarning("FewClustersWarning", "only 7 clusters in 'station'"))
+    section.warnings.append(ReportWarning("SomethingNewWarning", "technical detail"))
+    fr = Report("r", lang="fr").add(section).render()
+    en = Report("r", lang="en").add(section).render()
+    assert "Peu de grappes" in fr and "only 7 clusters in &#39;station&#39;" in fr
+    assert "Message technique (en anglais)" in fr
+    # Unknown warning classes still get a French lead-in; English shows the message only.
+    assert warning_lead("SomethingNewWarning", "fr") in fr
+    assert "Few clusters:" in en and "technical detail" in en
+    for kind in ("FewClustersWarning", "ExtremeWeightsWarning", "ForbiddenComparisonWarning",
+                 "SmallGroupWarning"):
+        assert warning_lead(kind, "fr") and warning_lead(kind, "en")
+
+
+def test_variable_label_forms():
+    assert variable_label("sex_female", "fr") == f"Sexe{NBSP}: femme"
+    assert variable_label("nationality_group_EU", "en") == "Nationality: other EU"
+    assert variable_label("education[T.medium]", "fr") == f"Niveau d'études{NBSP}: moyen"
+    assert variable_label("age_band[18-25]", "en") == "Age: 18–25"
+    assert variable_label("sex", "fr") == "Sexe"
+    # Unknown names are shown as they are, never dropped.
+    assert variable_label("my_score", "fr") == "my_score"
+    assert variable_label("group[True]", "fr", extra={"group": ("Gare pilote", "Pilot")}) \
+        == f"Gare pilote{NBSP}: oui"
+    assert variable_labels(["age", "x"], "en") == {"age": "Age", "x": "x"}
+
+
+def test_localise_numbers_changes_numeric_ticks_only():
+    fig, ax = plt.subplots()
+    ax.plot([0, 0.5, 1], [0, 0.25, 1.5])
+    ax.set_xticks([0, 0.5, 1], ["a.b", "c", "d"])  # text ticks stay as they are
+    localise_numbers(fig, "fr")
+    fig.canvas.draw()
+    ys = [t.get_text() for t in ax.get_yticklabels()]
+    assert any("," in y for y in ys) and not any("." in y for y in ys)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a.b", "c", "d"]
+    plt.close(fig)
+
+
+def test_figure_language_applies_to_figures_built_inside_it():
+    def svg(lang):
+        fig, ax = plt.subplots()
+        ax.plot(np.linspace(0, 1, 5), np.linspace(0, 0.5, 5))
+        with figure_language(lang):
+            return Figure(fig).figure
+    fr, en = svg("fr"), svg("en")
+    assert "0,2" in fr and "0.2" not in " ".join(re.findall(r"<!--(.*?)-->", fr))
+    assert "0.2" in en
+    fig, ax = plt.subplots()
+    ax.plot([0, 0.5], [0, 0.5])
+    outside = Figure(fig).figure  # no language set: matplotlib's own format
+    assert "0.2" in outside
