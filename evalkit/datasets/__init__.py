@@ -1,5 +1,17 @@
-"""Synthetic data with known true effects; the source of ``data_samples/``."""
+"""Synthetic data with known true effects; the source of ``data_samples/``.
 
+Each module has ``generate(*, seed, <sizes>) -> SyntheticDataset`` (tables + truth) and
+``SAMPLE_KWARGS``, the arguments that produce ``data_samples/``:
+
+- :mod:`~evalkit.datasets.rsa_experiment` — staggered rSa roll-out, quarterly panel, with
+  heterogeneous and dynamic true ATT(g,t);
+- :mod:`~evalkit.datasets.hope_in_stations` — station surveys before/after service
+  integration, follow-up with attrition, collaboration networks, with known ATT;
+- :mod:`~evalkit.datasets.cpas_careers` — monthly careers after an article 60§7 contract,
+  drawn from the seven CPAS types in the study's proportions.
+"""
+
+from evalkit.datasets import cpas_careers, hope_in_stations, rsa_experiment
 from evalkit.datasets.base import ColumnDoc, SyntheticDataset
 
-__all__ = ["ColumnDoc", "SyntheticDataset"]
+__all__ = ["ColumnDoc", "SyntheticDataset", "cpas_careers", "hope_in_stations", "rsa_experiment"]
