@@ -180,6 +180,21 @@ def test_att_truth(big):
     assert_allclose(big.truth["did_pilot_post"], big.truth["att"])
 
 
+def test_att_pilot_both_waves_truth(big):
+    # The effect on the covariate mix of all pilot-station respondents (both waves): the mean
+    # of tau(x_i) over them, from the stated effect model, within 4 sampling SEs.
+    pilot = big["survey"][big["survey"]["pilot"]]
+    tau = big.truth["effect_model"]
+    effects = tau["intercept"].to_numpy() + _features(pilot).to_numpy() @ tau[
+        list(hope.FEATURES)].to_numpy().T
+    se = effects.std(axis=0, ddof=1) / np.sqrt(len(effects))
+    z = (effects.mean(axis=0) - big.truth["att_pilot_both_waves"].to_numpy()) / se
+    assert np.abs(z).max() < 4, z
+    # It differs from the integrated cohort's ATT (the pilot mix changed between waves).
+    gap = (big.truth["att_pilot_both_waves"] - big.truth["att"]).abs()
+    assert gap[["n_services_used", "perception_score"]].min() > 0.02
+
+
 def test_naive_difference_is_biased_by_the_stated_amount(big):
     w2 = big["survey"].query("wave == 2")
     g = w2.groupby("integrated")[list(hope.OUTCOMES)]
