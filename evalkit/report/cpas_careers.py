@@ -211,6 +211,7 @@ def _clustering(seq, res, params, lang: str, seed: int) -> Section:
             "reasonable, Kaufman & Rousseeuw 1990).",
         ))
         shown = choice.table[[c for c in ("ASW", "PBC", "HC", "R2") if c in choice.table]]
+        shown = shown.rename_axis(choose(lang, "Nombre de classes", "Number of clusters"))
         section.add(Table(shown, choose(lang, "Qualité de la partition selon le nombre de classes",
                                         "Partition quality by number of clusters"),
                           decimals=3))

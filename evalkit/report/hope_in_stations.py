@@ -139,12 +139,12 @@ def _cohort(survey: pd.DataFrame, params, lang: str) -> Section:
         "Après l'intégration, les personnes rencontrées dans les gares pilotes (cohorte "
         "intégrée) sont comparées à celles des gares de comparaison, à caractéristiques "
         "observées égales. Les deux cohortes diffèrent avant tout ajustement (tableau "
-        "d'équilibre) : la différence brute de moyennes est biaisée. Effet estimé "
-        f"({names[params['methods'][-1]]}) :",
+        "d'équilibre) : la différence brute de moyennes est biaisée. Effet estimé, méthode "
+        f"«\u00a0{names[params['methods'][-1]]}\u00a0»\u00a0:",
         "After integration, people met at the pilot stations (integrated cohort) are compared "
         "with those at comparison stations, holding observed characteristics equal. The "
         "cohorts differ before any adjustment (balance table): the raw difference in means is "
-        f"biased. Estimated effect ({names[params['methods'][-1]]}):",
+        f"biased. Estimated effect, method “{names[params['methods'][-1]]}”:",
     ))
     section.add("\n".join(lines))
     bal = balance.to_frame()
@@ -236,18 +236,68 @@ def _robustness(survey: pd.DataFrame, params, lang: str, seed: int) -> Section:
     return section
 
 
-def _did(survey: pd.DataFrame, params, lang: str, seed: int) -> Section:
+def _did_estimand(method: str, lang: str) -> str:
+    """What the report's 2x2 DiD estimates, in words (see evalkit.did.twoby2)."""
+    texts = {
+        "imputation": (
+            "Estimand : l'effet de l'intégration sur les personnes rencontrées dans les gares "
+            "pilotes après l'intégration (cohorte intégrée, la même population que la "
+            "comparaison de cohortes). Leur situation sans intégration est imputée par un "
+            "modèle des résultats ajusté sur les trois autres cellules (gares pilotes avant, "
+            "gares de comparaison avant et après : imputation par régression, Borusyak, "
+            "Jaravel et Spiess 2024), qui tient compte du changement de profil des personnes "
+            "rencontrées entre les vagues et d'un effet qui varie selon leurs caractéristiques.",
+            "Estimand: the effect of integration on the people met at pilot stations after "
+            "integration (the integrated cohort, the same population as the cohort "
+            "comparison). Their outcomes without integration are imputed from an outcome "
+            "model fitted on the three other cells (pilot stations before, comparison "
+            "stations before and after: regression imputation, Borusyak, Jaravel & Spiess "
+            "2024), which allows for the change in who is met between waves and for an "
+            "effect that varies with people's characteristics.",
+        ),
+        "reg": (
+            "Estimateur : régression avec interaction gare pilote × vague 2 et des effets des "
+            "caractéristiques communs aux quatre cellules. Si l'effet varie selon les "
+            "caractéristiques et que le profil des personnes change entre les vagues, ce "
+            "n'est pas exactement l'effet sur la cohorte intégrée (préférer l'imputation).",
+            "Estimator: regression with a pilot × wave-2 interaction and covariate effects "
+            "common to the four cells. If the effect varies with characteristics and who is "
+            "met changes between waves, this is not exactly the effect on the integrated "
+            "cohort (prefer imputation).",
+        ),
+    }
+    sant_anna_zhao = (
+        "Estimateur de Sant'Anna et Zhao (2020) pour coupes répétées : il suppose que le "
+        "profil des personnes de chaque groupe de gares est le même aux deux vagues, ce qui "
+        "n'est pas le cas si l'intégration atteint d'autres personnes (préférer l'imputation).",
+        "Sant'Anna & Zhao (2020) repeated cross-section estimator: it assumes the profile of "
+        "the people met in each group of stations is the same in both waves, which fails if "
+        "integration reaches other people (prefer imputation).",
+    )
+    return choose(lang, *texts.get(method, sant_anna_zhao))
+
+
+def did_fit(survey: pd.DataFrame, params, outcome: str):
+    """The report's 2x2 DiD of ``outcome``: pilot vs comparison stations, wave 1 vs 2.
+
+    With the default ``did_method="imputation"`` it estimates the ATT on the
+    integrated cohort (``truth["did_pilot_post"]`` of the generator).
+    """
     from evalkit.did.twoby2 import DiD2x2
 
+    return DiD2x2(
+        survey, outcome=outcome, group=params["pilot"], period=params["wave"],
+        covariates=list(params["covariates"]), cluster=params["station"],
+        weight=params["weight"] or None, repeated_cross_section=True,
+    ).fit(method=params["did_method"])
+
+
+def _did(survey: pd.DataFrame, params, lang: str, seed: int) -> Section:
     rows, ledger, first = [], None, None
     for outcome in params["outcomes"]:
-        res = DiD2x2(
-            survey, outcome=outcome, group=params["pilot"], period=params["wave"],
-            covariates=list(params["covariates"]), cluster=params["station"],
-            repeated_cross_section=True,
-        ).fit(method=params["did_method"])
+        res = did_fit(survey, params, outcome)
         row = res.to_frame(params["level"]).loc[["att"]].assign(outcome=_outcome(outcome, lang))
-        if params["wcb_draws"] and params["did_method"] == "reg":
+        if params["wcb_draws"] and params["did_method"] in ("reg", "imputation"):
             # Few stations: the wild cluster bootstrap gives the p-value and CI to trust.
             wcb = res.wild_cluster_bootstrap(n_boot=params["wcb_draws"], level=params["level"],
                                              seed=seed)
@@ -270,6 +320,7 @@ def _did(survey: pd.DataFrame, params, lang: str, seed: int) -> Section:
         "between waves); standard errors clustered by station. With few stations these "
         "standard errors are fragile.",
     ))
+    section.add(_did_estimand(params["did_method"], lang))
     section.add(Table(frame, choose(lang, "Effet de l'intégration (différence de différences)",
                                     "Effect of integration (difference-in-differences)"),
                       labels={"wcb_p_value": choose(lang, "p (bootstrap)", "p (bootstrap)"),
@@ -543,7 +594,9 @@ PROGRAMME = ProgrammeSpec(
         "respondent_id": ParamSpec(str, "respondent_id", "respondent identifier column"),
         "weight": ParamSpec(str, "", "survey weight column ('' for none)"),
         "cluster_by_station": ParamSpec(bool, True, "cluster standard errors by station"),
-        "did_method": ParamSpec(str, "reg", "2x2 DiD estimator", choices=("reg", "or", "ipw", "dr")),
+        "did_method": ParamSpec(str, "imputation",
+                                "2x2 DiD estimator (imputation: ATT on the integrated cohort)",
+                                choices=("imputation", "reg", "or", "ipw", "dr")),
         "wcb_draws": ParamSpec(int, 999, "wild cluster bootstrap draws of the DiD (0: none)",
                                minimum=0),
         "n_perm": ParamSpec(int, 999, "permutations of the network tests", minimum=19),
