@@ -365,8 +365,13 @@ class IndicatorResults(EstimateResults):
                  "-" * 40, self.exclusions.to_string(index=False)]
         return "\n".join(lines)
 
-    def plot(self, indicator: str | None = None, by: str | None = None):
-        """Point estimates with intervals for one indicator, one dimension (others at ``(all)``)."""
+    def plot(self, indicator: str | None = None, by: str | None = None, lang: str = "en",
+             category_labels=None):
+        """Point estimates with intervals for one indicator, one dimension (others at ``(all)``).
+
+        ``lang`` (``"en"`` or ``"fr"``) picks the indicator's label for the axis;
+        ``category_labels`` maps the categories of ``by`` to the text shown.
+        """
         import matplotlib.pyplot as plt
 
         name = indicator or next(iter(self.indicators))
@@ -378,15 +383,16 @@ class IndicatorResults(EstimateResults):
         if by is not None:
             others = [d for d in dims if d != by]
             sub = sub[(sub[by] != ALL) & (sub[others] == ALL).all(axis=1)]
-            labels = sub[by].tolist()
+            labels = [str((category_labels or {}).get(c, c)) for c in sub[by]]
         else:
-            labels = ["total"]
+            labels = ["ensemble" if lang == "fr" else "total"]
         fig, ax = plt.subplots(figsize=(max(4, 0.6 * len(labels) + 2), 3))
         ypos = np.arange(len(sub))
         ax.errorbar(sub["estimate"], ypos, xerr=[sub["estimate"] - sub["ci_lower"],
                                                  sub["ci_upper"] - sub["estimate"]], fmt="o")
         ax.set_yticks(ypos, labels)
-        ax.set_xlabel(self.indicators[name].label_en)
+        definition = self.indicators[name]
+        ax.set_xlabel(definition.label_fr if lang == "fr" else definition.label_en)
         fig.tight_layout()
         return fig
 

@@ -191,3 +191,45 @@ def test_figure_language_applies_to_figures_built_inside_it():
     ax.plot([0, 0.5], [0, 0.5])
     outside = Figure(fig).figure  # no language set: matplotlib's own format
     assert "0.2" in outside
+
+
+def _texts(fig) -> set[str]:
+    """Every text drawn on a figure (titles, axis labels, ticks, legends)."""
+    fig.canvas.draw()
+    out = {t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))}
+    plt.close(fig)
+    return out
+
+
+def test_plots_keep_english_defaults_and_take_given_text():
+    from evalkit.cohort.balance import balance_table
+    from evalkit.cohort.propensity import PropensityScore
+    from evalkit.indicators.definition import Disaggregations, Indicator
+    from evalkit.indicators.evaluate import IndicatorModel
+
+    survey = get_programme("hope_in_stations").generate(7)["survey"]
+    post = survey[survey["wave"] == 2]
+    covariates = ["age", "sex", "months_homeless"]
+    balance = balance_table(post, "integrated", covariates)
+    default = _texts(balance.plot())
+    assert {"Covariate balance", "unadjusted", "sex_female"} <= default
+    given = _texts(balance.plot(labels={"sex_female": "Femmes"}, title=None, xlabel="écart",
+                                legend={"unadjusted": "avant"}))
+    assert {"Femmes", "écart", "avant"} <= given and "Covariate balance" not in given
+
+    ps = PropensityScore(post, "integrated", covariates).fit()
+    default = _texts(ps.plot())
+    assert {"propensity score", "density", "common support"} <= default
+    given = _texts(ps.plot(group_names={"treated": "intégrés", "control": "témoins"},
+                           xlabel="score", ylabel="densité", support_label="support",
+                           count_format=lambda name, n: f"{name} ({n})"))
+    assert {"score", "densité", "support"} <= given
+    assert any(t.startswith("intégrés (") for t in given)
+
+    indicator = Indicator("access_to_care", "Accès aux soins", "Access to care",
+                          kind="proportion", numerator="access_to_care",
+                          disaggregations=("territory",))
+    res = IndicatorModel([indicator], survey, disaggregations=Disaggregations(
+        territory="station"), person_id="respondent_id").fit()
+    assert "Access to care" in _texts(res.plot())
+    assert "Accès aux soins" in _texts(res.plot(lang="fr"))
