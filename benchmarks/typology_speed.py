@@ -35,7 +35,11 @@ import time
 
 import numpy as np
 
-MVAD = "/work/shared/reference/typology/mvad.csv"
+# ../shared/reference beside the repository, or EVALKIT_REFERENCE.
+REFERENCE = os.environ.get(
+    "EVALKIT_REFERENCE",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "reference"))
+MVAD = os.path.join(REFERENCE, "typology", "mvad.csv")
 STATES = ["employment", "FE", "HE", "joblessness", "school", "training"]
 
 

@@ -1,5 +1,6 @@
 """Goodman-Bacon decomposition: R bacondecomp castle vignette, exact TWFE identity, warnings."""
 
+import os
 import warnings
 
 import matplotlib
@@ -72,7 +73,7 @@ def test_weighted_sum_equals_twfe_on_rsa_and_mpdta():
     twfe = TWFE(ds["panel"], outcome="return_to_work", cluster="zone_id").fit().att
     assert_allclose(res.weighted_sum, twfe, rtol=1e-10)
     assert res.forbidden_weight > 0.05
-    mpdta = pd.read_csv("/work/shared/reference/did/mpdta.csv")
+    mpdta = pd.read_csv(os.path.join(os.environ["EVALKIT_REFERENCE"], "did", "mpdta.csv"))
     res = BaconDecomposition(mpdta, outcome="lemp", unit="countyreal", period="year",
                              first_treated="first.treat").fit(warn_forbidden=False)
     assert_allclose(res.weighted_sum, -0.0365489366740672, rtol=1e-10)

@@ -8,6 +8,7 @@ uniform critical value the quantile of the maximum of |N(0, 1)| variables,
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import numpy as np
@@ -60,7 +61,7 @@ def test_degenerate_columns_get_nan_and_are_left_out_of_the_band():
 
 
 def test_cluster_bootstrap_agrees_with_clustered_analytic_se():
-    df = pd.read_csv("/work/shared/reference/did/mpdta.csv")
+    df = pd.read_csv(os.path.join(os.environ["EVALKIT_REFERENCE"], "did", "mpdta.csv"))
     df["state"] = df["countyreal"] // 1000
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # 29 clusters: the few-clusters warning
@@ -79,7 +80,7 @@ def test_cluster_bootstrap_agrees_with_clustered_analytic_se():
 
 @pytest.mark.parametrize("layout", ["unbalanced", "rcs"])
 def test_bootstrap_matches_analytic_for_long_layouts(layout):
-    df = pd.read_csv("/work/shared/reference/did/mpdta.csv")
+    df = pd.read_csv(os.path.join(os.environ["EVALKIT_REFERENCE"], "did", "mpdta.csv"))
     if layout == "rcs":
         df = df.assign(countyreal=np.arange(len(df)))
     else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import warnings
 
 import numpy as np
@@ -27,7 +28,7 @@ from evalkit.did.callaway_santanna import CallawaySantAnna
 
 csdid_att_gt = pytest.importorskip("csdid.att_gt")
 
-MPDTA = "/work/shared/reference/did/mpdta.csv"
+MPDTA = os.path.join(os.environ["EVALKIT_REFERENCE"], "did", "mpdta.csv")
 TOL = 1e-6
 KINDS = ["simple", "dynamic", "group", "calendar"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import matplotlib
@@ -22,7 +23,7 @@ from evalkit.errors import (
 )
 
 matplotlib.use("Agg")
-MPDTA = "/work/shared/reference/did/mpdta.csv"
+MPDTA = os.path.join(os.environ["EVALKIT_REFERENCE"], "did", "mpdta.csv")
 
 
 @pytest.fixture(scope="module")

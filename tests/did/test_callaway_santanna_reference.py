@@ -1,12 +1,14 @@
 """Callaway–Sant'Anna on mpdta against R ``did``'s published output.
 
-Reference numbers: /work/shared/reference/did/README.md (R ``did`` README and
+Reference numbers: ../shared/reference/did/README.md (R ``did`` README and
 reference docs, ``att_gt``/``aggte`` on ``mpdta``). Point estimates and the
 pre-test are deterministic and compared to the 4 (5) printed decimals;
 bootstrap standard errors are random in R too and compared within 10 %.
 """
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ from numpy.testing import assert_allclose
 
 from evalkit.did.callaway_santanna import CallawaySantAnna
 
-MPDTA = "/work/shared/reference/did/mpdta.csv"
+MPDTA = os.path.join(os.environ["EVALKIT_REFERENCE"], "did", "mpdta.csv")
 PRINTED = 5e-5  # half a unit of the 4th printed decimal
 
 # R did README, att_gt(xformla = ~1, est_method = "reg"): ATT(g,t) and bootstrap SE.

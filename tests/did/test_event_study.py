@@ -1,5 +1,7 @@
 """Event study: independent statsmodels computation on mpdta, binning, pre-trend test, coverage."""
 
+import os
+
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -11,7 +13,7 @@ from evalkit.did.event_study import EventStudy
 from evalkit.errors import ConfigError, EstimationError
 
 matplotlib.use("Agg")
-MPDTA = "/work/shared/reference/did/mpdta.csv"
+MPDTA = os.path.join(os.environ["EVALKIT_REFERENCE"], "did", "mpdta.csv")
 
 
 @pytest.fixture(scope="module")

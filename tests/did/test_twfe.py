@@ -1,5 +1,6 @@
 """TWFE: reference values (fixest/pyfixest, linearmodels, R bacondecomp), simulation, errors."""
 
+import os
 import warnings
 
 import numpy as np
@@ -15,7 +16,7 @@ from evalkit.did.checks import FewClustersWarning, SmallGroupWarning
 from evalkit.did.twfe import TWFE
 from evalkit.errors import DataValidationError, EmptyDataError, TreatmentTimingError
 
-MPDTA = "/work/shared/reference/did/mpdta.csv"
+MPDTA = os.path.join(os.environ["EVALKIT_REFERENCE"], "did", "mpdta.csv")
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """2x2 DiD: R did / DRDID reference values on mpdta, peer drdid, statsmodels, coverage, errors."""
 
+import os
 import warnings
 
 import numpy as np
@@ -12,7 +13,7 @@ from evalkit.did.checks import FewClustersWarning
 from evalkit.did.twoby2 import DiD2x2
 from evalkit.errors import DataValidationError, EmptyDataError
 
-MPDTA = "/work/shared/reference/did/mpdta.csv"
+MPDTA = os.path.join(os.environ["EVALKIT_REFERENCE"], "did", "mpdta.csv")
 
 
 @pytest.fixture(scope="module")

@@ -1,14 +1,15 @@
-"""Shared loader for the mvad reference data (/work/shared/reference/typology/mvad.csv)."""
+"""Shared loader for the mvad reference data (../shared/reference/typology/mvad.csv beside the repository)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-MVAD = Path("/work/shared/reference/typology/mvad.csv")
+MVAD = Path(os.environ["EVALKIT_REFERENCE"]) / "typology" / "mvad.csv"
 STATES = ["employment", "FE", "HE", "joblessness", "school", "training"]
 FIRST_MONTH = 14  # columns 0..13 are id, weight and covariates; 14.. are Jul.93 .. Jun.99
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from evalkit.data import Sequences
 from evalkit.errors import DataValidationError, UnknownCategoryError
 from evalkit.typology import descriptives as D
 
-MVAD = "/work/shared/reference/typology/mvad.csv"
+MVAD = os.path.join(os.environ["EVALKIT_REFERENCE"], "typology", "mvad.csv")
 STATES = ["employment", "FE", "HE", "joblessness", "school", "training"]
 
 # sequenzo's own numpy warning when it divides the state counts.
