@@ -11,7 +11,11 @@ Estimators (``method``)
 ``"reg"`` (default)
     OLS of ``y = a + b1 treated + b2 post + ATT treated*post + X'g + e`` on the
     pooled rows (with covariates: a common linear adjustment, i.e. covariate
-    effects constant across groups and periods).
+    effects constant across groups and periods). When the effect varies with
+    ``X`` *and* the treated group's covariates change between periods, the
+    common slopes absorb part of the effect's slopes and ``att`` is not the
+    ATT of the treated-post rows (a bias that does not shrink with ``n``);
+    use ``"imputation"`` then.
 ``"imputation"``
     Regression imputation (Wooldridge 2021; Borusyak, Jaravel & Spiess 2024):
     ``y = a + b1 treated + b2 post + X'g`` is fitted on the three untreated
@@ -20,11 +24,20 @@ Estimators (``method``)
     so the effect may vary with ``X`` *and* the covariate composition may
     change between waves — the usual case with repeated cross-sections,
     where the Sant'Anna & Zhao RCS estimators assume it does not. Its SE is
-    conditional on the treated respondents' covariates.
+    conditional on the treated respondents' covariates. It estimates the ATT
+    of the treated-post rows, ``E[Y(1) - Y(0) | treated, post]``.
 ``"or"``, ``"ipw"``, ``"dr"``
     Sant'Anna & Zhao (2020) outcome-regression, normalised IPW and doubly
     robust DiD (:mod:`evalkit.did.drdid`), where covariates may shift the
     counterfactual *trend*; panel covariates are taken at the pre period.
+    On repeated cross-sections they assume each group's covariate
+    distribution is the same in both periods. If the treated group's
+    changes, ``"or"`` and ``"ipw"`` keep that composition change in the
+    treated group's change (they converge to the unadjusted DiD when the
+    covariates only shift levels), and ``"dr"`` averages the effect over the
+    treated group's covariates of *both* periods rather than the post
+    period's (see ``truth["att_pilot_both_waves"]`` of
+    :mod:`evalkit.datasets.hope_in_stations`).
 
 Standard errors are clustered (by unit on a panel unless ``cluster`` is
 given; by ``cluster`` — e.g. the station — or heteroskedasticity-robust HC1
