@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 PRE_COLOUR, POST_COLOUR = "#1f77b4", "#d62728"
 
@@ -22,12 +22,27 @@ AGGREGATE_TEXT = {
 }
 
 
-def plot_group_time(frame, *, band_label: str, ax=None):
+GROUP_TIME_TEXT = {
+    "pre": "pre",
+    "post": "post",
+    "cohort": "cohort {group}",
+    "xlabel": "period",
+    "ylabel": "ATT(g,t)",
+}
+
+
+def plot_group_time(frame, *, band_label: str, ax=None, text=None, tick_labels=None):
     """One panel per cohort: ATT(g, t) against t with intervals, pre vs post coloured.
 
     ``frame`` is ``CallawaySantAnnaResults.to_frame()`` (index group, time).
+    ``text`` overrides entries of :data:`GROUP_TIME_TEXT` (``"cohort"`` is
+    formatted with ``group``, the cohort's text); ``tick_labels`` maps periods
+    (and so cohorts, named by their first period) to the text shown for them.
     """
     import matplotlib.pyplot as plt
+
+    text = {**GROUP_TIME_TEXT, **(text or {})}
+    tick_labels = tick_labels or {}
 
     groups = frame.index.get_level_values("group").unique()
     if ax is None:
@@ -40,7 +55,8 @@ def plot_group_time(frame, *, band_label: str, ax=None):
     for axis, g in zip(axes, groups, strict=False):
         part = frame.xs(g, level="group")
         post = part["post"].to_numpy(dtype=bool)
-        for mask, colour, label in ((~post, PRE_COLOUR, "pre"), (post, POST_COLOUR, "post")):
+        for mask, colour, label in ((~post, PRE_COLOUR, text["pre"]),
+                                    (post, POST_COLOUR, text["post"])):
             if not mask.any():
                 continue
             sub = part[mask]
@@ -48,10 +64,14 @@ def plot_group_time(frame, *, band_label: str, ax=None):
                           yerr=[sub["estimate"] - sub["ci_lower"], sub["ci_upper"] - sub["estimate"]],
                           fmt="o", color=colour, capsize=3, label=label)
         axis.axhline(0, color="grey", lw=0.8)
-        axis.set_title(f"cohort {g:g}", fontsize=9, loc="left")
-        axis.set_ylabel("ATT(g,t)")
-    axes[-1].set_xlabel("period")
+        axis.set_title(text["cohort"].format(group=tick_labels.get(g, f"{g:g}")), fontsize=9,
+                       loc="left")
+        axis.set_ylabel(text["ylabel"])
+    axes[-1].set_xlabel(text["xlabel"])
     axes[-1].xaxis.set_major_locator(MaxNLocator(integer=True))
+    if tick_labels:
+        axes[-1].xaxis.set_major_formatter(
+            FuncFormatter(lambda v, _pos: tick_labels.get(v, f"{v:g}")))
     handles = {}
     for axis in axes:  # one legend entry per kind, whichever cohort panel has it
         for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):

@@ -247,11 +247,17 @@ class CallawaySantAnnaResults(EstimateResults):
             min_e=min_e, max_e=max_e, balance_e=balance_e)
         return AggregatedResults(weights, self)
 
-    def plot(self, ax=None):
-        """ATT(g, t) by cohort, one panel per cohort; returns a matplotlib Figure."""
+    def plot(self, ax=None, *, text=None, band_label: str | None = None, tick_labels=None):
+        """ATT(g, t) by cohort, one panel per cohort; returns a matplotlib Figure.
+
+        ``text`` overrides the figure's fixed text (keys of
+        :data:`evalkit.did.cs_plots.GROUP_TIME_TEXT`), ``band_label`` the legend
+        title, ``tick_labels`` the text of periods (``{200704: "2007Q4"}``).
+        """
         from evalkit.did.cs_plots import plot_group_time
 
-        return plot_group_time(self.to_frame(), band_label=self._band_label(), ax=ax)
+        return plot_group_time(self.to_frame(), band_label=band_label or self._band_label(),
+                               ax=ax, text=text, tick_labels=tick_labels)
 
     def _band_label(self) -> str:
         kind = "uniform band" if self.uniform_bands else "pointwise CI"

@@ -86,13 +86,20 @@ class EventStudyResults(WildBootstrapMixin, EstimateResults):
         return PretrendTest(tuple(int(e) for e in leads), w, q, float(stats.chi2.sf(w, q)),
                             w / q, df2, float(stats.f.sf(w / q, q, df2)))
 
-    def plot(self, level: float = 0.95, ax=None):
+    def plot(self, level: float = 0.95, ax=None, *, text=None):
         """Coefficients with pointwise confidence intervals; the reference period at 0.
 
-        Returns the matplotlib Figure.
+        ``text`` overrides the figure's fixed text (keys ``"pre"``, ``"post"``,
+        ``"reference"``, ``"xlabel"``, ``"ylabel"`` -- formatted with
+        ``level`` --, ``"title"``; ``None`` title for none), e.g. to draw it
+        in another language. Returns the matplotlib Figure.
         """
         import matplotlib.pyplot as plt
 
+        text = {"pre": "before treatment", "post": "after treatment",
+                "reference": "reference (normalised to 0)",
+                "xlabel": "Periods relative to first treatment",
+                "ylabel": "Effect ({level:.0%} CI)", "title": self.title, **(text or {})}
         if ax is None:
             fig, ax = plt.subplots(figsize=(7, 4.5))
         else:
@@ -100,20 +107,21 @@ class EventStudyResults(WildBootstrapMixin, EstimateResults):
         ci = self.conf_int(level)
         e = self.params.index.to_numpy()
         pre = e < 0
-        for mask, color, label in ((pre, "tab:grey", "before treatment"),
-                                   (~pre, "tab:blue", "after treatment")):
+        for mask, color, label in ((pre, "tab:grey", text["pre"]),
+                                   (~pre, "tab:blue", text["post"])):
             if mask.any():
                 ax.errorbar(e[mask], self.params.to_numpy()[mask],
                             yerr=[self.params.to_numpy()[mask] - ci["lower"].to_numpy()[mask],
                                   ci["upper"].to_numpy()[mask] - self.params.to_numpy()[mask]],
                             fmt="o", color=color, capsize=3, label=label)
         ax.scatter(list(self.reference), [0] * len(self.reference), marker="D", color="black",
-                   label="reference (normalised to 0)", zorder=3)
+                   label=text["reference"], zorder=3)
         ax.axhline(0, color="black", linewidth=0.6)
         ax.axvline(-0.5, color="grey", linestyle=":", linewidth=1)
-        ax.set_xlabel("Periods relative to first treatment")
-        ax.set_ylabel(f"Effect ({level:.0%} CI)")
-        ax.set_title(self.title)
+        ax.set_xlabel(text["xlabel"])
+        ax.set_ylabel(text["ylabel"].format(level=level))
+        if text["title"]:
+            ax.set_title(text["title"])
         ax.legend(frameon=False, fontsize="small")
         return fig
 

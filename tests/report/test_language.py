@@ -233,3 +233,29 @@ def test_plots_keep_english_defaults_and_take_given_text():
         territory="station"), person_id="respondent_id").fit()
     assert "Access to care" in _texts(res.plot())
     assert "Accès aux soins" in _texts(res.plot(lang="fr"))
+
+
+def test_did_plots_take_given_text():
+    from evalkit.did.callaway_santanna import CallawaySantAnna
+    from evalkit.did.event_study import EventStudy
+
+    panel = get_programme("rsa_experiment").generate(7)["panel"]
+    columns = dict(outcome="return_to_work", unit="unit_id", period="period",
+                   first_treated="first_treated")
+    quarters = dict(zip(panel["period"], panel["quarter"], strict=False))
+    res = CallawaySantAnna(panel, **columns).fit(n_boot=49, seed=1)
+    default = _texts(res.plot())
+    assert {"pre", "post", "period"} <= default and any(t.startswith("cohort ") for t in default)
+    given = _texts(res.plot(text={"pre": "avant", "post": "après", "cohort": "cohorte {group}",
+                                  "xlabel": "trimestre"}, band_label="bande",
+                            tick_labels=quarters))
+    assert {"avant", "après", "trimestre", "bande"} <= given
+    first = int(panel.loc[panel["first_treated"] > 0, "first_treated"].min())
+    assert f"cohorte {quarters[first]}" in given
+
+    es = EventStudy(panel, **columns).fit()
+    assert "Periods relative to first treatment" in _texts(es.plot())
+    given = _texts(es.plot(text={"xlabel": "trimestres", "ylabel": "effet ({level:.0%})",
+                                 "title": None, "pre": "avant", "post": "après",
+                                 "reference": "référence"}))
+    assert {"trimestres", "effet (95%)", "avant", "après", "référence"} <= given
