@@ -125,6 +125,8 @@ def _membership(res, persons: pd.DataFrame, params, lang: str) -> Section:
     # Types as columns, characteristics as rows, in percentage points: readable at a glance;
     # the figure shows the intervals.
     points = (100 * ame["ame"]).unstack("career_type")
+    terms = ame.index.get_level_values(-1).unique()
+    points = points.reindex([t for t in terms if t in points.index])  # the model's order
     type_names = career_type_labels(lang)
     points = points[[t for t in type_names if t in points.columns]]  # the study's order
     points.columns = [type_names[c] for c in points.columns]
