@@ -386,8 +386,12 @@ class DiD2x2:
             sums = np.bincount(codes, weights=influence, minlength=g)
             n = len(influence)
             se = np.sqrt(g / (g - 1) * np.sum(sums**2)) / n
-            params, std_errors, df_resid, design = [att], [se], None, None
-            info["Standard errors"] = "influence function, clustered, normal"
+            params, std_errors, design = [att], [se], None
+            # With real clusters (few stations, zones) normal critical values under-cover:
+            # use t(G-1) as for CRV1 (simulated on Hope in stations: 7 stations).
+            df_resid = g - 1 if cluster_col else None
+            info["Standard errors"] = ("influence function, clustered, t(G-1)" if cluster_col
+                                       else "influence function, normal")
         results = DiD2x2Results(
             pd.Series(params, index=names), pd.Series(std_errors, index=names),
             title=f"2x2 difference-in-differences: {self.outcome}", df_resid=df_resid,
