@@ -8,8 +8,10 @@ the notebooks in ``notebooks/`` both build reports through :func:`run_report`.
 
 from evalkit.report.builder import Report
 from evalkit.report.config import ReportConfig, load_config, parse_config
-from evalkit.report.elements import Figure, LedgerFlow, Section, Table, Text
+from evalkit.report.elements import Figure, LedgerFlow, ReportWarning, Section, Table, Text
+from evalkit.report.figures import figure_language
 from evalkit.report.guarded import build_analyses, build_section
+from evalkit.report.labels import variable_label, variable_labels
 from evalkit.report.programme import PROGRAMMES, get_programme, sample_paths
 from evalkit.report.provenance import InputFile, Provenance, file_sha256
 from evalkit.report.run import (
@@ -28,6 +30,7 @@ __all__ = [
     "LedgerFlow",
     "Provenance",
     "Report",
+    "ReportWarning",
     "ReportConfig",
     "RunResult",
     "Section",
@@ -36,6 +39,7 @@ __all__ = [
     "build_analyses",
     "build_report",
     "build_section",
+    "figure_language",
     "file_sha256",
     "get_programme",
     "load_config",
@@ -45,4 +49,6 @@ __all__ = [
     "project_path",
     "run_report",
     "sample_paths",
+    "variable_label",
+    "variable_labels",
 ]
