@@ -98,12 +98,34 @@ class DiD2x2Results(WildBootstrapMixin, EstimateResults):
     def att(self) -> float:
         return float(self.params["att"])
 
-    def plot(self, ax=None, labels: tuple[str, str] = ("Comparison", "Treated")):
+    def plot(self, ax=None, labels: tuple[str, str] = ("Comparison", "Treated"), *,
+             title: str | None = "{title} (ATT {att:.3f})", ylabel: str = "Mean outcome",
+             period_labels: tuple[str, str] = ("before", "after"),
+             counterfactual_label: str = "{treated} without treatment (parallel trend)"):
         """Group means before/after with the treated group's counterfactual (parallel trend).
 
         The dashed line continues the treated group's pre-period mean along the
         comparison group's change; the gap at "post" is the unadjusted DiD.
-        Returns the matplotlib Figure.
+
+        Parameters
+        ----------
+        ax
+            Axes to draw on (default: a new figure).
+        labels
+            Names of the ``(comparison, treated)`` groups in the legend.
+        title
+            Title, formatted with ``title`` (the results' title) and ``att``
+            (the estimate, a float); ``None`` for no title.
+        ylabel
+            Label of the y axis.
+        period_labels
+            Tick labels of the ``(pre, post)`` periods.
+        counterfactual_label
+            Legend entry of the dashed line, formatted with ``treated`` (the
+            treated group's name).
+
+        The text parameters (English defaults) let a report draw it in
+        another language. Returns the matplotlib Figure.
         """
         import matplotlib.pyplot as plt
 
@@ -117,10 +139,11 @@ class DiD2x2Results(WildBootstrapMixin, EstimateResults):
         ax.plot(x, m.loc["treated", ["pre", "post"]], marker="o", label=labels[1])
         counterfactual = m.loc["treated", "pre"] + m.loc["comparison", "change"]
         ax.plot(x, [m.loc["treated", "pre"], counterfactual], linestyle="--", color="grey",
-                label=f"{labels[1]} without treatment (parallel trend)")
-        ax.set_xticks(x, ["before", "after"])
-        ax.set_ylabel("Mean outcome")
-        ax.set_title(f"{self.title} (ATT {self.att:.3f})")
+                label=counterfactual_label.format(treated=labels[1]))
+        ax.set_xticks(x, list(period_labels))
+        ax.set_ylabel(ylabel)
+        if title is not None:
+            ax.set_title(title.format(title=self.title, att=self.att))
         ax.legend(frameon=False, fontsize="small")
         return fig
 

@@ -320,23 +320,58 @@ class TypeMembershipResults(EstimateResults):
         return pd.DataFrame(np.asarray(self.fitted.predict()), columns=self.types,
                             index=self._model.table.data[self._model.table.id].to_numpy())
 
-    def plot(self, level: float = 0.95, terms=None):
-        """Dot plot of average marginal effects (percentage points) with CIs, one panel per type."""
+    def plot(self, level: float = 0.95, terms=None, *, types=None, type_names=None,
+             term_labels=None, xlabel: str = "average marginal effect (percentage points)",
+             ncols: int = 4):
+        """Dot plot of average marginal effects (percentage points) with CIs, one panel per type.
+
+        Parameters
+        ----------
+        level
+            Confidence level of the intervals.
+        terms
+            Terms (rows) to show, top to bottom (default: all but the intercept).
+        types
+            Types (panels) to show, in order (default: the model's, base first).
+        type_names
+            ``{type: name}`` for the panel titles (e.g. ``career_type_labels("fr")``);
+            types not in it keep their code.
+        term_labels
+            ``{term: label}`` for the row labels (e.g. ``"sex[M]" -> "Sex: male"``);
+            terms not in it keep their name.
+        xlabel
+            Label under the panels.
+        ncols
+            Panels per row (seven side by side are unreadable at page width).
+
+        Returns the matplotlib Figure.
+        """
+        import textwrap
+
         import matplotlib.pyplot as plt
 
         ame = self.marginal_effects(level)
         terms = list(terms or self.terms[1:])
-        fig, axes = plt.subplots(1, len(self.types), figsize=(2.2 * len(self.types) + 2, 0.35 *
-                                 len(terms) + 1.5), sharey=True, squeeze=False)
+        types = list(types or self.types)
+        type_names, term_labels = type_names or {}, term_labels or {}
+        ncols = max(1, min(ncols, len(types)))
+        nrows = -(-len(types) // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(2.4 * ncols + 2, nrows * (
+            0.35 * len(terms) + 1.2) + 0.5), sharey=True, squeeze=False)
         y = np.arange(len(terms))[::-1]
-        for ax, t in zip(axes[0], self.types, strict=True):
+        for k, ax in enumerate(axes.ravel()):
+            if k >= len(types):
+                fig.delaxes(ax)
+                continue
+            t = types[k]
             part = ame.loc[t].reindex(terms)
             ax.errorbar(100 * part["ame"], y, xerr=100 * np.vstack(
                 [part["ame"] - part["ci_lower"], part["ci_upper"] - part["ame"]]),
                 fmt="o", color="#2166ac", capsize=2, markersize=3)
             ax.axvline(0, color="grey", linewidth=0.7)
-            ax.set_title(str(t), fontsize=8)
-        axes[0][0].set_yticks(y, terms)
-        fig.supxlabel("average marginal effect (percentage points)")
+            ax.set_title(textwrap.fill(str(type_names.get(t, t)), 22, break_long_words=False),
+                         fontsize=9)
+        axes[0][0].set_yticks(y, [str(term_labels.get(term, term)) for term in terms])
+        fig.supxlabel(xlabel)
         fig.tight_layout()
         return fig

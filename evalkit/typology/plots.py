@@ -47,10 +47,10 @@ def plot_type_shares(frame: pd.DataFrame, ax=None, lang: str = "en"):
     share = 100 * frame["share"].to_numpy()
     err = 100 * np.vstack([frame["share"] - frame["ci_lower"], frame["ci_upper"] - frame["share"]])
     ax.barh(y, share, xerr=err, color="#4393c3", capsize=3,
-            label="rules" if lang == "en" else "règles")
+            label="Rules" if lang == "en" else "Règles")
     if "study_share" in frame:
         ax.scatter(100 * frame["study_share"].to_numpy(), y, marker="D", color="black", zorder=3,
-                   label="CPAS study" if lang == "en" else "étude CPAS")
+                   label="CPAS study" if lang == "en" else "Étude CPAS")
     ax.set_yticks(y, frame["label"])
     ax.set_xlabel("% of persons" if lang == "en" else "% des personnes")
     ax.legend(loc="lower right", frameon=False)
@@ -59,11 +59,16 @@ def plot_type_shares(frame: pd.DataFrame, ax=None, lang: str = "en"):
 
 
 def plot_chronogram(distribution: pd.DataFrame, *, labels=None, colors=None, ax=None,
-                    title: str | None = None, lang: str = "en"):
+                    title: str | None = None, lang: str = "en", xlabel: str | None = None,
+                    legend_outside: bool = False):
     """Stacked state distribution by period (chronogram), one panel per group.
 
     ``distribution`` is :func:`evalkit.typology.descriptives.state_distribution` output:
     index period (or (group, period)), one column per state, rows summing to 1.
+    ``xlabel`` names the period axis (none by default). With ``legend_outside`` the
+    legend goes right of the figure, beyond its drawing area, instead of in a strip
+    kept for it: long state names then never overlap the panels (saved with
+    ``bbox_inches="tight"`` the legend is included).
     """
     import matplotlib.pyplot as plt
 
@@ -91,11 +96,17 @@ def plot_chronogram(distribution: pd.DataFrame, *, labels=None, colors=None, ax=
         if group is not None:
             panel.set_title(str(group))
     axes[0].set_ylabel("share of persons" if lang == "en" else "part des personnes")
+    if xlabel:
+        for panel in axes:
+            panel.set_xlabel(xlabel)
     handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles[::-1], names[::-1], loc="center right", frameon=False, fontsize=8)
+    place = ({"loc": "center left", "bbox_to_anchor": (1.0, 0.5)} if legend_outside
+             else {"loc": "center right"})
+    # Top state on top, as in the stack.
+    fig.legend(handles[::-1], names[::-1], frameon=False, fontsize=8, **place)
     if title:
         fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0, 0.8, 1))
+    fig.tight_layout(rect=None if legend_outside else (0, 0, 0.8, 1))
     return fig
 
 
