@@ -57,9 +57,9 @@ def _descriptives(seq, lang: str) -> Section:
         f"by month for {t} months.",
     ))
     section.add(
-        Figure(_legend_outside(plot_chronogram(distribution, labels=labels, lang=lang),
-                               choose(lang, "Mois après la fin du contrat",
-                                      "Months after the contract ended")),
+        Figure(plot_chronogram(distribution, labels=labels, lang=lang, legend_outside=True,
+                               xlabel=choose(lang, "Mois après la fin du contrat",
+                                             "Months after the contract ended")),
                choose(lang, "Situation des personnes mois par mois",
                       "Situation of people month by month")),
         Table(months, choose(lang, "Durée moyenne passée dans chaque situation",
@@ -148,7 +148,11 @@ def _membership(res, persons: pd.DataFrame, params, lang: str) -> Section:
                              "Average marginal effects (percentage points)"), decimals=1,
               note=_reference_note(ame.index.get_level_values(-1).unique(), persons,
                                    params["covariates"], lang)),
-        Figure(_membership_figure(fit.plot(params["level"]), lang),
+        Figure(fit.plot(params["level"], types=[t for t in type_names if t in fit.types],
+                        type_names=type_names,
+                        term_labels={term: variable_label(term, lang) for term in terms},
+                        xlabel=choose(lang, "effet marginal moyen (points de pourcentage)",
+                                      "average marginal effect (percentage points)")),
                choose(lang, "Effets marginaux moyens (points de pourcentage), avec intervalles "
                       "de confiance", "Average marginal effects (percentage points), with "
                       "confidence intervals")),
@@ -245,51 +249,6 @@ def _reference_note(terms, persons: pd.DataFrame, covariates, lang: str) -> str:
         return ""
     return choose(lang, "Modalités de référence\u00a0: ", "Reference levels: ") + choose(
         lang, " ; ", "; ").join(references) + "."
-
-
-def _legend_outside(fig, xlabel: str):
-    """Chronogram with its legend right of the plot (long state names overlap the areas)."""
-    handles, names = fig.axes[0].get_legend_handles_labels()
-    for legend in list(fig.legends):
-        legend.remove()
-    fig.legend(handles[::-1], names[::-1], loc="center left", bbox_to_anchor=(1.0, 0.5),
-               frameon=False, fontsize=8)
-    fig.axes[0].set_xlabel(xlabel)
-    fig.tight_layout()
-    return fig
-
-
-def _membership_figure(fig, lang: str):
-    """The type model's dot plot with type names and characteristics in ``lang``.
-
-    The plot (:mod:`evalkit.typology.explain`) names panels and rows by their
-    codes; the report relabels them.
-    """
-    import textwrap
-
-    from evalkit.typology.states import career_type_labels
-
-    names = career_type_labels(lang)
-    axes = list(fig.axes)
-    ticks = [t.get_text() for t in axes[0].get_yticklabels()]
-    # Seven panels side by side are unreadable at page width: four per row.
-    per_row = 4
-    rows = -(-len(axes) // per_row)
-    width, height = fig.get_size_inches()
-    grid = fig.add_gridspec(rows, per_row)
-    for k, ax in enumerate(axes):
-        ax.set_subplotspec(grid[k // per_row, k % per_row])
-        title = ax.get_title()
-        ax.set_title(textwrap.fill(names.get(title, title), 22), fontsize=9)
-        first = k % per_row == 0
-        ax.yaxis.set_tick_params(labelleft=first)
-        if first:
-            ax.set_yticks(ax.get_yticks(), [variable_label(t, lang) for t in ticks])
-    fig.set_size_inches(11, rows * (height - 0.5) + 1)
-    fig.supxlabel(choose(lang, "effet marginal moyen (points de pourcentage)",
-                         "average marginal effect (percentage points)"))
-    fig.tight_layout()
-    return fig
 
 
 def _quality_by_k(seq, sample_size: int, seed: int):

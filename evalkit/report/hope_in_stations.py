@@ -27,7 +27,7 @@ import pandas as pd
 
 from evalkit.report.elements import Figure, LedgerFlow, Section, Table
 from evalkit.report.guarded import build_analyses
-from evalkit.report.i18n import choose, format_estimate, format_number, format_percent
+from evalkit.report.i18n import NBSP, choose, format_estimate, format_number, format_percent
 from evalkit.report.labels import VARIABLES, label_index, variable_label, variable_labels
 from evalkit.report.programme import InputSpec, ParamSpec, ProgrammeSpec
 
@@ -131,7 +131,8 @@ def _cohort(survey: pd.DataFrame, params, lang: str) -> Section:
     section = Section(choose(lang, "Comparaison de cohortes (vague 2)",
                              "Cohort comparison (wave 2)"))
     lines = [
-        f"- {row['outcome']} : {format_estimate(row['estimate'], row['ci_lower'], row['ci_upper'], lang, level=params['level'])}"
+        f"- {row['outcome']}{choose(lang, NBSP + ': ', ': ')}"
+        f"{format_estimate(row['estimate'], row['ci_lower'], row['ci_upper'], lang, level=params['level'])}"
         for _, row in best.iterrows()
     ]
     section.add(choose(
@@ -337,15 +338,37 @@ def _did(survey: pd.DataFrame, params, lang: str, seed: int) -> Section:
                           "et al. 2019), p-value and test-inversion interval; prefer them with "
                           "so few stations.") if "wcb_p_value" in frame.columns else ""))
     if hasattr(first, "plot"):
-        labels = (choose(lang, "Comparaison", "Comparison"), choose(lang, "Pilotes", "Pilot"))
-        section.add(Figure(first.plot(labels=labels), choose(
-            lang, f"{_outcome(params['outcomes'][0], lang)} : moyennes par groupe et vague, "
-            "et tendance parallèle",
-            f"{_outcome(params['outcomes'][0], lang)}: group means by wave, and the parallel "
-            "trend")))
+        section.add(_did_figure(first, params["outcomes"][0], lang))
     if ledger is not None and len(ledger):
         section.add(LedgerFlow(ledger))
     return section
+
+
+def _did_figure(res, outcome: str, lang: str) -> Figure:
+    """Group means by wave with the parallel-trend counterfactual, in ``lang``."""
+    estimate = format_number(res.att, lang, 3)  # the plot's own format would print 0.119
+    figure = res.plot(
+        labels=(choose(lang, "Gares de comparaison", "Comparison stations"),
+                choose(lang, "Gares pilotes", "Pilot stations")),
+        title=choose(lang, f"Effet estimé après ajustement{NBSP}: {estimate}",
+                     f"Estimated effect, adjusted: {estimate}"),
+        ylabel=choose(lang, "Moyenne de l'indicateur", "Mean outcome"),
+        period_labels=(choose(lang, "Vague 1 (avant)", "Wave 1 (before)"),
+                       choose(lang, "Vague 2 (après)", "Wave 2 (after)")),
+        counterfactual_label=choose(lang, "{treated} sans intégration (tendance parallèle)",
+                                    "{treated} without integration (parallel trend)"),
+    )
+    name = _outcome(outcome, lang)
+    return Figure(figure, choose(
+        lang,
+        f"{name}{NBSP}: moyennes par groupe de gares et vague, et tendance parallèle. L'écart "
+        "en vague 2 entre les gares pilotes et la tendance parallèle est la différence de "
+        "différences brute ; l'effet estimé, en titre, tient compte des caractéristiques des "
+        "personnes.",
+        f"{name}: means by group of stations and wave, and the parallel trend. The wave-2 "
+        "gap between pilot stations and the parallel trend is the raw difference in "
+        "differences; the estimated effect, in the title, adjusts for people's "
+        "characteristics."))
 
 
 def _attrition(survey: pd.DataFrame, followup: pd.DataFrame, params, lang: str) -> Section:
