@@ -10,6 +10,7 @@ tables of two runs compare equal byte for byte.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Iterable
 from importlib import resources
@@ -159,7 +160,7 @@ class Report:
                 "seed": prov.seed,
                 "inputs": inputs,
             },
-            parameters=[(k, _show(v)) for k, v in prov.parameters.items()],
+            parameters=[(k, _show(v, lang)) for k, v in prov.parameters.items()],
             threshold=self.threshold,
             started=prov.started.isoformat(),
             finished=prov.finished.isoformat() if prov.finished else "–",
@@ -269,9 +270,19 @@ class Report:
         return body.group(1) if body else html
 
 
-def _show(value) -> str:
+def _show(value, lang: str) -> str:
+    """A parameter value as the reader of ``lang`` writes it: ``oui``/``yes``, ``0,95``."""
     if isinstance(value, (list, tuple)):
-        return ", ".join(map(str, value))
+        # French numbers have a decimal comma: list them with semicolons.
+        numeric = lang == "fr" and any(isinstance(v, float) for v in value)
+        return (" ; " if numeric else ", ").join(_show(v, lang) for v in value) if value else "–"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
-    return str(value)
+        return ", ".join(f"{k}={_show(v, lang)}" for k, v in value.items()) if value else "–"
+    if isinstance(value, float) and math.isfinite(value) and not value.is_integer():
+        # As many decimals as the configuration gave (0.95 -> 0,95, not 0,950).
+        digits = repr(value)
+        decimals = len(digits.partition(".")[2]) if "e" not in digits else None
+        return format_number(value, lang, decimals)
+    if isinstance(value, (bool, int, float)):
+        return format_number(value, lang)
+    return str(value) if value not in (None, "") else "–"

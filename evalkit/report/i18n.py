@@ -4,7 +4,9 @@ Numbers are formatted here rather than through the system locale, which is
 process-global, often missing on servers (``fr_FR.UTF-8`` is not installed in
 most containers) and not thread-safe. French uses a no-break space as
 thousands separator and a decimal comma (``1 234,5``; ``12,3 %``), English a
-comma and a decimal point (``1,234.5``; ``12.3%``).
+comma and a decimal point (``1,234.5``; ``12.3%``). Negative numbers take the
+typographic minus sign (U+2212, ``−0,5``) in both languages, not the hyphen,
+which is shorter and may break a line.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ __all__ = [
 
 LANGUAGES = ("fr", "en")
 NBSP = "\u00a0"
+MINUS = "\u2212"
 
 _SEPARATORS = {"fr": (NBSP, ","), "en": (",", ".")}
 
@@ -192,6 +195,7 @@ def format_number(value, lang: str, decimals: int | None = None) -> str:
     ----------
     value
         int, float or numpy scalar. NaN/None give ``"–"``; infinities ``∞``.
+        Negative numbers start with :data:`MINUS` (U+2212).
     decimals
         Digits after the decimal mark; ``None`` prints integers (and
         integral floats) without decimals and other floats with 3.
@@ -209,7 +213,7 @@ def format_number(value, lang: str, decimals: int | None = None) -> str:
     if math.isnan(value):
         return "–"
     if math.isinf(value):
-        return "∞" if value > 0 else "-∞"
+        return "∞" if value > 0 else MINUS + "∞"
     if decimals is None:
         decimals = 0 if value.is_integer() else 3
     text = f"{abs(value):,.{decimals}f}"
@@ -220,7 +224,7 @@ def format_number(value, lang: str, decimals: int | None = None) -> str:
     whole, _, frac = text.partition(".")
     whole = whole.replace(",", thousands)
     out = whole + (mark + frac if frac else "")
-    return ("-" if negative else "") + out
+    return (MINUS if negative else "") + out
 
 
 def format_percent(share, lang: str, decimals: int = 1) -> str:

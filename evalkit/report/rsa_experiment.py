@@ -157,7 +157,7 @@ def _bacon(panel: pd.DataFrame, params, lang: str) -> Section:
     section = Section(choose(lang, "Décomposition de Goodman-Bacon", "Goodman-Bacon decomposition"))
     section.add(choose(
         lang,
-        "Le coefficient TWFE est une moyenne pondérée de toutes les comparaisons 2x2 entre "
+        "Le coefficient TWFE est une moyenne pondérée de toutes les comparaisons 2\u00a0×\u00a02 entre "
         "cohortes (Goodman-Bacon, 2021). Les comparaisons où des zones déjà traitées servent "
         f"de témoins pèsent **{format_percent(res.forbidden_weight, lang)}** : quand l'effet "
         "croît avec le temps, elles tirent l'estimation vers le bas.",
@@ -174,9 +174,9 @@ def _bacon(panel: pd.DataFrame, params, lang: str) -> Section:
                       "avg_estimate": choose(lang, "Estimation moyenne", "Average estimate")}),
         Figure(res.plot(type_labels=types, title=None,
                         xlabel=choose(lang, "Poids dans le coefficient TWFE", "Weight in TWFE"),
-                        ylabel=choose(lang, "Estimation 2x2", "2x2 DiD estimate"),
+                        ylabel=choose(lang, "Estimation 2\u00a0×\u00a02", "2x2 DiD estimate"),
                         twfe_label=f"TWFE = {format_number(res.twfe, lang, 3)}"),
-               choose(lang, "Comparaisons 2x2 : estimation et poids",
+               choose(lang, "Comparaisons 2\u00a0×\u00a02\u00a0: estimation et poids",
                       "2x2 comparisons: estimate and weight")),
     )
     return section
@@ -198,7 +198,7 @@ def _callaway_santanna(panel: pd.DataFrame, params, lang: str, seed: int) -> Sec
     group = res.aggregate("group")
     overall = simple.to_frame().iloc[0]
 
-    section = Section("Callaway & Sant'Anna (2021)")
+    section = Section(choose(lang, "Callaway et Sant'Anna (2021)", "Callaway & Sant'Anna (2021)"))
     control = {
         "nevertreated": choose(lang, "les zones jamais traitées", "never-treated zones"),
         "notyettreated": choose(lang, "les zones pas encore traitées", "not-yet-treated zones"),
@@ -251,13 +251,15 @@ def _pretest_text(pretest, lang: str) -> str:
     p = format_pvalue(pretest.pvalue, lang)
     if pretest.n_clusters is not None:
         f = format_number(pretest.f_statistic, lang, 2)
-        dof = f"{pretest.df}, {pretest.n_clusters - pretest.df}"
+        # French numbers have a decimal comma: their lists are separated by semicolons.
+        denominator = pretest.n_clusters - pretest.df
         stats_fr = (f"χ²({pretest.df}) = {chi2} ; avec {pretest.n_clusters} grappes, "
-                    f"F de Hotelling({dof}) = {f}, p = {p}")
+                    f"F de Hotelling({pretest.df} ; {denominator}) = {f} ; p = {p}")
         stats_en = (f"χ²({pretest.df}) = {chi2}; with {pretest.n_clusters} clusters, "
-                    f"Hotelling F({dof}) = {f}, p = {p}")
+                    f"Hotelling F({pretest.df}, {denominator}) = {f}, p = {p}")
     else:
-        stats_fr = stats_en = f"χ²({pretest.df}) = {chi2}, p = {p}"
+        stats_fr = f"χ²({pretest.df}) = {chi2} ; p = {p}"
+        stats_en = f"χ²({pretest.df}) = {chi2}, p = {p}"
     verdict_fr = ("l'hypothèse de tendances parallèles avant le démarrage n'est pas rejetée "
                   "au seuil de 5\u00a0%" if pretest.pvalue >= 0.05 else
                   "l'hypothèse de tendances parallèles avant le démarrage est rejetée au "
@@ -292,7 +294,8 @@ def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11
                         "Two-way fixed effects (TWFE)"), lambda: _twfe(panel, params, lang)),
         "bacon": (choose(lang, "Décomposition de Goodman-Bacon", "Goodman-Bacon decomposition"),
                   lambda: _bacon(panel, params, lang)),
-        "callaway_santanna": ("Callaway & Sant'Anna (2021)",
+        "callaway_santanna": (choose(lang, "Callaway et Sant'Anna (2021)",
+                                     "Callaway & Sant'Anna (2021)"),
                               lambda: _callaway_santanna(panel, params, lang, seed)),
     }
     return build_analyses(section, parts, analyses, prefix=NAME)

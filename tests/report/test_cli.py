@@ -164,7 +164,7 @@ def test_crashing_analysis_exits_1_names_section_and_keeps_previous(sample_dir, 
     failed = (out / "report.failed.html").read_text(encoding="utf-8")
     # The failure is in the report, and the other sections were still built.
     assert "simulated crash in the estimator" in failed
-    assert "Callaway &amp; Sant&#39;Anna (2021)" in failed
+    assert "Callaway et Sant&#39;Anna (2021)" in failed
 
 
 def test_success_replaces_report_and_removes_stale_failure(sample_dir, tmp_path, capsys):
@@ -206,7 +206,7 @@ def test_missing_estimator_module_degrades_to_a_marked_section(sample_dir, tmp_p
     assert main(["report", str(config), "-q"]) == 0
     html = (out / "report.html").read_text(encoding="utf-8")
     assert "Section non disponible" in html and "evalkit.did.twfe" in html
-    assert "Callaway &amp; Sant&#39;Anna (2021)" in html and 'class="status failed"' not in html
+    assert "Callaway et Sant&#39;Anna (2021)" in html and 'class="status failed"' not in html
     assert "section not available" in capsys.readouterr().err
 
     assert main(["report", str(config), "-q", "--strict"]) == 1

@@ -14,6 +14,7 @@ from html import unescape
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 
 from evalkit.report import Report
@@ -28,11 +29,11 @@ NBSP = "\u00a0"
 
 # (programme, analyses) covering every figure whose text the report sets.
 PARTS = {
-    "hope_in_stations": ["cohort", "attrition", "network"],
+    "hope_in_stations": ["cohort", "did", "attrition", "network"],
     "rsa_experiment": ["twfe", "bacon", "callaway_santanna"],
-    "cpas_careers": ["descriptives", "membership"],
+    "cpas_careers": ["descriptives", "rule_typology", "membership"],
 }
-PARAMS = {"hope_in_stations": {"n_perm": 19}, "rsa_experiment": {"n_boot": 49},
+PARAMS = {"hope_in_stations": {"n_perm": 19, "wcb_draws": 0}, "rsa_experiment": {"n_boot": 49},
           "cpas_careers": {"quality_sample": 0}}
 
 # English figure text fixed in the French report, and the raw names it replaced.
@@ -42,9 +43,11 @@ ENGLISH_FIGURE_TEXT = [
     "periods since treatment", "uniform band", "overall ATT", "Goodman-Bacon decomposition",
     "2x2 DiD estimate", "Treated vs Untreated", "Later vs Earlier Treated",
     "average marginal effect", "railway", "nonsustainable",
+    "Mean outcome", "difference-in-differences", "without treatment", "parallel trend",
+    "CPAS study", "étude CPAS", "règles",
 ]
 RAW_NAMES = ["sex_female", "nationality_group_non-EU", "months_homeless", "has_id_papers",
-             "age_band[26-35]", "education[low]", "group[True]", "intercept"]
+             "age_band[26-35]", "education[low]", "group[True]", "intercept", "slept_in_shelter"]
 
 
 def _render(lang: str) -> str:
@@ -80,11 +83,17 @@ def test_french_figures_carry_no_english_text(rendered):
     assert left == []
     for text in ("score de propension", "support commun", "cohorte intégrée",
                  "avant le démarrage", "bande uniforme", "Traités contre jamais traités",
-                 "entreprise ferroviaire", "effet marginal moyen", "Carrière durable"):
+                 "entreprise ferroviaire", "effet marginal moyen", "Carrière durable",
+                 "Moyenne de l'indicateur", "Vague 1 (avant)", "Vague 2 (après)",
+                 "Gares pilotes sans intégration (tendance parallèle)",
+                 f"Effet estimé après ajustement{NBSP}: 0,", "Étude CPAS", "Règles",
+                 "Mois après la fin du contrat"):
         assert text in fr, text
     # The English report keeps English figure text.
     for text in ("propensity score", "common support", "pre-treatment", "uniform band",
-                 "Treated vs never treated", "railway company", "average marginal effect"):
+                 "Treated vs never treated", "railway company", "average marginal effect",
+                 "Mean outcome", "Wave 1 (before)", "Pilot stations without integration",
+                 "Estimated effect, adjusted: 0.", "CPAS study", "Rules"):
         assert text in en, text
     assert "Covariate balance" in rendered["en"] and "Covariate balance" not in rendered["fr"]
 
@@ -259,3 +268,105 @@ def test_did_plots_take_given_text():
                                  "title": None, "pre": "avant", "post": "après",
                                  "reference": "référence"}))
     assert {"trimestres", "effet (95%)", "avant", "après", "référence"} <= given
+
+
+def _provenance_parameters(html: str) -> dict[str, str]:
+    block = html.split('<section class="provenance"')[1]
+    return dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>", block))
+
+
+def test_provenance_parameters_are_written_in_the_report_language(rendered):
+    fr, en = (_provenance_parameters(rendered[lang]) for lang in ("fr", "en"))
+    assert fr["hope_in_stations.cluster_by_station"] == "oui"
+    assert en["hope_in_stations.cluster_by_station"] == "yes"
+    assert fr["hope_in_stations.level"] == "0,95" and en["hope_in_stations.level"] == "0.95"
+    assert fr["hope_in_stations.weight"] == "–"  # empty setting, not a blank cell
+    assert "True" not in fr.values() and "0.95" not in fr.values()
+
+
+def test_negative_numbers_take_the_typographic_minus(rendered):
+    for lang in ("fr", "en"):
+        cells = re.findall(r'<td class="num[^"]*">([^<]*)</td>', rendered[lang])
+        assert any(c.startswith("\u2212") for c in cells), lang
+        assert not [c for c in cells if c.startswith("-")], lang
+    body = _body(rendered["fr"])
+    assert not re.search(r"(?<![\w(])-\d", re.sub(r'src="data:[^"]+"', "", body))
+
+
+def test_membership_plot_takes_type_names_and_term_labels():
+    from evalkit.datasets import cpas_careers
+    from evalkit.typology.explain import TypeMembershipModel
+    from evalkit.typology.states import career_type_labels
+
+    data = cpas_careers.generate(seed=3, n_persons=1000, n_months=36)
+    res = TypeMembershipModel(data.truth["career_type"], data.tables["persons"],
+                              covariates=["sex", "age_band"], id="person_id").fit()
+    default = _texts(res.plot())
+    assert set(res.types) <= default and ("sex[M]" in default or "sex[F]" in default)
+    assert "average marginal effect (percentage points)" in default
+    names = career_type_labels("fr")
+    order = [t for t in names if t in res.types]
+    fig = res.plot(types=order, type_names=names,
+                   term_labels={t: variable_label(t, "fr") for t in res.terms},
+                   xlabel="effet marginal moyen")
+    assert len(fig.axes) == len(order)  # the empty grid cell is removed
+    titles = [ax.get_title().replace("\n", " ") for ax in fig.axes]
+    assert titles == [names[t] for t in order]  # in the order asked, named
+    given = _texts(fig)
+    assert "effet marginal moyen" in given and f"Âge{NBSP}: 26–35 ans" in given
+    assert not set(res.terms[1:]) & given
+
+
+def test_chronogram_legend_can_sit_outside_the_plot():
+    from evalkit.typology.plots import plot_chronogram
+
+    dist = pd.DataFrame({"FT": [0.2, 0.4], "UB": [0.8, 0.6]}, index=[1, 2])
+    for outside in (False, True):
+        fig = plot_chronogram(dist, labels={"FT": "Emploi"}, xlabel="mois",
+                              legend_outside=outside)
+        fig.canvas.draw()
+        legend = fig.legends[0].get_window_extent()
+        plot = fig.axes[0].get_window_extent()
+        assert legend.x0 >= plot.x1  # never over the areas
+        assert (legend.x0 >= fig.bbox.x1) == outside
+        assert fig.axes[0].get_xlabel() == "mois"
+        assert {"Emploi", "UB"} <= _texts(fig)
+
+
+@pytest.mark.filterwarnings("ignore::evalkit.errors.FewClustersWarning")
+def test_did2x2_plot_keeps_english_defaults_and_takes_given_text():
+    from evalkit.report.hope_in_stations import did_fit
+
+    survey = get_programme("hope_in_stations").generate(7)["survey"]
+    params = {k: v.default for k, v in get_programme("hope_in_stations").parameters.items()}
+    res = did_fit(survey, params, "slept_in_shelter")
+    default = _texts(res.plot())
+    assert {"Mean outcome", "before", "after", "Treated without treatment (parallel trend)",
+            f"{res.title} (ATT {res.att:.3f})"} <= default
+    given = _texts(res.plot(labels=("témoins", "pilotes"), title="effet {att:.2f}",
+                            ylabel="moyenne", period_labels=("avant", "après"),
+                            counterfactual_label="{treated} sans intégration"))
+    assert {"témoins", "pilotes", f"effet {res.att:.2f}", "moyenne", "avant", "après",
+            "pilotes sans intégration"} <= given
+    assert not {"Mean outcome", "before", "after"} & given
+    assert not any(t.startswith("2x2") for t in _texts(res.plot(title=None)))
+
+
+def test_french_typography_of_statistics_and_names(rendered):
+    fr, en = _body(rendered["fr"]), _body(rendered["en"])
+    assert "Callaway et Sant'Anna (2021)" in fr and "Callaway & Sant'Anna (2021)" in en
+    assert f"comparaisons 2{NBSP}×{NBSP}2" in fr and "omparaisons 2x2" not in fr
+    # Lists of French numbers (decimal comma) are separated by semicolons.
+    from types import SimpleNamespace
+
+    from evalkit.report.rsa_experiment import _pretest_text
+
+    pretest = SimpleNamespace(statistic=68.35, pvalue=0.065, df=24, n_clusters=60,
+                              f_statistic=1.74)
+    assert "F de Hotelling(24 ; 36) = 1,74 ; p = 0,065" in _pretest_text(pretest, "fr")
+    assert "Hotelling F(24, 36) = 1.74, p = 0.065" in _pretest_text(pretest, "en")
+    unclustered = SimpleNamespace(statistic=68.35, pvalue=0.065, df=24, n_clusters=None)
+    assert "χ²(24) = 68,35 ; p = 0,065" in _pretest_text(unclustered, "fr")
+    # The cohort effects: French space before the colon, none in English.
+    assert f"A dormi en centre d'hébergement{NBSP}: 0," in fr
+    assert "Slept in a shelter: 0." in en and "Slept in a shelter :" not in en
