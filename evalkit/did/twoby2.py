@@ -141,6 +141,7 @@ class DiD2x2Results(WildBootstrapMixin, EstimateResults):
         ax.plot(x, [m.loc["treated", "pre"], counterfactual], linestyle="--", color="grey",
                 label=counterfactual_label.format(treated=labels[1]))
         ax.set_xticks(x, list(period_labels))
+        ax.set_xlim(-0.25, 1.25)  # room for the period labels under the end points
         ax.set_ylabel(ylabel)
         if title is not None:
             ax.set_title(title.format(title=self.title, att=self.att))

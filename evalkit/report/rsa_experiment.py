@@ -263,13 +263,13 @@ def _pretest_text(pretest, lang: str) -> str:
     verdict_fr = ("l'hypothèse de tendances parallèles avant le démarrage n'est pas rejetée "
                   "au seuil de 5\u00a0%" if pretest.pvalue >= 0.05 else
                   "l'hypothèse de tendances parallèles avant le démarrage est rejetée au "
-                  "seuil de 5\u00a0% : les effets estimés sont à lire avec prudence")
+                  "seuil de 5\u00a0%\u00a0: les effets estimés sont à lire avec prudence")
     verdict_en = ("parallel pre-trends are not rejected at the 5% level" if pretest.pvalue >= 0.05
                   else "parallel pre-trends are rejected at the 5% level: read the estimated "
                   "effects with caution")
     return choose(
         lang,
-        f"Test de Wald des tendances parallèles avant traitement : {stats_fr} — {verdict_fr}.",
+        f"Test de Wald des tendances parallèles avant traitement\u00a0: {stats_fr} — {verdict_fr}.",
         f"Wald test of pre-treatment parallel trends: {stats_en} — {verdict_en}.",
     )
 
