@@ -65,8 +65,8 @@ class IndicatorModel:
         Parquet files, read directly by DuckDB.
     disaggregations
         Column of each disaggregation role (:class:`Disaggregations`).
-    person_id
-        Person identifier: cells then count distinct persons (``n_persons``),
+    id
+        Person identifier column: cells then count distinct persons (``n_persons``),
         which disclosure control uses. Without it each row counts as a person.
     weight
         Survey (probability) weight column; taken from the contract's
@@ -90,7 +90,7 @@ class IndicatorModel:
         data,
         *,
         disaggregations: Disaggregations | None = None,
-        person_id: str | None = None,
+        id: str | None = None,  # noqa: A002 - same name as in the data contracts
         weight: str | None = None,
         engine: str = "pandas",
         margins: bool = True,
@@ -109,7 +109,7 @@ class IndicatorModel:
         self.engine = validate_engine(engine)
         disagg = disaggregations or Disaggregations()
         (self.data, self.person_id, self.weight, self.disaggregations,
-         self._ledger) = _unwrap(data, person_id, weight, disagg)
+         self._ledger) = _unwrap(data, id, weight, disagg)
         if isinstance(self.data, pd.DataFrame) and self.data.empty:
             raise EmptyDataError("the data has no row: nothing to count")
         if self.engine == "pandas" and not isinstance(self.data, pd.DataFrame):

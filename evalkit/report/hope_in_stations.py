@@ -429,7 +429,7 @@ def _indicators(survey: pd.DataFrame, params, lang: str, threshold: int) -> Sect
     ]
     res = IndicatorModel(
         indicators, survey, disaggregations=Disaggregations(territory=station, period=wave),
-        person_id=params["respondent_id"],
+        id=params["respondent_id"],
     ).fit(level=params["level"])
     published = res.publishable(threshold)  # masks cells of fewer than `threshold` people
     everyone = choose(lang, "Ensemble", "All")

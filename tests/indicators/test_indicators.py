@@ -117,7 +117,7 @@ def _hand_hope(survey: pd.DataFrame):
 def test_hope_indicators_equal_hand_computation(hope):
     survey = hope["survey"]
     res = IndicatorModel(HOPE_INDICATORS, survey, disaggregations=HOPE_DISAGG,
-                         person_id="respondent_id").fit()
+                         id="respondent_id").fit()
     tidy = res.to_frame()
     shelter, care, perc, serv = _hand_hope(survey)
 
@@ -156,7 +156,7 @@ def test_hope_indicators_equal_hand_computation(hope):
 
 def test_hope_duckdb_equals_pandas(hope, tmp_path):
     survey = hope["survey"]
-    kw = dict(disaggregations=HOPE_DISAGG, person_id="respondent_id")
+    kw = dict(disaggregations=HOPE_DISAGG, id="respondent_id")
     ref = IndicatorModel(HOPE_INDICATORS, survey, **kw).fit().to_frame()
     got = IndicatorModel(HOPE_INDICATORS, survey, engine="duckdb", **kw).fit().to_frame()
     pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-10, atol=1e-12)
@@ -210,7 +210,7 @@ def test_cpas_person_month_indicators(cpas):
         Indicator("by_status", "Mois par statut", "Months by status", "proportion",
                   "state in ['RIS', 'ALW']", disaggregations=("sex", "period")),
     ]
-    res = IndicatorModel(inds, cpas, disaggregations=CPAS_DISAGG, person_id="person_id").fit()
+    res = IndicatorModel(inds, cpas, disaggregations=CPAS_DISAGG, id="person_id").fit()
     tidy = res.to_frame()
     hand = cpas.groupby(["sex", "age_band", "cpas"], observed=True).agg(
         x=("in_job", "sum"), n=("in_job", "size"), persons=("person_id", "nunique"))
@@ -234,7 +234,7 @@ def test_cpas_person_month_indicators(cpas):
     sub = sub.set_index(["sex", "period"]).loc[[(str(s), str(m)) for s, m in hand.index]]
     assert_allclose(sub["estimate"], hand.to_numpy())
 
-    duck = IndicatorModel(inds, cpas, disaggregations=CPAS_DISAGG, person_id="person_id",
+    duck = IndicatorModel(inds, cpas, disaggregations=CPAS_DISAGG, id="person_id",
                           engine="duckdb").fit().to_frame()
     pd.testing.assert_frame_equal(duck, tidy, check_exact=False, rtol=1e-10, atol=1e-12)
 
@@ -278,7 +278,7 @@ def test_publishable_masks_small_person_counts(hope):
     ind = Indicator("shelter", "Hébergé", "Sheltered", "proportion", "slept_in_shelter",
                     disaggregations=("territory", "age_band"))
     disagg = Disaggregations(territory="station", age="age", age_bands=AgeBands((25, 35, 45, 55, 70)))
-    res = IndicatorModel(ind, survey, disaggregations=disagg, person_id="respondent_id").fit()
+    res = IndicatorModel(ind, survey, disaggregations=disagg, id="respondent_id").fit()
     raw = res.to_frame()
     pub = res.publishable(threshold=11)
     small = raw["n_persons"] < 11
@@ -370,7 +370,7 @@ def test_report_table_english_and_plot(hope):
     matplotlib.use("Agg")
     survey = hope["survey"]
     res = IndicatorModel(HOPE_INDICATORS[0], survey, disaggregations=HOPE_DISAGG,
-                         person_id="respondent_id").fit(level=0.9)
+                         id="respondent_id").fit(level=0.9)
     table = res.to_report_table(lang="en")
     assert list(table.columns) == ["Indicator", "Territory", "Period", "Sex", "N", "Value", "90% CI"]
     overall = table[(table.Territory == "All") & (table.Period == "All") & (table.Sex == "All")]
@@ -415,7 +415,7 @@ def test_beneficiaries_by_status_sex_age_band(cpas):
     # indicator), here with the share of women by status and age band.
     ind = Indicator("women", "Part de femmes", "Share of women", "proportion", "sex == 'F'",
                     filters=("month == 12",), disaggregations=("status", "age_band"))
-    kw = dict(disaggregations=CPAS_DISAGG, person_id="person_id")
+    kw = dict(disaggregations=CPAS_DISAGG, id="person_id")
     res = IndicatorModel(ind, cpas, **kw).fit()
     tidy = res.to_frame()
     month12 = cpas[cpas.month == 12]
@@ -477,7 +477,7 @@ def test_engines_agree_on_random_frames(seed, n, kind, which, dims, margins, wit
         filters=("k != 3",) if with_filter else (), disaggregations=dims,
     )
     disagg = Disaggregations(sex="sex", age="age", territory="terr", period="wave", status="status")
-    kw = dict(disaggregations=disagg, margins=margins, person_id="pid" if with_id else None,
+    kw = dict(disaggregations=disagg, margins=margins, id="pid" if with_id else None,
               weight="wt" if with_weight else None)
     outcomes = []
     for engine in ("pandas", "duckdb"):
@@ -495,7 +495,7 @@ def test_engines_agree_on_random_frames(seed, n, kind, which, dims, margins, wit
 
 def test_ledger_for_dataframe_input():
     df = pd.DataFrame({"pid": [1, 1, 2, 3], "y": [1.0, np.nan, 0.0, np.nan]})
-    res = evaluate_indicators(Indicator("m", "m", "m", "mean", "y"), df, person_id="pid")
+    res = evaluate_indicators(Indicator("m", "m", "m", "mean", "y"), df, id="pid")
     ledger = res.ledger.to_frame()
     assert ledger.loc[0, "n_rows"] == 4 and ledger.loc[0, "n_persons"] == 3
     assert ledger.loc[1, "step"] == "indicator m" and ledger.loc[1, "n_rows"] == 2
@@ -521,7 +521,7 @@ def test_weighted_indicators_equal_statsmodels(hope):
         Indicator("services", "v", "v", "rate", "n_services_used", denominator="months_homeless",
                   filters=("months_homeless > 0",), disaggregations=("territory",), per=12),
     ]
-    kw = dict(disaggregations=HOPE_DISAGG, person_id="respondent_id", weight="survey_weight")
+    kw = dict(disaggregations=HOPE_DISAGG, id="respondent_id", weight="survey_weight")
     res = IndicatorModel(inds, survey, **kw).fit()
     tidy = res.to_frame()
     for station, grp in survey.groupby("station"):

@@ -239,7 +239,7 @@ def test_plots_keep_english_defaults_and_take_given_text():
                           kind="proportion", numerator="access_to_care",
                           disaggregations=("territory",))
     res = IndicatorModel([indicator], survey, disaggregations=Disaggregations(
-        territory="station"), person_id="respondent_id").fit()
+        territory="station"), id="respondent_id").fit()
     assert "Access to care" in _texts(res.plot())
     assert "Accès aux soins" in _texts(res.plot(lang="fr"))
 
