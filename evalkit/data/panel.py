@@ -24,7 +24,6 @@ from evalkit.data.validation import (
 )
 from evalkit.errors import (
     DataValidationError,
-    EmptyDataError,
     PeriodGapError,
     TreatmentTimingError,
 )
@@ -291,11 +290,6 @@ class Panel:
             )
 
     # -- accessors ------------------------------------------------------------------------
-    @staticmethod
-    def cohorts_of(frame: pd.DataFrame, column: str = "first_treated") -> np.ndarray:
-        ft = frame[column].to_numpy()
-        return np.unique(ft[np.isfinite(ft)])
-
     @property
     def periods(self) -> np.ndarray:
         """Sorted distinct periods."""
@@ -304,7 +298,8 @@ class Panel:
     @property
     def cohorts(self) -> np.ndarray:
         """Sorted distinct first-treated periods (never-treated excluded)."""
-        return self.cohorts_of(self.data, self.first_treated)
+        ft = self.data[self.first_treated].to_numpy()
+        return np.unique(ft[np.isfinite(ft)])
 
     @property
     def units(self) -> np.ndarray:
@@ -341,12 +336,3 @@ class Panel:
                 f"cohorts {show_values(self.cohorts.astype(int).tolist(), 10)}, "
                 f"{n_never} never-treated units)")
 
-
-def require_comparison_units(panel: Panel) -> None:
-    """Raise :class:`EmptyDataError` when there is no never- or not-yet-treated unit at all."""
-    ft = panel.data[panel.first_treated].to_numpy()
-    if np.isfinite(ft).all() and np.unique(ft).size < 2:
-        raise EmptyDataError(
-            f"{CONTRACT}: every unit is treated from period {int(ft[0])}: there is no comparison "
-            "unit (never treated or treated later). DiD needs one."
-        )

@@ -37,7 +37,8 @@ def show_rows(frame: pd.DataFrame, mask, columns: Sequence[str] | None = None) -
 def show_values(values: Iterable, limit: int = MAX_SHOWN) -> str:
     """Render a few distinct values, e.g. ``'x', 'y' (+3 more)``."""
     values = list(dict.fromkeys(values))
-    shown = ", ".join(repr(v) for v in values[:limit])
+    # numpy 2 reprs scalars as np.int64(3); users wrote 3.
+    shown = ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in values[:limit])
     return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data import ExclusionLedger, Panel
+from evalkit.data.validation import show_values
 from evalkit.errors import (
     MIN_CLUSTERS,
     ConfigError,
@@ -30,12 +31,6 @@ from evalkit.errors import (
 
 class SmallGroupWarning(EvalkitWarning):
     """A treatment cohort (or arm) holds a single unit."""
-
-
-def _show(values, limit: int = 5) -> str:
-    values = list(dict.fromkeys(values))
-    shown = ", ".join(repr(v.item() if hasattr(v, "item") else v) for v in values[:limit])
-    return shown + (f" (+{len(values) - limit} more)" if len(values) > limit else "")
 
 
 def _as_label(value):
@@ -63,7 +58,7 @@ def encode_covariates(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[p
         if column not in frame.columns:
             raise MissingColumnError(
                 f"covariate {column!r} is not a column of the data; available: "
-                f"{_show(map(str, frame.columns), 15)}"
+                f"{show_values(map(str, frame.columns), 15)}"
             )
         series = frame[column]
         if pd.api.types.is_bool_dtype(series.dtype) or (
@@ -76,7 +71,7 @@ def encode_covariates(frame: pd.DataFrame, covariates: Sequence[str]) -> tuple[p
         levels = list(cat.cat.categories)
         if len(levels) < 2:
             raise DataValidationError(
-                f"covariate {column!r} has a single category ({_show(levels)}): it cannot "
+                f"covariate {column!r} has a single category ({show_values(levels)}): it cannot "
                 "explain anything. Drop it from covariates."
             )
         missing = cat.isna().to_numpy()
@@ -125,7 +120,7 @@ def as_panel(
                   if c not in data.data.columns]
         if absent:
             raise MissingColumnError(
-                f"{estimator}: column(s) {_show(absent)} are not in the Panel; declare them "
+                f"{estimator}: column(s) {show_values(absent)} are not in the Panel; declare them "
                 "with Panel(..., covariates=[...], cluster=...)."
             )
         return data, outcome, covariates
@@ -208,7 +203,7 @@ def require_comparison_group(frame: pd.DataFrame, first_treated: str, unit: str,
     if n_never == 0 and (need_never_treated or len(cohorts) < 2):
         raise EmptyDataError(
             f"{estimator}: no untreated comparison units: every unit is treated "
-            f"(first treated periods {_show(cohorts.astype(int).tolist())}) and "
+            f"(first treated periods {show_values(cohorts.astype(int).tolist())}) and "
             + ("this estimator needs never-treated units. " if need_never_treated else
                "all at the same period. ")
             + "DiD needs units that are not (yet) treated to learn the counterfactual trend: add "
@@ -251,7 +246,7 @@ def check_group_sizes(frame: pd.DataFrame, group: str, unit: str, estimator: str
     if len(single):
         shown = [labels.get(g, g) if labels else _as_label(g) for g in single.index]
         message = (
-            f"{estimator}: group(s) {_show(shown)} of {group!r} contain a single unit: their "
+            f"{estimator}: group(s) {show_values(shown)} of {group!r} contain a single unit: their "
             "effect (and its variance) rests on one unit. "
         )
         if action == "raise":
@@ -279,7 +274,7 @@ def check_covariates_vary(frame: pd.DataFrame, covariates: Sequence[str], within
     if bad:
         where = "has a single value" if within is None else f"is constant within every {within!r}"
         raise DataValidationError(
-            f"{estimator}: covariate(s) {_show(bad)} {where}: {why} Drop them from covariates, "
+            f"{estimator}: covariate(s) {show_values(bad)} {where}: {why} Drop them from covariates, "
             "or interact them with time if you want their effect to vary over periods."
         )
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data.ledger import ExclusionLedger
+from evalkit.data.validation import show_values
 from evalkit.errors import (
     ConfigError,
     DataValidationError,
@@ -59,12 +60,6 @@ def _require(frame: pd.DataFrame, columns: list[str], table: str) -> None:
             f"{table} lacks column(s) {missing}; it has {list(frame.columns)}. "
             f"Rename the columns or pass their names (site=, wave=, source=, target=, org=, sector=)."
         )
-
-
-def _show(values, k: int = 5) -> str:
-    values = list(values)
-    more = f" ... ({len(values)} in all)" if len(values) > k else ""
-    return ", ".join(repr(v) for v in values[:k]) + more
 
 
 class ServiceNetworks:
@@ -175,7 +170,7 @@ class ServiceNetworks:
         if missing.any():
             raise DataValidationError(
                 f"organisations has {int(missing.sum())} row(s) with a missing {cols.site!r} or "
-                f"{cols.org!r} (rows {_show(orgs.index[missing])}); fill or remove them."
+                f"{cols.org!r} (rows {show_values(orgs.index[missing])}); fill or remove them."
             )
         key = [cols.site, cols.org] + ([cols.wave] if has_wave else [])
         dup = orgs.duplicated(key, keep=False)
@@ -197,13 +192,13 @@ class ServiceNetworks:
         if missing.any():
             raise DataValidationError(
                 f"edges has {int(missing.sum())} row(s) with a missing site, wave or organisation "
-                f"(rows {_show(edges.index[missing])}); fill or remove them."
+                f"(rows {show_values(edges.index[missing])}); fill or remove them."
             )
         unknown_sites = sorted(set(edges[cols.site]) - set(orgs[cols.site]))
         if unknown_sites:
             raise UnknownCategoryError(
                 f"edges column {cols.site!r} names site(s) absent from the organisations table: "
-                f"{_show(unknown_sites)}. Add their organisations or fix the site labels."
+                f"{show_values(unknown_sites)}. Add their organisations or fix the site labels."
             )
         known = set(zip(orgs[cols.site], orgs[cols.org], strict=True))
         for end in (cols.source, cols.target):
@@ -212,7 +207,7 @@ class ServiceNetworks:
             if bad:
                 raise UnknownCategoryError(
                     f"edges column {end!r} names organisation(s) not listed for their site in the "
-                    f"organisations table: {_show(bad)} (as (site, organisation)). Add them to the "
+                    f"organisations table: {show_values(bad)} (as (site, organisation)). Add them to the "
                     f"organisations table (with a sector) or fix the names."
                 )
         if cols.intensity is not None:
@@ -221,7 +216,7 @@ class ServiceNetworks:
             if bad.any():
                 raise DataValidationError(
                     f"edges column {cols.intensity!r} must be a positive number; offending values "
-                    f"{_show(edges.loc[bad, cols.intensity].unique())}."
+                    f"{show_values(edges.loc[bad, cols.intensity].unique())}."
                 )
             edges[cols.intensity] = inten.astype(float)
         else:
