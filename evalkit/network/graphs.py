@@ -28,13 +28,12 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data.ledger import ExclusionLedger
-from evalkit.data.validation import show_values
+from evalkit.data.validation import require_columns, show_values
 from evalkit.errors import (
     ConfigError,
     DataValidationError,
     DuplicateKeyError,
     EmptyDataError,
-    MissingColumnError,
     UnknownCategoryError,
 )
 
@@ -51,15 +50,6 @@ class EdgeColumns:
     tie_type: str | None = "tie_type"
     org: str = "org"
     sector: str = "sector"
-
-
-def _require(frame: pd.DataFrame, columns: list[str], table: str) -> None:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise MissingColumnError(
-            f"{table} lacks column(s) {missing}; it has {list(frame.columns)}. "
-            f"Rename the columns or pass their names (site=, wave=, source=, target=, org=, sector=)."
-        )
 
 
 class ServiceNetworks:
@@ -136,8 +126,10 @@ class ServiceNetworks:
         self.directed = bool(directed)
         self.duplicates = duplicates
         cols = self.columns
-        _require(edges, [site, wave, source, target], "edges")
-        _require(organisations, [site, org, sector], "organisations")
+        require_columns(edges, {"site": site, "wave": wave, "source": source, "target": target},
+                        "edge list")
+        require_columns(organisations, {"site": site, "org": org, "sector": sector},
+                        "organisations table")
         if organisations.empty:
             raise EmptyDataError("organisations is empty: every site needs its list of organisations")
         self.ledger = (
