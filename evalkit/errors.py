@@ -44,6 +44,11 @@ class EmptyDataError(DataValidationError):
     """Nothing is left to analyse (empty input, all-missing column, all rows excluded)."""
 
 
+class DesignError(DataValidationError):
+    """The declared randomisation design does not match the data (a block with one unit,
+    a cluster with both arms, more permutations asked than the design allows)."""
+
+
 class InputFileError(EvalkitError, OSError):
     """A file cannot be read (missing, unknown format, unreadable)."""
 
