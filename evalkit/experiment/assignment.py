@@ -79,7 +79,7 @@ class Assignment:
                     "row: fill it in or drop those rows (and record why) before testing."
                 )
         self.group, self.block, self.cluster = group, block, cluster
-        row_treated = _treated_indicator(frame[group], group, treated)
+        row_treated = treated_indicator(frame[group], group, treated)
         self.treated_label = treated
         if cluster is None:
             self.units = np.arange(len(frame))
@@ -188,7 +188,8 @@ class Assignment:
         return f"Assignment({self.describe()})"
 
 
-def _treated_indicator(series: pd.Series, column: str, treated: Hashable | None) -> np.ndarray:
+def treated_indicator(series: pd.Series, column: str, treated: Hashable | None) -> np.ndarray:
+    """Boolean treated arm from a boolean/0-1 column, or from its ``treated`` label."""
     values = series.unique().tolist()
     if treated is not None:
         if treated not in values:

@@ -31,9 +31,10 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data.ledger import ExclusionLedger
-from evalkit.data.validation import as_numeric, require_columns
+from evalkit.data.validation import as_numeric
 from evalkit.errors import ConfigError, DesignError, EvalkitWarning
 from evalkit.experiment.assignment import Assignment
+from evalkit.experiment.inputs import analysis_frame
 from evalkit.results import EstimateResults
 
 Alternative = Literal["two-sided", "greater", "less"]
@@ -198,13 +199,8 @@ def randomization_test(
     if alternative not in ("two-sided", "greater", "less"):
         raise ConfigError(
             f"alternative must be 'two-sided', 'greater' or 'less', got {alternative!r}.")
-    frame, ledger = _frame_and_ledger(data)
-    require_columns(frame, {"outcome": outcome, "treatment": treatment}, "Randomisation test")
-    if outcome is not None:
-        frame[outcome] = as_numeric(frame, outcome, "outcome", "Randomisation test")
-        ledger = ledger or ExclusionLedger.start(frame)
-        frame = ledger.drop(frame, frame[outcome].isna(), step="randomisation test",
-                            reason=f"outcome {outcome!r} missing").reset_index(drop=True)
+    frame, ledger = analysis_frame(data, where="Randomisation test", outcome=outcome,
+                                   roles={"treatment": treatment})
     if statistic is None and outcome is None:
         raise ConfigError("randomization_test: give outcome= (for the default difference "
                           "in means) or a statistic callable.")
@@ -240,17 +236,6 @@ def randomization_test(
     return RandomizationResults(name, obs, dist, pvalue=pvalue, exact=exact,
                                 assignment=assignment, alternative=alternative,
                                 inverter=inverter, seed=seed, ledger=ledger)
-
-
-def _frame_and_ledger(data) -> tuple[pd.DataFrame, ExclusionLedger | None]:
-    if isinstance(data, pd.DataFrame):
-        return data.copy(), None
-    if hasattr(data, "data") and isinstance(data.data, pd.DataFrame):
-        ledger = getattr(data, "ledger", None)
-        return data.data.copy(), ledger.copy() if ledger is not None else None
-    raise DesignError(
-        f"randomization_test expects a DataFrame or an evalkit data contract, got "
-        f"{type(data).__name__}.")
 
 
 def _draws(assignment: Assignment, n_perm: int | None, seed: int | None):

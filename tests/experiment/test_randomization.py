@@ -56,7 +56,7 @@ def _brute_force(data, block, cluster):
     n = len(data)
     weights = data.groupby(block).size() / n
     per_block = []
-    for b, sub in units.groupby(block):
+    for _block, sub in units.groupby(block):
         per_block.append([set(c) for c in itertools.combinations(sub.index, sub.arm.sum())])
 
     def stat(treated_sites):
