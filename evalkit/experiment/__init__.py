@@ -6,12 +6,44 @@
   estimator as the statistic, exact or Monte Carlo, CI by test inversion;
 - :mod:`~evalkit.experiment.difference_in_means` — Neyman difference in means,
   block-weighted / block fixed effects, cluster-level estimates;
-- :mod:`~evalkit.experiment.lin` — Lin (2013) covariate adjustment.
+- :mod:`~evalkit.experiment.lin` — Lin (2013) covariate adjustment;
+- :mod:`~evalkit.experiment.power` — analytic power and MDE (individual, cluster, DiD),
+  power curves; :mod:`~evalkit.experiment.simulated_power` — power by simulation.
 """
 
 from evalkit.experiment.assignment import Assignment
 from evalkit.experiment.difference_in_means import DesignResults, DifferenceInMeans
 from evalkit.experiment.lin import LinAdjustment
+from evalkit.experiment.power import (
+    PowerCurve,
+    mde_cluster,
+    mde_did,
+    mde_individual,
+    minimum_size,
+    power_cluster,
+    power_curve,
+    power_did,
+    power_individual,
+)
 from evalkit.experiment.randomization import RandomizationResults, randomization_test
+from evalkit.experiment.simulated_power import SimulatedPower, simulate_power
 
-__all__ = ["Assignment", "DesignResults", "DifferenceInMeans", "LinAdjustment", "RandomizationResults", "randomization_test"]
+__all__ = [
+    "Assignment",
+    "DesignResults",
+    "DifferenceInMeans",
+    "LinAdjustment",
+    "PowerCurve",
+    "RandomizationResults",
+    "SimulatedPower",
+    "mde_cluster",
+    "mde_did",
+    "mde_individual",
+    "minimum_size",
+    "power_cluster",
+    "power_curve",
+    "power_did",
+    "power_individual",
+    "randomization_test",
+    "simulate_power",
+]

@@ -136,7 +136,7 @@ def test_interval_covers_a_constant_effect_at_its_level():
 def test_size_under_the_null_on_hope_stations_is_exact():
     """No effect and no selection: the pilot label is irrelevant, so the exact cluster RI
     p-value is uniform on {1/35, ..., 35/35} and P(p <= k/35) = k/35."""
-    reps = 150
+    reps = 100
     pvalues = []
     for seed in range(reps):
         survey = hope_in_stations.generate(seed=seed, n_per_station_wave=30, effect_scale=0,
