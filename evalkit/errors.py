@@ -65,6 +65,10 @@ class OverlapError(EstimationError):
     """Propensity scores at 0 or 1: treated and comparison units do not overlap."""
 
 
+class OutputBusyError(EvalkitError, OSError):
+    """Another run is writing the same report output."""
+
+
 class DisclosureError(EvalkitError):
     """Output would reveal person identifiers or small counts."""
 

@@ -34,6 +34,7 @@ from typing import Any
 from evalkit.disclosure import DEFAULT_THRESHOLD
 from evalkit.errors import ConfigError
 from evalkit.report.i18n import LANGUAGES
+from evalkit.report.output import check_output_name
 from evalkit.report.programme import PROGRAMMES, ParamSpec, get_programme
 
 __all__ = ["ProgrammeConfig", "ReportConfig", "load_config", "parse_config"]
@@ -120,6 +121,8 @@ def parse_config(text: str, path: Path | None = None) -> ReportConfig:
             values[key] = _by_language(data[key], lambda sub, key=key: where(key, sub))
             continue
         values[key] = spec.check(data[key], where(key)) if key in data else spec.default
+    if values["output_name"]:
+        check_output_name(values["output_name"], where("output_name"))
 
     base = path.parent if path else Path.cwd()
     root = (base / values["root"]).resolve()

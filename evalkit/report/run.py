@@ -22,6 +22,7 @@ from evalkit.report.config import ReportConfig
 from evalkit.report.elements import Section
 from evalkit.report.figures import figure_language
 from evalkit.report.guarded import build_section
+from evalkit.report.output import output_lock, report_target
 from evalkit.report.programme import get_programme, read_inputs, sample_paths
 from evalkit.report.provenance import InputFile, Provenance
 
@@ -214,9 +215,10 @@ def run_report(
     writes ``NAME.pdf`` for a successful report (WeasyPrint).
     """
     out_dir = Path(output_dir) if output_dir is not None else config.output_dir
-    target = out_dir / f"{config.output_name}.html"
-    report = build_report(config, lang=lang)
-    written = report.publish(target, pdf=pdf)
+    target = report_target(out_dir, config.output_name)
+    with output_lock(target):
+        report = build_report(config, lang=lang)
+        written = report.publish(target, pdf=pdf)
     failures = [f"{s.title}: {s.reason}" for s in report.failures]
     unavailable = [f"{s.title}: {s.reason}" for s in report.unavailable]
     return RunResult(target, written, failures, unavailable)
