@@ -9,27 +9,87 @@ from several sources still join.
 
 The key is read from an environment variable (``EVALKIT_PSEUDONYM_KEY`` by
 default) and must be at least 32 bytes once decoded; generate one with
-``python -c "import secrets; print(secrets.token_hex(32))"``.
+``python -c "import secrets; print(secrets.token_hex(32))"``. A key written in
+hexadecimal is decoded; a 64- or 128-character value that is not valid
+hexadecimal is refused (a mistyped hex key would otherwise silently become a
+different text key), and so are placeholder keys (all zeros, one repeated
+byte, fewer than 8 distinct bytes).
+
+Identifiers are canonicalised before hashing so that the same person gets the
+same pseudonym whatever the column's type: whole numbers stored as floats
+(``1.0``, which a single missing value produces in pandas) hash as ``1``,
+strings are stripped of surrounding spaces and Unicode-normalised (NFC).
+Strings are not read as numbers (``"007"`` stays ``007``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import numbers
 import os
+import re
+import unicodedata
 
+import numpy as np
 import pandas as pd
 
 from evalkit.errors import ConfigError, DisclosureError, MissingColumnError
 
-__all__ = ["DEFAULT_KEY_VARIABLE", "MIN_KEY_BYTES", "Pseudonymiser", "pseudonymise"]
+__all__ = [
+    "DEFAULT_KEY_VARIABLE",
+    "MIN_KEY_BYTES",
+    "Pseudonymiser",
+    "canonical_identifier",
+    "pseudonymise",
+]
 
 DEFAULT_KEY_VARIABLE = "EVALKIT_PSEUDONYM_KEY"
 MIN_KEY_BYTES = 32
+MIN_DISTINCT_KEY_BYTES = 8
+_HEX = re.compile(r"[0-9a-fA-F]*")
+# Beyond 2**53 a float no longer holds every whole number: its digits are not the id's.
+_EXACT_FLOAT_LIMIT = 2**53
+
+
+def canonical_identifier(identifier) -> str:
+    """The text an identifier is hashed as, the same whatever its storage type.
+
+    ``1``, ``np.int64(1)``, ``1.0`` and ``np.float32(1.0)`` all give ``"1"``;
+    ``" H0012 "`` gives ``"H0012"`` (NFC-normalised). Booleans, fractional
+    numbers, floats too large to hold a whole number exactly, and missing
+    values are refused with :class:`~evalkit.errors.DisclosureError`.
+    """
+    if identifier is None or (not isinstance(identifier, str) and pd.isna(identifier)):
+        raise DisclosureError("cannot pseudonymise a missing identifier")
+    if isinstance(identifier, (bool, np.bool_)):
+        raise DisclosureError("an identifier cannot be a boolean (True/False); check the id column")
+    if isinstance(identifier, str):
+        text = unicodedata.normalize("NFC", identifier).strip()
+        if not text:
+            raise DisclosureError("cannot pseudonymise an empty identifier")
+        return text
+    if isinstance(identifier, numbers.Integral):
+        return str(int(identifier))
+    if isinstance(identifier, numbers.Real):
+        value = float(identifier)
+        if not math.isfinite(value) or not value.is_integer():
+            raise DisclosureError(
+                f"identifier {value!r} is not a whole number; identifiers are codes -- read the "
+                "id column as text (dtype=str) if it holds such values"
+            )
+        if abs(value) > _EXACT_FLOAT_LIMIT:
+            raise DisclosureError(
+                "an identifier stored as a float is too large to be exact (above 2**53): read "
+                "the id column as text (e.g. read_csv(..., dtype={'id': str}))"
+            )
+        return str(int(value))
+    return canonical_identifier(str(identifier))
 
 
 class Pseudonymiser:
-    """Keyed pseudonyms: ``HMAC-SHA256(key, str(identifier))`` as hexadecimal.
+    """Keyed pseudonyms: ``HMAC-SHA256(key, canonical_identifier(id))`` as hexadecimal.
 
     Parameters
     ----------
@@ -76,6 +136,12 @@ class Pseudonymiser:
                 f"the pseudonymisation key in {source} is {len(key)} bytes; at least "
                 f"{MIN_KEY_BYTES} are needed (64 hexadecimal characters)"
             )
+        if len(set(key)) < MIN_DISTINCT_KEY_BYTES:
+            raise ConfigError(
+                f"the pseudonymisation key in {source} is a placeholder (only "
+                f"{len(set(key))} distinct byte value(s), e.g. all zeros), not a secret; "
+                "generate one with `python -c \"import secrets; print(secrets.token_hex(32))\"`"
+            )
         self._key = bytes(key)
         self.length = length
 
@@ -83,18 +149,18 @@ class Pseudonymiser:
         return f"Pseudonymiser(length={self.length})"
 
     def one(self, identifier) -> str:
-        """Pseudonym of one identifier (``None``/NaN are refused)."""
-        if identifier is None or (not isinstance(identifier, str) and pd.isna(identifier)):
-            raise DisclosureError("cannot pseudonymise a missing identifier")
-        digest = hmac.new(self._key, str(identifier).encode("utf-8"), hashlib.sha256)
+        """Pseudonym of one identifier (see :func:`canonical_identifier`; missing refused)."""
+        text = canonical_identifier(identifier)
+        digest = hmac.new(self._key, text.encode("utf-8"), hashlib.sha256)
         return digest.hexdigest()[: self.length]
 
     def series(self, ids: pd.Series) -> pd.Series:
         """Pseudonyms of a Series of identifiers; missing identifiers stay missing."""
-        values = ids.astype("string")
-        unique = values.dropna().unique()
-        mapping = {v: self.one(v) for v in unique}
-        return values.map(mapping).astype("string").rename(ids.name)
+        present = ids.notna()
+        mapping = {v: self.one(v) for v in pd.unique(ids[present])}
+        out = pd.Series(pd.NA, index=ids.index, dtype="string", name=ids.name)
+        out[present] = ids[present].map(mapping).astype("string")
+        return out
 
 
 def pseudonymise(
@@ -119,7 +185,8 @@ def pseudonymise(
     -------
     DataFrame
         Same rows and columns; identifiers replaced by
-        ``HMAC-SHA256(key, str(id))`` (hex, first ``length`` characters).
+        ``HMAC-SHA256(key, canonical_identifier(id))`` (hex, first ``length``
+        characters).
     """
     columns = [columns] if isinstance(columns, str) else list(columns)
     missing = [c for c in columns if c not in frame.columns]
@@ -135,7 +202,19 @@ def pseudonymise(
 
 
 def _decode_key(raw: str) -> bytes:
-    try:
-        return bytes.fromhex(raw)
-    except ValueError:
-        return raw.encode("utf-8")
+    """Hexadecimal keys are decoded; other text is used as its UTF-8 bytes.
+
+    A value of a hex key's length (64 or 128 characters) that is not valid
+    hexadecimal is a corrupted hex key, refused rather than used as text.
+    """
+    text = raw.strip()
+    if _HEX.fullmatch(text) and len(text) % 2 == 0:
+        return bytes.fromhex(text)
+    if len(text) in (64, 128):
+        bad = sorted({ch for ch in text if not _HEX.fullmatch(ch)})
+        raise ConfigError(
+            f"the pseudonymisation key has the length of a hexadecimal key ({len(text)} "
+            f"characters) but contains {len(bad)} non-hexadecimal character(s); a mistyped "
+            "key would give different pseudonyms -- copy the key again (0-9, a-f only)"
+        )
+    return raw.encode("utf-8")
