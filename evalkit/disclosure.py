@@ -7,48 +7,57 @@ total minus the published cells. This module therefore applies
 
 1. **primary suppression** -- every count ``< threshold`` is masked (zeros too,
    unless ``mask_zeros=False``: a zero says "nobody in this group did X");
-2. **secondary suppression** -- extra cells are masked until no masked cell can
-   be recovered exactly from the published cells and the margins.
+2. **secondary suppression** -- extra cells are masked until no primary cell
+   can be narrowed by an attacker to an interval of fewer than
+   :data:`PROTECTION_WIDTH` + 1 integers, i.e. recovered exactly or to within
+   plus or minus one person.
+
+Threat model
+------------
+A table of ``R x C`` counts is augmented with its row totals, column totals and
+grand total into an ``(R+1) x (C+1)`` table; each row and column of it is one
+linear relation ("cells sum to the total"). The attacker knows
+
+- every published cell;
+- every **margin** (row, column and grand total) of at least ``threshold``
+  persons, whether or not ``margins=False`` hides it here: sample sizes are
+  usually published elsewhere. Such margins are therefore never masked -- a
+  mask on a known number protects nothing. Margins under the threshold are
+  small counts themselves: they are masked and protected like inner cells;
+- that counts are non-negative whole numbers, and that absent combinations
+  (NaN cells) are empty.
+
+A primary cell is protected when the linear programmes
+``min x`` and ``max x`` over every table consistent with that knowledge give
+``max - min >= PROTECTION_WIDTH`` (3: the attacker cannot state the value to
+within one person).
 
 Algorithm (secondary suppression)
 ---------------------------------
-A table of ``R x C`` counts is augmented with its row totals, column totals and
-grand total into an ``(R+1) x (C+1)`` table. Each row and each column of the
-augmented table is one linear relation ("cells sum to the total"). Margins are
-always treated as known to an attacker -- sample sizes are usually published
-elsewhere -- even when ``margins=False`` hides them from the output.
-
-View the masked cells as edges of a bipartite graph between row nodes and
-column nodes. With every relation of that form, a masked cell can be solved
-for exactly if and only if its edge lies on no cycle of that graph (a cycle
-is a direction in which the masked values can move, with alternating signs,
-without changing any total). So:
-
 a. *line rule*: every row or column with exactly one masked cell gets its
-   smallest published cell masked too (ties: interior cells before totals,
-   then first in reading order); repeated to a fixed point;
-b. *bridge rule*: the line rule leaves every node with degree 0 or >= 2, yet a
-   masked cell can still be a bridge between two blocks of masked cells (then
-   it is the difference of their totals). For each bridge, the smallest
-   published cell joining the two sides is masked, which puts the bridge on a
-   cycle; then back to (a) until neither rule changes anything;
-c. *zero rule*: cells are also known to be >= 0. Masked zeros can block a
-   cycle in both directions (two masked zeros whose published total is 0),
-   pinning a masked cell. When a masked zero exists, each masked cell's
-   attainable range is computed by linear programming (min and max subject
-   to the published cells and totals, cells >= 0); a cell pinned to one value
-   gets the smallest positive published cell of its row or column masked,
-   and the loop restarts at (a).
+   smallest maskable published cell masked too (positive before zero,
+   smallest first, then reading order); repeated to a fixed point;
+b. *bridge rule*: view the masked cells as edges of a bipartite graph between
+   rows and columns; a masked cell on no cycle (a bridge) is the difference of
+   the totals of the two blocks it joins, so the smallest cell joining the two
+   sides is masked; back to (a) until neither rule changes anything;
+c. *interval audit*: the two linear programmes above are solved for every
+   primary cell (HiGHS through :func:`scipy.optimize.linprog`). For the first
+   cell whose interval is too narrow, each maskable published cell of its row
+   and column is tried (with rules a-b applied after it); the one that widens
+   the interval to the protection width at the least cost (sum of the newly
+   masked counts) is kept -- or, if none suffices, the one that widens it most
+   -- and the audit restarts. When no cell can widen it, the table cannot be
+   protected and :class:`~evalkit.errors.DisclosureError` says to coarsen it.
 
-All rules only ever add cells, so the loop terminates. The result guarantees
-that no masked cell can be worked out exactly from the published cells and the
-fact that counts are non-negative (checked in
-``tests/report/test_disclosure.py`` by a null-space computation and by linear
-programming on small random tables). It does not guarantee minimal
-information loss (that is an integer programme, as in tau-ARGUS); choosing the
-smallest cells keeps the loss low in practice. Protection covers the two-way
-layout it is given: hierarchical margins over three or more dimensions
-published elsewhere are not taken into account.
+Rules a-b are fast heuristics that settle most tables; (c) is what guarantees
+the protection (checked by an independent linear-programming attacker on
+hundreds of random tables with absent cells in
+``tests/report/test_disclosure_attack.py``). Cells are only ever added, so
+the loop terminates. The result is not minimal (that is an integer programme,
+as in tau-ARGUS); choosing small cells keeps the loss low in practice.
+Protection covers the two-way layout it is given: hierarchical margins over
+three or more dimensions published elsewhere are not taken into account.
 
 Masked cells are shown without saying which are primary and which secondary,
 since that difference alone would point at the small cells.
@@ -67,12 +76,16 @@ from evalkit.errors import ColumnTypeError, DisclosureError, MissingColumnError
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "PROTECTION_WIDTH",
+    "attack_interval",
     "suppression_pattern",
     "suppress_counts",
     "suppress_long",
 ]
 
 DEFAULT_THRESHOLD = 11
+PROTECTION_WIDTH = 3
+_TOL = 1e-6
 
 
 def suppression_pattern(
@@ -89,186 +102,273 @@ def suppression_pattern(
     counts
         ``(R+1) x (C+1)`` array of non-negative counts; row ``R`` holds the
         column totals, column ``C`` the row totals, ``[R, C]`` the grand total.
+        NaN marks an absent combination (an empty cell everyone knows is empty).
+        Totals may exceed the sum of their cells (people counted only in
+        totals); the relation is then "at most".
     threshold
         Counts strictly below it are masked (primary suppression).
     eligible
-        Boolean array, same shape: cells that exist and may be masked.
-        Ineligible cells (absent combinations) are treated as published.
+        Boolean array, same shape: cells that may be masked. Ineligible cells
+        are published.
     mask_zeros
-        Whether a count of zero is masked like any small count.
+        Whether a count of zero is masked (and protected) like any small count.
 
     Returns
     -------
     numpy.ndarray of bool
         ``True`` where the cell must not be published. See the module
-        docstring for the algorithm.
+        docstring for the threat model and the algorithm.
+
+    Raises
+    ------
+    DisclosureError
+        A small count cannot be protected whatever is masked (e.g. it is the
+        only cell of a row whose total of at least ``threshold`` is known).
     """
     counts = np.asarray(counts, dtype=float)
     if counts.ndim != 2 or min(counts.shape) < 2:
         raise ValueError("an augmented table needs at least one row/column plus totals")
+    n_rows, n_cols = counts.shape
+    absent = np.isnan(counts)
     if eligible is None:
         eligible = np.ones(counts.shape, dtype=bool)
-    eligible = np.asarray(eligible, dtype=bool) & ~np.isnan(counts)
+    eligible = np.asarray(eligible, dtype=bool) & ~absent
     low = counts < threshold
     if not mask_zeros:
         low &= counts != 0
-    mask = low & eligible
-    n_rows, n_cols = counts.shape
-    # Ties are broken towards interior cells, then reading order.
+    known = _known_margins(counts.shape)
+    primary = low & eligible
+    mask = primary.copy()
+    values = np.nan_to_num(counts, nan=0.0)
+    if not (primary & ~known).any():
+        return mask
+    relations = _relations(values, absent)
+    inner = eligible & ~known  # cells whose masking can protect anything
     is_total = np.zeros(counts.shape, dtype=bool)
     is_total[-1, :] = True
     is_total[:, -1] = True
 
-    def smallest(cells: Iterable[tuple[int, int]]) -> tuple[int, int] | None:
-        candidates = [(i, j) for i, j in cells if eligible[i, j] and not mask[i, j]]
+    def smallest(cells: Iterable[tuple[int, int]], current: np.ndarray) -> tuple[int, int] | None:
+        candidates = [(i, j) for i, j in cells if eligible[i, j] and not current[i, j]]
         if not candidates:
             return None
-        # A masked zero protects little (it can only move up), so positive cells come first.
-        return min(candidates, key=lambda ij: (counts[ij] == 0, counts[ij], is_total[ij], ij))
+        # Known margins protect nothing; a masked zero protects little (it can only move up).
+        return min(candidates,
+                   key=lambda ij: (known[ij], values[ij] == 0, values[ij], is_total[ij], ij))
 
+    def close(current: np.ndarray) -> np.ndarray:
+        current = current.copy()
+        while True:
+            changed = _apply_line_rule(current, smallest)
+            bridge = _first_bridge(current, smallest)
+            if bridge is not None:
+                current[bridge] = changed = True
+            if not changed:
+                return current
+
+    everything = mask | inner
+    mask = close(mask)
+
+    def target(cell) -> float:
+        # Margins alone may already pin a cell (a known column total of 2): then the best
+        # any suppression can do is the interval of the fully masked table.
+        lo, hi = attack_interval(values, relations, everything, cell, known)
+        return min(PROTECTION_WIDTH, hi - lo)
+
+    targets = _LazyTargets(target)
+    passed: set = set()
     while True:
-        changed = _apply_line_rule(mask, smallest, n_rows, n_cols)
-        bridge = _first_bridge(mask)
-        if bridge is not None:
-            side_rows, side_cols, other_rows, other_cols = bridge
-            cells = [(i, j) for i in side_rows for j in other_cols]
-            cells += [(i, j) for i in other_rows for j in side_cols]
-            pick = smallest(cells)
-            if pick is None:
-                raise DisclosureError(
-                    "secondary suppression found no cell to mask around a recoverable "
-                    "cell; publish this table with coarser categories"
-                )
-            mask[pick] = True
-            changed = True
-        if not changed:
-            pinned = _first_pinned_cell(counts, mask, mask_zeros)
-            if pinned is None:
-                return mask
-            i, j = pinned
-            line = [(i, k) for k in range(n_cols)] + [(k, j) for k in range(n_rows)]
-            pick = smallest(c for c in line if counts[c] > 0) or smallest(
-                c for c in np.ndindex(*counts.shape) if counts[c] > 0
+        weak = _first_weak_cell(values, relations, mask, known, primary & ~known, targets,
+                                passed)
+        if weak is None:
+            return mask
+        cell, width = weak
+        i, j = cell
+        line = [(i, k) for k in range(n_cols)] + [(k, j) for k in range(n_rows)]
+        tried = [c for c in dict.fromkeys(line) if inner[c] and not mask[c]]
+        if not tried:
+            tried = [c for c in np.ndindex(*counts.shape) if inner[c] and not mask[c]]
+        best = None
+        for candidate in tried:
+            trial = mask.copy()
+            trial[candidate] = True
+            trial = close(trial)
+            lo, hi = attack_interval(values, relations, trial, cell, known)
+            new_width = hi - lo
+            cost = values[trial & ~mask].sum()
+            enough = new_width >= targets[cell] - _TOL
+            key = (not enough, 0.0 if enough else -new_width, cost)
+            if new_width > width + _TOL and (best is None or key < best[0]):
+                best = (key, trial)
+        if best is None:  # cannot happen while `everything` reaches the target; kept as a guard
+            raise DisclosureError(
+                f"a count under {threshold} at row {i}, column {j} of this table cannot be "
+                "protected whatever else is masked; publish the table with coarser categories"
             )
-            if pick is None:
-                return mask  # every positive cell is masked: nothing left to learn
-            mask[pick] = True
+        mask = best[1]
 
 
-def _apply_line_rule(mask, smallest, n_rows, n_cols) -> bool:
+def _known_margins(shape: tuple[int, int]) -> np.ndarray:
+    """Totals an attacker is assumed to know: every margin, except the 'totals' of a
+    one-way table, which are its cells themselves."""
+    known = np.zeros(shape, dtype=bool)
+    if shape[1] > 2:  # several columns: row totals are margins
+        known[:, -1] = True
+    if shape[0] > 2:  # several rows: column totals are margins
+        known[-1, :] = True
+    if shape[0] > 2 or shape[1] > 2:
+        known[-1, -1] = True
+    return known
+
+
+def _relations(values: np.ndarray, absent: np.ndarray) -> list[tuple[list, str]]:
+    """The augmented table's lines: (cells with +1/-1 signs, "eq" or "le")."""
+    n_rows, n_cols = values.shape
+    lines = []
+    for i in range(n_rows):
+        cells = [((i, j), 1.0) for j in range(n_cols - 1) if not absent[i, j]]
+        lines.append(([*cells, ((i, n_cols - 1), -1.0)], (i, n_cols - 1)))
+    for j in range(n_cols):
+        cells = [((i, j), 1.0) for i in range(n_rows - 1) if not absent[i, j]]
+        lines.append(([*cells, ((n_rows - 1, j), -1.0)], (n_rows - 1, j)))
+    out = []
+    for cells, _total in lines:
+        residual = sum(sign * values[c] for c, sign in cells)
+        # Totals above the sum of their cells (unknowns counted in totals only): "at most".
+        out.append((cells, "eq" if abs(residual) < _TOL else "le"))
+    return out
+
+
+def attack_interval(
+    values: np.ndarray, relations, mask: np.ndarray, cell: tuple[int, int],
+    known: np.ndarray | None = None,
+) -> tuple[float, float]:
+    """``[min, max]`` of masked ``cell`` over non-negative tables matching what is known.
+
+    Known: the cells not in ``mask``, the cells in ``known`` (margins) even if
+    masked, and the linear ``relations`` of :func:`_relations`.
+    """
+    hidden_mask = mask & ~known if known is not None else mask
+    hidden = [tuple(c) for c in np.argwhere(hidden_mask)]
+    position = {c: k for k, c in enumerate(hidden)}
+    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    for cells, kind in relations:
+        coef = np.zeros(len(hidden))
+        known = 0.0
+        for c, sign in cells:
+            if c in position:
+                coef[position[c]] += sign
+            else:
+                known += sign * values[c]
+        if not coef.any():
+            continue
+        (a_eq if kind == "eq" else a_ub).append(coef)
+        (b_eq if kind == "eq" else b_ub).append(-known)
+    objective = np.zeros(len(hidden))
+    objective[position[cell]] = 1.0
+    kwargs = {
+        "A_eq": np.array(a_eq) if a_eq else None, "b_eq": np.array(b_eq) if b_eq else None,
+        "A_ub": np.array(a_ub) if a_ub else None, "b_ub": np.array(b_ub) if b_ub else None,
+        "bounds": (0, None), "method": "highs",
+    }
+    low = linprog(objective, **kwargs)
+    high = linprog(-objective, **kwargs)
+    lo = low.fun if low.status == 0 else 0.0
+    hi = np.inf if high.status == 3 else (-high.fun if high.status == 0 else np.inf)
+    return float(lo), float(hi)
+
+
+class _LazyTargets(dict):
+    """Target width of each primary cell, computed (one pair of LPs) only when needed."""
+
+    def __init__(self, compute):
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, cell):
+        self[cell] = value = self._compute(cell)
+        return value
+
+
+def _first_weak_cell(values, relations, mask, known, audited, targets, passed):
+    """First audited cell whose attack interval is narrower than its target width.
+
+    Masking more cells only relaxes the attacker's programme, so a cell once
+    protected stays protected: ``passed`` remembers them across calls.
+    """
+    hidden = mask & ~known
+    for cell in (tuple(c) for c in np.argwhere(audited)):
+        if cell in passed:
+            continue
+        if _rectangle_width(values, hidden, cell) >= PROTECTION_WIDTH - _TOL:
+            passed.add(cell)
+            continue
+        lo, hi = attack_interval(values, relations, mask, cell, known)
+        if hi - lo < PROTECTION_WIDTH - _TOL and hi - lo < targets[cell] - _TOL:
+            return cell, hi - lo
+        passed.add(cell)
+    return None
+
+
+def _rectangle_width(values: np.ndarray, hidden: np.ndarray, cell) -> float:
+    """A lower bound of the attack interval's width without linear programming.
+
+    If ``(i, j)``, ``(i, k)``, ``(l, j)``, ``(l, k)`` are all hidden, adding ``t``
+    to ``(i, j)`` and ``(l, k)`` and removing it from the other two keeps every
+    total: the true table moved along that cycle stays feasible for
+    ``-min(x_ij, x_lk) <= t <= min(x_ik, x_lj)``.
+    """
+    i, j = cell
+    best = 0.0
+    for k in np.flatnonzero(hidden[i]):
+        if k == j:
+            continue
+        for m in np.flatnonzero(hidden[:, j]):
+            if m != i and hidden[m, k]:
+                width = min(values[i, k], values[m, j]) + min(values[i, j], values[m, k])
+                best = max(best, width)
+    return best
+
+
+def _apply_line_rule(mask, smallest) -> bool:
+    n_rows, n_cols = mask.shape
     changed_any = False
     changed = True
     while changed:
         changed = False
         for i in range(n_rows):
             if mask[i, :].sum() == 1:
-                pick = smallest((i, j) for j in range(n_cols))
-                if pick is None:
-                    raise DisclosureError(
-                        f"row {i} has a single masked cell and nothing else that can be masked"
-                    )
-                mask[pick] = changed = changed_any = True
+                pick = smallest(((i, j) for j in range(n_cols)), mask)
+                if pick is not None:
+                    mask[pick] = changed = changed_any = True
         for j in range(n_cols):
             if mask[:, j].sum() == 1:
-                pick = smallest((i, j) for i in range(n_rows))
-                if pick is None:
-                    raise DisclosureError(
-                        f"column {j} has a single masked cell and nothing else that can be masked"
-                    )
-                mask[pick] = changed = changed_any = True
+                pick = smallest(((i, j) for i in range(n_rows)), mask)
+                if pick is not None:
+                    mask[pick] = changed = changed_any = True
     return changed_any
 
 
-def _first_pinned_cell(
-    counts: np.ndarray, mask: np.ndarray, mask_zeros: bool
-) -> tuple[int, int] | None:
-    """First masked cell whose value is forced once cells are known to be >= 0.
-
-    On a cycle of masked cells the values can move both ways only while the
-    cells that decrease stay >= 0: masked zeros can block every cycle through
-    a cell (two masked zeros in a column whose published total is 0 are both
-    0). A positive cell on a cycle of positive masked cells can always move
-    both ways, so linear programmes are solved only for the other masked cells
-    of the connected blocks that hold a masked zero, one block at a time (no
-    relation links two blocks). With ``mask_zeros=False`` zeros are
-    publishable: a zero found to be zero is no disclosure, only positive cells
-    are checked.
-    """
-    zero = mask & (counts == 0)
-    if not zero.any():
-        return None
-    graph = nx.Graph()
-    positive = nx.Graph()
-    for i, j in np.argwhere(mask):
-        edge = (("r", int(i)), ("c", int(j)))
-        graph.add_edge(*edge)
-        if counts[i, j] > 0:
-            positive.add_edge(*edge)
-    on_positive_cycle = set(positive.edges()) - {
-        e for b in nx.bridges(positive) for e in (b, b[::-1])
-    }
-    for block in sorted(nx.connected_components(graph), key=min):
-        cells = sorted((int(u[1]), int(v[1])) if u[0] == "r" else (int(v[1]), int(u[1]))
-                       for u, v in graph.subgraph(block).edges())
-        if not any(zero[c] for c in cells):
-            continue
-        candidates = [
-            c for c in cells
-            if (mask_zeros or counts[c] > 0)
-            and ((("r", c[0]), ("c", c[1])) not in on_positive_cycle)
-        ]
-        if not candidates:
-            continue
-        a_eq, b_eq = _block_relations(counts, mask, block, cells)
-        for cell in candidates:
-            objective = np.zeros(len(cells))
-            objective[cells.index(cell)] = 1.0
-            low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-            high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
-            if low.status == 0 and high.status == 0 and -high.fun - low.fun < 0.5:
-                return cell
-    return None
-
-
-def _block_relations(counts, mask, block, cells):
-    """Row and column relations of one block of masked cells: A x = b over ``cells``."""
-    n_rows, n_cols = counts.shape
-    position = {cell: k for k, cell in enumerate(cells)}
-    equations, rhs = [], []
-    for kind, line in sorted(block):
-        coef = np.zeros(len(cells))
-        known = 0.0
-        n_other = n_cols if kind == "r" else n_rows
-        for k in range(n_other):
-            cell = (line, k) if kind == "r" else (k, line)
-            sign = -1.0 if k == n_other - 1 else 1.0
-            if cell in position:
-                coef[position[cell]] += sign
-            elif not mask[cell]:
-                known += sign * counts[cell]
-        equations.append(coef)
-        rhs.append(-known)
-    return np.array(equations), np.array(rhs)
-
-
-def _first_bridge(mask: np.ndarray):
-    """First bridge edge of the masked-cell graph, as the two sides it separates."""
+def _first_bridge(mask: np.ndarray, smallest):
+    """Cell to mask so that the first bridge of the masked-cell graph lies on a cycle."""
     graph = nx.Graph()
     rows, cols = np.nonzero(mask)
     graph.add_edges_from((("r", int(i)), ("c", int(j))) for i, j in zip(rows, cols, strict=True))
-    bridges = sorted(nx.bridges(graph))
-    if not bridges:
-        return None
-    u, v = bridges[0]
-    graph.remove_edge(u, v)
-    side_u = nx.node_connected_component(graph, u)
-    side_v = nx.node_connected_component(graph, v)
+    for u, v in sorted(nx.bridges(graph)):
+        cut = graph.copy()
+        cut.remove_edge(u, v)
+        side_u = nx.node_connected_component(cut, u)
+        side_v = nx.node_connected_component(cut, v)
 
-    def split(side):
-        return ([k for kind, k in side if kind == "r"], [k for kind, k in side if kind == "c"])
+        def split(side):
+            return ([k for kind, k in side if kind == "r"], [k for kind, k in side if kind == "c"])
 
-    (u_rows, u_cols), (v_rows, v_cols) = split(side_u), split(side_v)
-    return u_rows, u_cols, v_rows, v_cols
+        (u_rows, u_cols), (v_rows, v_cols) = split(side_u), split(side_v)
+        cells = [(i, j) for i in u_rows for j in v_cols] + [(i, j) for i in v_rows for j in u_cols]
+        pick = smallest(cells, mask)
+        if pick is not None:
+            return pick
+    return None
 
 
 def suppress_counts(

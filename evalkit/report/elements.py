@@ -276,9 +276,8 @@ class Table:
             for col in [counts[0], *dependent]:
                 mask[col] = mask[col] | row_mask
             return masked, mask
-        filled = frame[counts].fillna(0) if frame[counts].isna().any().any() else frame[counts]
-        _, count_mask = suppress_counts(filled, threshold, margins=False)
-        count_mask = count_mask & frame[counts].notna().to_numpy()
+        # Missing counts are absent combinations: known to be empty, never a masked zero.
+        _, count_mask = suppress_counts(frame[counts], threshold, margins=False)
         row_mask = count_mask.any(axis=1)
         masked = frame.copy()
         for col in counts:
@@ -343,7 +342,8 @@ class Table:
                 return format_percent(float(value), lang, self._decimals(column, 1))
             if _is_pvalue(column):
                 return format_pvalue(float(value), lang)
-            if isinstance(value, (int, np.integer)) or column in self.counts:
+            if (isinstance(value, (int, np.integer)) or column in self.counts
+                    or _whole_numbers(series)):
                 return format_number(int(round(float(value))), lang)
             return format_number(float(value), lang, self._decimals(column, 3))
         if isinstance(value, pd.Timestamp):
@@ -391,6 +391,16 @@ class Figure:
             f'src="{svg_data_uri(self.figure)}"/><figcaption>{html.escape(caption)}'
             "</figcaption></figure>"
         )
+
+
+def _whole_numbers(series: pd.Series) -> bool:
+    """A numeric column holding only whole numbers (counts read as floats): shown as integers,
+    never as ``13,000`` -- which a French reader takes for thirteen and an English one for
+    thirteen thousand."""
+    if not pd.api.types.is_float_dtype(series):
+        return False
+    values = series.dropna().to_numpy(dtype=float)
+    return bool(values.size) and bool(np.all(np.isfinite(values) & (values == np.round(values))))
 
 
 def _svg_text(svg: str) -> str:

@@ -88,7 +88,7 @@ tables = st.integers(1, 5).flatmap(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables, st.booleans())
 def test_no_small_count_published_and_none_recoverable(rows, mask_zeros):
     grid = np.array(rows, dtype=float)
