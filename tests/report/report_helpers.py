@@ -42,3 +42,49 @@ def table_hashes(html: str) -> list[str]:
     """SHA-256 of every rendered table of a report (provenance excluded)."""
     body = html.split('<section class="provenance"', 1)[0]
     return [hashlib.sha256(t.encode()).hexdigest() for t in re.findall(r"<table.*?</table>", body, re.S)]
+
+
+def _cell(value) -> str:
+    """A table cell as canonical text: numbers to 9 significant digits, so a hash
+    compares values, not the float noise of a different summation order."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if number != number:
+        return "nan"
+    return f"{number:.9g}".replace("-0", "0") if number == 0 else f"{number:.9g}"
+
+
+def frame_hashes(report) -> dict[str, str]:
+    """SHA-256 of the data of every table of a built report, keyed by where it is.
+
+    The key is the path of section anchors (or positions when a section has
+    none) and the table's rank in its section; the hash covers header, row
+    labels and cells (numbers to 9 significant digits) before disclosure
+    control and formatting, so it tells whether the analyses computed the
+    same tables, whatever the rendering.
+    """
+    from evalkit.report.elements import Section, Table
+
+    hashes: dict[str, str] = {}
+
+    def walk(section, path):
+        k_table = k_sub = 0
+        for block in section.content:
+            if isinstance(block, Section):
+                k_sub += 1
+                walk(block, f"{path}/{block.key or k_sub}")
+            elif isinstance(block, Table):
+                k_table += 1
+                flat = block._flat()
+                text = "\t".join(map(str, flat.columns)) + "\n" + "\n".join(
+                    "\t".join(_cell(v) for v in row) for row in flat.itertuples(index=False)
+                )
+                hashes[f"{path}#{k_table}"] = hashlib.sha256(text.encode()).hexdigest()
+
+    for k, top in enumerate(report.sections, start=1):
+        walk(top, top.key or str(k))
+    return hashes
