@@ -24,8 +24,6 @@ misspelt optional key would otherwise be silently ignored.
 
 from __future__ import annotations
 
-import difflib
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +33,10 @@ from evalkit.disclosure import DEFAULT_THRESHOLD
 from evalkit.errors import ConfigError
 from evalkit.report.i18n import LANGUAGES
 from evalkit.report.output import check_output_name
-from evalkit.report.programme import PROGRAMMES, ParamSpec, get_programme
+from evalkit.report.params import ParamSpec
+from evalkit.report.programme import PROGRAMMES, ProgrammeSpec, get_programme
+from evalkit.report.tomlkeys import key_lines as _key_lines
+from evalkit.report.tomlkeys import unknown_key as _unknown
 
 __all__ = ["ProgrammeConfig", "ReportConfig", "load_config", "parse_config"]
 
@@ -51,17 +52,19 @@ _TOP = {
     "output_dir": ParamSpec(str, "reports/output", "directory of the report"),
     "output_name": ParamSpec(str, "", "file name without .html (default: the config's name)"),
 }
-_PROGRAMME_KEYS = ("analyses", "inputs", "parameters")
+_PROGRAMME_KEYS = ("programme", "analyses", "inputs", "parameters")
 
 
 @dataclass
 class ProgrammeConfig:
-    """One programme of a report: inputs (absolute paths), analyses, parameters."""
+    """One programme of a report: its definition, inputs (absolute paths), analyses, and
+    the parameters the configuration sets (the definition gives the others)."""
 
     name: str
     inputs: dict[str, Path]
     analyses: list[str]
     parameters: dict[str, Any]
+    spec: ProgrammeSpec | None = None
 
 
 @dataclass
@@ -113,7 +116,8 @@ def parse_config(text: str, path: Path | None = None) -> ReportConfig:
 
     known_top = [*_TOP, *PROGRAMMES]
     for key in data:
-        if key not in known_top:
+        # Any table is a programme (package, beside the config, or `programme = path`).
+        if key not in _TOP and not isinstance(data[key], dict):
             _unknown(key, known_top, where(key))
     values = {}
     for key, spec in _TOP.items():
@@ -127,18 +131,15 @@ def parse_config(text: str, path: Path | None = None) -> ReportConfig:
     base = path.parent if path else Path.cwd()
     root = (base / values["root"]).resolve()
     programmes = []
-    for prog_name in [k for k in data if k in PROGRAMMES]:
-        table = data[prog_name]
-        if not isinstance(table, dict):
-            raise ConfigError(f"{where(prog_name)} must be a table ([{prog_name}])")
-        programmes.append(_programme(prog_name, table, root, where))
+    for prog_name in [k for k in data if k not in _TOP]:
+        programmes.append(_programme(prog_name, data[prog_name], root, where, base))
     if not programmes:
         raise ConfigError(
             f"{name}: no programme to report on; add a table for one of {sorted(PROGRAMMES)}, "
             "e.g. [rsa_experiment] with [rsa_experiment.inputs]"
         )
     if len(programmes) == 1:
-        default_title = dict(get_programme(programmes[0].name).title)
+        default_title = dict(programmes[0].spec.title)
     else:
         default_title = {"fr": "Rapport annuel d'évaluation", "en": "Annual evaluation report"}
     title = values["title"] or default_title
@@ -156,8 +157,16 @@ def parse_config(text: str, path: Path | None = None) -> ReportConfig:
     )
 
 
-def _programme(prog_name: str, table: dict, root: Path, where) -> ProgrammeConfig:
-    spec = get_programme(prog_name)
+def _programme(prog_name: str, table: dict, root: Path, where, base: Path) -> ProgrammeConfig:
+    definition = table.get("programme")
+    if definition is not None and not isinstance(definition, str):
+        raise ConfigError(f"{where(prog_name, 'programme')} must be the path of a programme "
+                          "definition (string)")
+    try:
+        spec = get_programme(prog_name, beside=base, path=definition)
+    except ConfigError as exc:
+        key = (prog_name, "programme") if definition is not None else (prog_name,)
+        raise ConfigError(f"{where(*key)}: {exc}") from None
     for key in table:
         if key not in _PROGRAMME_KEYS:
             _unknown(key, _PROGRAMME_KEYS, where(prog_name, key))
@@ -191,12 +200,12 @@ def _programme(prog_name: str, table: dict, root: Path, where) -> ProgrammeConfi
     params_table = table.get("parameters", {})
     if not isinstance(params_table, dict):
         raise ConfigError(f"{where(prog_name, 'parameters')} must be a table")
-    params = spec.defaults()
+    params = {}
     for key, value in params_table.items():
         if key not in spec.parameters:
             _unknown(key, list(spec.parameters), where(prog_name, "parameters", key))
         params[key] = spec.parameters[key].check(value, where(prog_name, "parameters", key))
-    return ProgrammeConfig(prog_name, inputs, analyses, params)
+    return ProgrammeConfig(prog_name, inputs, analyses, params, spec)
 
 
 def _by_language(table: dict, where) -> dict[str, str]:
@@ -211,49 +220,3 @@ def _by_language(table: dict, where) -> dict[str, str]:
         raise ConfigError(f"{where(missing[0]).rsplit('.', 1)[0]}' gives no text for {missing}; "
                           "give both fr and en")
     return dict(table)
-
-
-def _unknown(key: str, known, where: str) -> None:
-    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {sorted(known)}"
-    raise ConfigError(f"{where} is not a known key{hint}")
-
-
-_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
-
-
-def _split_key(raw: str) -> list[str]:
-    parts = re.findall(r"""[A-Za-z0-9_-]+|"[^"]*"|'[^']*'""", raw)
-    return [p[1:-1] if p[:1] in "\"'" else p for p in parts]
-
-
-def _key_lines(text: str) -> dict[str, int]:
-    """Dotted key -> line number (1-based) where it is defined.
-
-    ``tomllib`` reports positions of syntax errors only; this scan of table
-    headers and ``key =`` lines recovers the line of every key for
-    validation messages. Lines inside multi-line strings are skipped.
-    """
-    lines: dict[str, int] = {}
-    prefix: list[str] = []
-    in_multiline = None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if in_multiline:
-            if line.count(in_multiline) % 2 == 1:
-                in_multiline = None
-            continue
-        header = _HEADER.match(line)
-        if header:
-            prefix = _split_key(header.group(1))
-            lines.setdefault(".".join(prefix), number)
-            continue
-        key = _KEY.match(line)
-        if key:
-            dotted = ".".join([*prefix, *_split_key(key.group(1))])
-            lines.setdefault(dotted, number)
-            rest = line[key.end():]
-            for quote in ('"""', "'''"):
-                if rest.count(quote) == 1:
-                    in_multiline = quote
-    return lines

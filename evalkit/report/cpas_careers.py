@@ -20,7 +20,8 @@ from evalkit.report.elements import Figure, LedgerFlow, Section, Table
 from evalkit.report.guarded import build_analyses
 from evalkit.report.i18n import choose, format_number, format_percent
 from evalkit.report.labels import variable_label
-from evalkit.report.programme import InputSpec, ParamSpec, ProgrammeSpec
+from evalkit.report.programme import InputSpec, ParamSpec
+from evalkit.report.programme import PythonProgramme as ProgrammeSpec
 
 NAME = "cpas_careers"
 COVARIATES = ("sex", "age_band", "education", "nationality_group")
@@ -330,9 +331,9 @@ PROGRAMME = ProgrammeSpec(
            "en": "Careers after an article 60§7 contract"},
     inputs={
         "sequences": InputSpec("person x month states (cpas_careers_sequences.csv)",
-                               id_column="person_id"),
+                               roles={"id": "person_id"}),
         "persons": InputSpec("person covariates (cpas_careers_persons.csv)", required=False,
-                             id_column="person_id"),
+                             roles={"id": "person_id"}),
     },
     analyses={
         "descriptives": "chronogram, mean time per state, exclusion flow",

@@ -29,7 +29,8 @@ from evalkit.report.elements import Figure, LedgerFlow, Section, Table
 from evalkit.report.guarded import build_analyses
 from evalkit.report.i18n import NBSP, choose, format_estimate, format_number, format_percent
 from evalkit.report.labels import VARIABLES, label_index, variable_label, variable_labels
-from evalkit.report.programme import InputSpec, ParamSpec, ProgrammeSpec
+from evalkit.report.programme import InputSpec, ParamSpec
+from evalkit.report.programme import PythonProgramme as ProgrammeSpec
 
 NAME = "hope_in_stations"
 OUTCOMES = ("slept_in_shelter", "social_worker_contact", "access_to_care")
@@ -586,12 +587,12 @@ PROGRAMME = ProgrammeSpec(
     title={"fr": "Hope in stations", "en": "Hope in stations"},
     inputs={
         "survey": InputSpec("survey respondents, both waves (hope_in_stations_survey.csv)",
-                            id_column="respondent_id"),
+                            roles={"id": "respondent_id"}),
         "edges": InputSpec("collaboration ties (hope_in_stations_edges.csv)", required=False),
         "organisations": InputSpec("services per station (hope_in_stations_organisations.csv)",
                                    required=False),
         "followup": InputSpec("re-interviews (hope_in_stations_followup.csv)", required=False,
-                              id_column="respondent_id"),
+                              roles={"id": "respondent_id"}),
     },
     analyses={
         "descriptives": "respondents by station and wave, outcome rates, exclusion flow",

@@ -18,10 +18,20 @@ import pandas as pd
 
 from evalkit.report.i18n import check_lang
 
-__all__ = ["VARIABLES", "label_index", "level_label", "variable_label", "variable_labels"]
+__all__ = ["VARIABLES", "Labels", "label_index", "level_label", "variable_label", "variable_labels"]
 
-# Variables of the three programmes' data (fr, en).
+# Names of model terms every report may show (fr, en); a programme's own variables are
+# labelled by its definition ([labels.variables], [labels.values.<variable>]).
 VARIABLES: dict[str, tuple[str, str]] = {
+    "intercept": ("Constante", "Intercept"),
+    "Intercept": ("Constante", "Intercept"),
+    "const": ("Constante", "Intercept"),
+}
+
+# Transitional: labels of the seed programmes still written in Python (hope_in_stations,
+# cpas_careers); they move to those programmes' TOML definitions.
+# Variables of the three programmes' data (fr, en).
+_SEED_VARIABLES: dict[str, tuple[str, str]] = {
     # Hope in stations
     "age": ("Âge", "Age"),
     "sex": ("Sexe", "Sex"),
@@ -48,7 +58,6 @@ VARIABLES: dict[str, tuple[str, str]] = {
     # rSa experiment
     "return_to_work": ("Retour à l'emploi", "Return to work"),
     "treated": ("Traitement (rSa)", "Treatment (rSa)"),
-    # Model terms
     "intercept": ("Constante", "Intercept"),
     "Intercept": ("Constante", "Intercept"),
     "const": ("Constante", "Intercept"),
@@ -69,15 +78,21 @@ _LEVELS: dict[tuple[str, str], tuple[str, str]] = {
     ("education", "high"): ("élevé", "high"),
 }
 
+VARIABLES.update({k: v for k, v in _SEED_VARIABLES.items() if k not in VARIABLES})
+
 _BAND = re.compile(r"^(\d+)-(\d+)$")
 _TERM = re.compile(r"^(?P<var>[^\[\]]+)\[(?:T\.)?(?P<level>[^\[\]]*)\]$")
 
 
-def level_label(variable: str, level, lang: str) -> str:
-    """Readable level of a categorical variable (age bands as ``26–35 ans``)."""
+def level_label(variable: str, level, lang: str,
+                levels: Mapping[tuple[str, str], tuple[str, str]] | None = None) -> str:
+    """Readable level of a categorical variable (age bands as ``26–35 ans``).
+
+    ``levels`` maps ``(variable, level)`` to ``(fr, en)`` (a programme's value labels).
+    """
     index = 0 if check_lang(lang) == "fr" else 1
     text = str(level)
-    pair = _LEVELS.get((variable, text)) or {"True": ("oui", "yes"),
+    pair = (levels or {}).get((variable, text)) or _LEVELS.get((variable, text)) or {"True": ("oui", "yes"),
                                              "False": ("non", "no")}.get(text)
     if pair is not None:
         return pair[index]
@@ -88,7 +103,8 @@ def level_label(variable: str, level, lang: str) -> str:
     return text
 
 
-def variable_label(name, lang: str, extra: Mapping[str, tuple[str, str]] | None = None) -> str:
+def variable_label(name, lang: str, extra: Mapping[str, tuple[str, str]] | None = None,
+                   levels: Mapping[tuple[str, str], tuple[str, str]] | None = None) -> str:
     """Readable label of a variable, dummy (``sex_female``) or model term (``sex[M]``).
 
     Parameters
@@ -101,6 +117,8 @@ def variable_label(name, lang: str, extra: Mapping[str, tuple[str, str]] | None 
     extra
         More ``name -> (fr, en)`` labels (a section's own variables), taking
         precedence over :data:`VARIABLES`.
+    levels
+        ``(variable, level) -> (fr, en)`` labels of values.
 
     Returns
     -------
@@ -123,7 +141,7 @@ def variable_label(name, lang: str, extra: Mapping[str, tuple[str, str]] | None 
             return text
     level = term["level"] if term and term["var"] == variable else text[len(variable) + 1:]
     separator = "\u00a0: " if index == 0 else ": "
-    return f"{known[variable][index]}{separator}{level_label(variable, level, lang)}"
+    return f"{known[variable][index]}{separator}{level_label(variable, level, lang, levels)}"
 
 
 def variable_labels(names: Iterable, lang: str,
@@ -139,3 +157,38 @@ def label_index(frame: pd.DataFrame, lang: str, name: str | None = None,
     if name is not None:
         out.index.name = name
     return out
+
+
+class Labels:
+    """A programme's labels of variables and values in French and English.
+
+    ``variables``: ``name -> (fr, en)``; ``values``: ``(variable, value) -> (fr, en)``.
+    Names without a label are shown as they are, so a user's column appears
+    under its own name rather than not at all.
+    """
+
+    def __init__(self, variables: Mapping[str, tuple[str, str]] | None = None,
+                 values: Mapping[tuple[str, str], tuple[str, str]] | None = None) -> None:
+        self.variables = dict(variables or {})
+        self.values = dict(values or {})
+
+    def variable(self, name, lang: str) -> str:
+        """Label of a column, dummy (``sex_female``) or model term (``sex[M]``)."""
+        return variable_label(name, lang, self.variables, self.values)
+
+    def value(self, variable: str, value, lang: str) -> str:
+        """Label of one value of ``variable`` (``"female"`` -> ``"femme"``)."""
+        return level_label(variable, value, lang, self.values)
+
+    def names(self, names: Iterable, lang: str) -> dict[str, str]:
+        return {str(n): self.variable(n, lang) for n in names}
+
+    def index(self, frame: pd.DataFrame, lang: str, name: str | None = None) -> pd.DataFrame:
+        out = frame.rename(index=lambda v: self.variable(v, lang))
+        if name is not None:
+            out.index.name = name
+        return out
+
+    def pair(self, name: str) -> tuple[str, str]:
+        """``(fr, en)`` label of ``name`` (the name itself when unlabelled)."""
+        return (self.variable(name, "fr"), self.variable(name, "en"))

@@ -23,7 +23,7 @@ from evalkit.report.elements import Section
 from evalkit.report.figures import figure_language
 from evalkit.report.guarded import build_section
 from evalkit.report.output import output_lock, report_target
-from evalkit.report.programme import get_programme, read_inputs, sample_paths
+from evalkit.report.programme import ProgrammeSpec, get_programme, read_inputs, sample_paths
 from evalkit.report.provenance import InputFile, Provenance
 
 __all__ = [
@@ -65,6 +65,7 @@ def programme_section(
     analyses: Sequence[str] | None = None,
     params: Mapping | None = None,
     seed: int = 0,
+    spec: ProgrammeSpec | None = None,
 ) -> Section:
     """Section of programme ``name`` for ``report``, from input files or tables.
 
@@ -83,11 +84,14 @@ def programme_section(
         Parameter overrides (default: the programme's defaults).
     seed
         Random seed of bootstraps and permutations.
+    spec
+        The programme definition (default: :func:`get_programme` of ``name``).
     """
-    spec = get_programme(name)
+    spec = spec or get_programme(name)
     title = spec.title[report.lang]
     chosen = list(analyses) if analyses is not None else list(spec.analyses)
-    settings = {**spec.defaults(), **dict(params or {})}
+    overrides = dict(params or {})
+    settings = {**spec.defaults(), **overrides}
 
     def load_and_build() -> Section:
         if tables is not None:
@@ -107,7 +111,9 @@ def programme_section(
             # Numeric ids would match ordinary numbers in text: protect them by column name.
             report.protect_identifiers(values=() if numeric else ids.unique(), columns=[column])
         with figure_language(report.lang):
-            return spec.build(data, analyses=chosen, params=settings, lang=report.lang,
+            # A TOML definition layers the configuration over its analyses' own parameters.
+            given = overrides if isinstance(spec, ProgrammeSpec) else settings
+            return spec.build(data, analyses=chosen, params=given, lang=report.lang,
                               seed=seed, threshold=report.threshold)
 
     report.provenance.update({f"{name}.analyses": chosen})
@@ -183,6 +189,7 @@ def build_report(config: ReportConfig, *, lang: str | None = None) -> Report:
                 analyses=prog.analyses,
                 params=prog.parameters,
                 seed=config.seed,
+                spec=prog.spec,
             )
         )
     provenance.finish()

@@ -62,10 +62,11 @@ def frame_hashes(report) -> dict[str, str]:
     """SHA-256 of the data of every table of a built report, keyed by where it is.
 
     The key is the path of section anchors (or positions when a section has
-    none) and the table's rank in its section; the hash covers header, row
+    none) and the table's rank in its section; the hash covers the shape, row
     labels and cells (numbers to 9 significant digits) before disclosure
-    control and formatting, so it tells whether the analyses computed the
-    same tables, whatever the rendering.
+    control and formatting -- not the column headers, which are wording --
+    so it tells whether the analyses computed the same tables, whatever the
+    rendering.
     """
     from evalkit.report.elements import Section, Table
 
@@ -80,7 +81,7 @@ def frame_hashes(report) -> dict[str, str]:
             elif isinstance(block, Table):
                 k_table += 1
                 flat = block._flat()
-                text = "\t".join(map(str, flat.columns)) + "\n" + "\n".join(
+                text = f"{flat.shape}\n" + "\n".join(
                     "\t".join(_cell(v) for v in row) for row in flat.itertuples(index=False)
                 )
                 hashes[f"{path}#{k_table}"] = hashlib.sha256(text.encode()).hexdigest()

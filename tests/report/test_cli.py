@@ -144,12 +144,12 @@ def test_bad_config_key_exits_1_with_line_and_keeps_previous_report(sample_dir, 
 
 def test_crashing_analysis_exits_1_names_section_and_keeps_previous(sample_dir, tmp_path,
                                                                     capsys, monkeypatch):
-    import evalkit.report.rsa_experiment as rsa
+    from evalkit.did.twfe import TWFE
 
     def crash(*args, **kwargs):
         raise ZeroDivisionError("simulated crash in the estimator")
 
-    monkeypatch.setattr(rsa, "_twfe", crash)
+    monkeypatch.setattr(TWFE, "fit", crash)
     out = tmp_path / "out"
     previous = _previous_report(out)
     config = tmp_path / "c.toml"

@@ -35,7 +35,8 @@ def test_valid_config_is_typed_and_paths_resolved():
     assert prog.name == "rsa_experiment" and prog.analyses == ["twfe"]
     assert prog.inputs == {"panel": Path("/data/panel.csv")}
     assert prog.parameters["n_boot"] == 99 and prog.parameters["covariates"] == ["age"]
-    assert prog.parameters["control_group"] == "nevertreated"  # default kept
+    assert "control_group" not in prog.parameters  # the definition gives it
+    assert prog.spec.defaults()["control_group"] == "nevertreated"
     assert config.output_path == Path("/data/reports/output/x.html")
 
 

@@ -359,7 +359,7 @@ def test_french_typography_of_statistics_and_names(rendered):
     # Lists of French numbers (decimal comma) are separated by semicolons.
     from types import SimpleNamespace
 
-    from evalkit.report.rsa_experiment import _pretest_text
+    from evalkit.report.sections.staggered_did import pretest_text as _pretest_text
 
     pretest = SimpleNamespace(statistic=68.35, pvalue=0.065, df=24, n_clusters=60,
                               f_statistic=1.74)

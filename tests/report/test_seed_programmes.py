@@ -1,9 +1,9 @@
 """The three seed programmes compute the same tables as before they became TOML definitions.
 
 ``seed_table_hashes.json`` was written from the Python programme modules
-(commit fbb213c) by :func:`report_helpers.frame_hashes` over the configurations in
+(commit fbb213c, before any change) by :func:`report_helpers.frame_hashes` over the configurations in
 ``reports/configs/``: one hash of the data of every table (header, row labels,
-cells to 9 significant digits, before disclosure control and formatting).
+cells to 9 significant digits, before disclosure control and formatting; headers are wording, not hashed).
 """
 
 from __future__ import annotations
