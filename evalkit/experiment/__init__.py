@@ -7,12 +7,15 @@
 - :mod:`~evalkit.experiment.difference_in_means` — Neyman difference in means,
   block-weighted / block fixed effects, cluster-level estimates;
 - :mod:`~evalkit.experiment.lin` — Lin (2013) covariate adjustment;
+- :mod:`~evalkit.experiment.lee_bounds` — Lee (2009) bounds for outcomes observed only
+  for a selected subsample, covariate-tightened, with Imbens–Manski intervals;
 - :mod:`~evalkit.experiment.power` — analytic power and MDE (individual, cluster, DiD),
   power curves; :mod:`~evalkit.experiment.simulated_power` — power by simulation.
 """
 
 from evalkit.experiment.assignment import Assignment
 from evalkit.experiment.difference_in_means import DesignResults, DifferenceInMeans
+from evalkit.experiment.lee_bounds import LeeBounds, LeeBoundsResults
 from evalkit.experiment.lin import LinAdjustment
 from evalkit.experiment.power import (
     PowerCurve,
@@ -32,6 +35,8 @@ __all__ = [
     "Assignment",
     "DesignResults",
     "DifferenceInMeans",
+    "LeeBounds",
+    "LeeBoundsResults",
     "LinAdjustment",
     "PowerCurve",
     "RandomizationResults",
