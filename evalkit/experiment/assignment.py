@@ -21,6 +21,7 @@ block where every unit has the same arm, a cluster containing both arms — rais
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Hashable
@@ -139,10 +140,17 @@ class Assignment:
         self.block_sizes = sizes.astype(int)
         self.block_treated = k.astype(int)
 
-    @property
+    @functools.cached_property
     def n_assignments(self) -> int:
         return math.prod(math.comb(int(n), int(k))
                          for n, k in zip(self.block_sizes, self.block_treated, strict=True))
+
+    @property
+    def log10_assignments(self) -> float:
+        """``log10`` of :attr:`n_assignments`, cheap for register-sized designs."""
+        return sum((math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1))
+                   for n, k in zip(self.block_sizes, self.block_treated, strict=True)
+                   ) / math.log(10)
 
     def describe(self) -> str:
         """One line: the design and its number of possible assignments."""
@@ -151,7 +159,9 @@ class Assignment:
         text = f"{self.kind} randomisation: {n_treated} of {len(self.units)} {unit} treated"
         if self.block is not None:
             text += f" within {len(self.blocks)} blocks"
-        return f"{text}; {self.n_assignments:,} possible assignments"
+        count = (f"{self.n_assignments:,}" if self.log10_assignments < 15
+                 else f"about 10^{self.log10_assignments:.0f}")
+        return f"{text}; {count} possible assignments"
 
     def enumerate(self) -> np.ndarray:
         """Every possible assignment, one boolean row per assignment (units in columns).
@@ -170,14 +180,15 @@ class Assignment:
         return out
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` independent uniform draws from the design (boolean, units in columns)."""
-        keys = rng.random((n, len(self.units)))
-        out = np.zeros_like(keys, dtype=bool)
+        """``n`` independent uniform draws from the design (boolean, units in columns).
+
+        Shuffling the observed arms within each block gives every assignment with the
+        block's number of treated units the same probability.
+        """
+        out = np.empty((n, len(self.units)), dtype=bool)
         for b in range(len(self.blocks)):
             members = np.flatnonzero(self.block_of_unit == b)
-            order = np.argsort(keys[:, members], axis=1)[:, : self.block_treated[b]]
-            rows = np.repeat(np.arange(n), order.shape[1])
-            out[rows, members[order.ravel()]] = True
+            out[:, members] = rng.permuted(np.tile(self.observed[members], (n, 1)), axis=1)
         return out
 
     def rows(self, assignments: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ in means, OLS, the imputation DiD), ``linear=True`` evaluates each assignment tw
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Callable, Hashable
 from typing import Any, Literal
@@ -42,7 +43,9 @@ Alternative = Literal["two-sided", "greater", "less"]
 EXACT_LIMIT = 20_000
 #: Monte Carlo draws when the design has more than :data:`EXACT_LIMIT` assignments.
 DEFAULT_N_PERM = 9_999
-_CHUNK = 256
+# Assignments are drawn and evaluated in chunks of about this many cells (units x draws),
+# so a Monte Carlo test on register-sized individual designs stays in memory.
+_CHUNK_CELLS = 2_000_000
 
 
 class RandomizationResults(EstimateResults):
@@ -69,7 +72,7 @@ class RandomizationResults(EstimateResults):
     def __init__(self, name: str, observed: float, distribution: np.ndarray, *, pvalue: float,
                  exact: bool, assignment: Assignment, alternative: str, inverter,
                  seed: int | None, ledger: ExclusionLedger | None = None) -> None:
-        method = (f"exact, all {assignment.n_assignments:,} assignments" if exact
+        method = (f"exact, all {len(distribution):,} assignments" if exact
                   else f"Monte Carlo, {len(distribution):,} draws (seed {seed})")
         super().__init__(
             pd.Series({name: observed}), pd.Series({name: float(np.std(distribution))}),
@@ -82,7 +85,8 @@ class RandomizationResults(EstimateResults):
         self.pvalue = float(pvalue)
         self.exact = exact
         self.assignment = assignment
-        self.n_assignments = assignment.n_assignments
+        self.n_assignments = (assignment.n_assignments if assignment.log10_assignments < 15
+                              else math.inf)
         self.n_draws = len(distribution)
         self.alternative = alternative
         self.seed = seed
@@ -206,6 +210,12 @@ def randomization_test(
                           "in means) or a statistic callable.")
     assignment = Assignment(frame, group=group, block=block, cluster=cluster, treated=treated)
     draws, exact = _draws(assignment, n_perm, seed)
+    observed_assignment = assignment.observed[None, :]
+
+    def with_observed():
+        yield observed_assignment
+        yield from draws()
+
     linear = statistic is None if linear is None else linear
 
     evaluate = _evaluator(frame, statistic, assignment, group, outcome, param)
@@ -213,21 +223,26 @@ def randomization_test(
     shift = (assignment.rows(assignment.observed).astype(float) if treatment is None
              else as_numeric(frame, treatment, "treatment", "Randomisation test").to_numpy(float))
 
-    observed_assignment = assignment.observed[None, :]
-    base = evaluate(y, np.vstack([observed_assignment, draws]))
+    if statistic is None:
+        # One pass gives the statistic of the outcome and of the shift (linear inversion).
+        both = evaluate(np.column_stack([y, shift]), with_observed())
+        base, slope = both[:, 0], both[:, 1]
+    else:
+        base = evaluate(y, with_observed())
     obs, dist = base[0], base[1:]
     pvalue = _pvalue(obs, dist, alternative, exact)
 
     inverter = None
     if y is not None:
         if linear:
-            slope = evaluate(shift, np.vstack([observed_assignment, draws]))
+            if statistic is not None:
+                slope = evaluate(shift, with_observed())
 
             def stats_at(tau: float) -> np.ndarray:
                 return base - tau * slope
         else:
             def stats_at(tau: float) -> np.ndarray:
-                return evaluate(y - tau * shift, np.vstack([observed_assignment, draws]))
+                return evaluate(y - tau * shift, with_observed())
 
         def inverter(level: float) -> tuple[float, float]:
             return _invert(stats_at, obs, float(np.std(dist)), 1 - level, exact)
@@ -239,10 +254,15 @@ def randomization_test(
 
 
 def _draws(assignment: Assignment, n_perm: int | None, seed: int | None):
-    total = assignment.n_assignments
+    """``(chunks, exact)``: ``chunks()`` yields the assignments to evaluate, the same ones
+    at every call (the interval re-evaluates them at each tau)."""
+    # Exact counts of register-sized designs are huge integers, slow to compute.
+    total = assignment.n_assignments if assignment.log10_assignments < 15 else math.inf
+    size = max(1, _CHUNK_CELLS // max(1, len(assignment.units)))
     if n_perm is None:
         if total <= EXACT_LIMIT:
-            return assignment.enumerate(), True
+            every = assignment.enumerate()
+            return (lambda: (every[i:i + size] for i in range(0, len(every), size))), True
         n_perm = DEFAULT_N_PERM
     elif n_perm < 1:
         raise ConfigError(f"n_perm must be a positive integer, got {n_perm!r}.")
@@ -251,24 +271,28 @@ def _draws(assignment: Assignment, n_perm: int | None, seed: int | None):
             f"n_perm={n_perm:,} asks for at least as many re-randomisations as the design "
             f"allows: {assignment.describe()}. Use n_perm=None to enumerate all {total:,} "
             "assignments (an exact p-value).")
-    return assignment.sample(n_perm, np.random.default_rng(seed)), False
+
+    def chunks():
+        rng = np.random.default_rng(seed)
+        for start in range(0, n_perm, size):
+            yield assignment.sample(min(size, n_perm - start), rng)
+    return chunks, False
 
 
 def _evaluator(frame, statistic, assignment: Assignment, group, outcome, param):
-    """``evaluate(y, unit_assignments) -> statistic per assignment``."""
+    """``evaluate(y, chunks) -> statistic per assignment`` over chunks of assignments."""
     if statistic is None:
         block_rows = assignment.block_of_unit[assignment.unit_of_row]
 
-        def evaluate(y, assignments):
-            return np.concatenate([
-                _difference_in_means(y, assignment.rows(chunk), block_rows)
-                for chunk in np.array_split(assignments, max(1, len(assignments) // _CHUNK))])
+        def evaluate(y, chunks):
+            return np.concatenate([_difference_in_means(y, assignment.rows(chunk), block_rows)
+                                   for chunk in chunks])
         return evaluate
 
     labels = _label_maker(frame[group], assignment)
 
-    def evaluate(y, assignments):
-        values = np.empty(len(assignments))
+    def evaluate(y, chunks):
+        values = []
         work = frame.copy()
         if y is not None and outcome is not None:
             work[outcome] = y
@@ -278,10 +302,11 @@ def _evaluator(frame, statistic, assignment: Assignment, group, outcome, param):
             # only the point estimate is used.
             warnings.simplefilter("ignore", EvalkitWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            for i, unit_assignment in enumerate(assignments):
-                work[group] = labels(assignment.rows(unit_assignment))
-                values[i] = _as_number(statistic(work), param)
-        return values
+            for chunk in chunks:
+                for unit_assignment in chunk:
+                    work[group] = labels(assignment.rows(unit_assignment))
+                    values.append(_as_number(statistic(work), param))
+        return np.array(values)
     return evaluate
 
 
@@ -311,17 +336,23 @@ def _as_number(value, param: str | None) -> float:
 
 def _difference_in_means(y: np.ndarray, rows: np.ndarray, block_rows: np.ndarray) -> np.ndarray:
     """(Block-weighted) difference in means for each row assignment in ``rows``."""
-    out = np.zeros(len(rows))
-    n = len(y)
-    for b in np.unique(block_rows):
+    blocks = np.unique(block_rows)
+    if len(blocks) == 1:
+        return _mean_difference(y, rows)
+    out = np.zeros((len(rows), *y.shape[1:]))
+    for b in blocks:
         cols = block_rows == b
-        t = rows[:, cols].astype(float)
-        yb = y[cols]
-        n_t = t.sum(axis=1)
-        mean_t = t @ yb / n_t
-        mean_c = (yb.sum() - t @ yb) / (cols.sum() - n_t)
-        out += cols.sum() / n * (mean_t - mean_c)
+        out += cols.mean() * _mean_difference(y[cols], rows[:, cols])
     return out
+
+
+def _mean_difference(y: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Difference in means per assignment; ``y`` may hold several outcomes in columns."""
+    n_t = rows.sum(axis=1)
+    if y.ndim == 2:
+        n_t = n_t[:, None]
+    sum_t = rows @ y
+    return sum_t / n_t - (y.sum(axis=0) - sum_t) / (len(y) - n_t)
 
 
 def _hits(obs: float, dist: np.ndarray, alternative: str) -> np.ndarray:

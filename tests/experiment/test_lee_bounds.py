@@ -92,13 +92,13 @@ def test_imbens_manski_interval_by_hand():
 
 @pytest.mark.parametrize("covariates", [None, ["age_band", "education"]])
 def test_bounds_bracket_the_effect_on_the_always_employed(covariates):
-    reps, bracketed, covered, widths, naive = (30 if covariates is None else 16), 0, 0, [], []
+    reps, bracketed, covered, widths, naive = (30 if covariates is None else 12), 0, 0, [], []
     truth, trims = None, []
     for seed in range(reps):
         ds = activation_earnings.generate(seed=seed, n=3000)
         truth = ds.truth
         res = LeeBounds(ds["persons"], group="group", outcome="log_earnings",
-                        observed="employed", covariates=covariates).fit(n_boot=40, seed=seed)
+                        observed="employed", covariates=covariates).fit(n_boot=30, seed=seed)
         lower, upper = res.params
         bracketed += lower <= truth["effect_always_employed"] <= upper
         lo, hi = res.imbens_manski(0.95)

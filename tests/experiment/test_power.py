@@ -133,9 +133,9 @@ def test_simulated_power_panel_did_agrees_with_analytic():
         # The 2x2 panel DiD is the difference in mean changes.
         return pd.DataFrame({"arm": arm, "y": after - before})
 
-    sim = simulate_power(draw, _dim_test, n_sim=600, seed=3)
+    sim = simulate_power(draw, _dim_test, n_sim=300, seed=3)
     analytic = power_did(effect, n, autocorrelation=phi)
-    assert abs(sim.power - analytic) < 3 * math.sqrt(analytic * (1 - analytic) / 600)
+    assert abs(sim.power - analytic) < 3 * math.sqrt(analytic * (1 - analytic) / 300)
 
 
 def test_minimum_size_finds_the_smallest_number_of_clusters():
@@ -150,7 +150,7 @@ def test_minimum_size_finds_the_smallest_number_of_clusters():
 
 def test_power_curve_with_simulated_points(tmp_path):
     curve = power_curve(power_individual, "n", range(20, 201, 10), effect=0.5)
-    sims = [simulate_power(_normal_draw(n, 0.5), _dim_test, n_sim=100, seed=n)
+    sims = [simulate_power(_normal_draw(n, 0.5), _dim_test, n_sim=60, seed=n)
             for n in (40, 100, 160)]
     curve.add_simulation([40, 100, 160], sims)
     frame = curve.to_frame()

@@ -136,7 +136,7 @@ def test_interval_covers_a_constant_effect_at_its_level():
 def test_size_under_the_null_on_hope_stations_is_exact():
     """No effect and no selection: the pilot label is irrelevant, so the exact cluster RI
     p-value is uniform on {1/35, ..., 35/35} and P(p <= k/35) = k/35."""
-    reps = 100
+    reps = 60
     pvalues = []
     for seed in range(reps):
         survey = hope_in_stations.generate(seed=seed, n_per_station_wave=30, effect_scale=0,
@@ -170,7 +170,7 @@ def _hope_did(frame, covariates=("age", "months_homeless", "health_problem")):
 
 @pytest.mark.filterwarnings("ignore::evalkit.errors.FewClustersWarning")
 def test_hope_did_exact_p_over_the_35_station_assignments():
-    survey = hope_in_stations.generate(seed=2024, n_per_station_wave=150)["survey"]
+    survey = hope_in_stations.generate(seed=2024, n_per_station_wave=80)["survey"]
     ri = randomization_test(survey, _hope_did, group="pilot", cluster="station",
                             outcome="slept_in_shelter", treatment="integrated", linear=True,
                             param="att")
@@ -268,3 +268,28 @@ def test_plot_draws_the_distribution_and_the_observed_value():
     ax = ri.plot()
     assert ax.lines[0].get_xdata()[0] == pytest.approx(ri.statistic)
     assert "Observed" in ax.get_legend().get_texts()[0].get_text()
+
+
+def test_monte_carlo_draws_are_uniform_over_the_assignments():
+    data = _block_cluster_data()
+    design = Assignment(data, group="arm", block="blk", cluster="site")
+    every = {row.tobytes(): i for i, row in enumerate(design.enumerate())}
+    draws = design.sample(12_000, np.random.default_rng(3))
+    counts = np.bincount([every[row.tobytes()] for row in draws], minlength=len(every))
+    assert stats.chisquare(counts).pvalue > 1e-3
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::evalkit.errors.FewClustersWarning")
+def test_did_randomisation_test_size_on_hope_stations():
+    """The imputation DiD as the statistic, no effect and no selection: exact size."""
+    reps, pvalues = 200, []
+    for seed in range(reps):
+        survey = hope_in_stations.generate(seed=seed, n_per_station_wave=60, effect_scale=0,
+                                           selection_strength=0)["survey"]
+        pvalues.append(randomization_test(survey, _hope_did, group="pilot", cluster="station",
+                                          param="att").pvalue)
+    pvalues = np.array(pvalues)
+    for k in (2, 7):
+        rate, nominal = np.mean(pvalues <= k / 35 + 1e-12), k / 35
+        assert abs(rate - nominal) < 3 * math.sqrt(nominal * (1 - nominal) / reps)
