@@ -82,5 +82,10 @@ class EvalkitWarning(UserWarning):
 MIN_CLUSTERS = 30
 
 
+class OverlapWarning(EvalkitWarning):
+    """A propensity score fitted but with poor overlap (scores at 0 or 1, separation, no
+    convergence): the fit is returned so that overlap can be inspected and plotted."""
+
+
 class FewClustersWarning(EvalkitWarning):
     """Cluster-robust inference with fewer than :data:`MIN_CLUSTERS` clusters."""

@@ -34,7 +34,8 @@ from evalkit.cohort.matching import nn_matching, whiten
 from evalkit.cohort.propensity import (
     PropensityScore,
     PropensityScoreResults,
-    fit_logit,
+    check_overlap,
+    estimate_logit,
     trim_sample,
 )
 from evalkit.cohort.regression import difference_in_means, regression_adjustment
@@ -146,7 +147,7 @@ class CohortComparison:
         n, k = sample.n, len(sample.outcome_names)
         psi = np.zeros((n, k))
         rows_before, persons_before = ledger.n_rows, ledger.n_persons
-        records, first_ps = [], None
+        records, first_ps, matched = [], None, {}
         for col, name in enumerate(sample.outcome_names):
             rows = sample.outcome_rows(name)
             n_missing = int((~rows).sum())
@@ -162,15 +163,17 @@ class CohortComparison:
                 key = (repr(trim), rows.tobytes())
                 if key not in self._ps_cache:
                     sub.check_covariates()
-                    self._ps_cache[key] = fit_logit(sub.x, sub.d, sub.s, sub.covariate_names)
+                    self._ps_cache[key] = estimate_logit(sub.x, sub.d, sub.s,
+                                                         sub.covariate_names)
                 logit = self._ps_cache[key]
+                check_overlap(logit, sub.d, sub.s, sub.covariate_names, estimand)
                 if first_ps is None:
                     first_ps = (logit, sub)
             elif method == "ra" or method == "matching":
                 sub.check_covariates()
             y = sub.y[name]
             if method == "dim":
-                est = difference_in_means(y, sub.d, sub.s)
+                est = difference_in_means(y, sub.d, sub.s, hc2=sub.cluster is None)
             elif method == "ra":
                 est = regression_adjustment(y, sub.d, sub.x, sub.s, estimand,
                                             sub.covariate_names, labels)
@@ -188,6 +191,11 @@ class CohortComparison:
                 unmatched = est.details.pop("unmatched")
                 n_t -= int((unmatched & (sub.d == 1)).sum())
                 n_c -= int((unmatched & (sub.d == 0)).sum())
+                used_controls = est.details.pop("n_control_used")
+                if estimand == "ATT":  # comparison persons actually matched
+                    n_c = used_controls
+                matched[name] = (sub, est.details.pop("match_weight"),
+                                 est.details.pop("subclass"))
             ess_t, ess_c = est.ess_treated, est.ess_control
             records.append({"outcome": name, "estimate": est.tau, "y1": est.y1, "y0": est.y0,
                             "n_treated": n_t, "n_control": n_c,
@@ -225,7 +233,7 @@ class CohortComparison:
             estimand=estimand, counts=table[count_cols].astype(float),
             potential_outcomes=table[["y1", "y0"]], influence=psi,
             row_index=sample.row_index, cluster_codes=sample.cluster, propensity=ps_results,
-            ledger=ledger, info=info, details=details)
+            ledger=ledger, info=info, details=details, matched=matched or None)
 
     def _matching(self, sub, y, logit, estimand, ledger, name, n_neighbors, match_on, ps_scale,
                   metric, caliper, replace, variance, var_neighbors, adjust_ps, bias_adjust,
@@ -312,7 +320,8 @@ def _check_choice(value, allowed, name):
 
 
 def _se_label(method, variance, sample, score_adjusted: bool = False) -> str:
-    base = {"matching": f"Abadie-Imbens ({variance})", "dim": "robust (unequal variances)"}.get(
+    base = {"matching": f"Abadie-Imbens ({variance})", "dim": "HC2 (Welch / Neyman, unequal variances)" if sample.cluster is None
+        else "robust (unequal variances)"}.get(
         method, "influence function (sandwich)")
     if score_adjusted and variance == "population":
         base += ", adjusted for the estimated score (Abadie-Imbens 2016)"

@@ -474,6 +474,7 @@ def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: flo
     q_weight = np.zeros(n)
     unmatched = np.zeros(n, dtype=bool)
     sizes = []
+    subclass = np.full(n, -1, dtype=np.int64)
     for query_rows, pool_rows in targets:
         if replace:
             sets = matcher.across(pool_rows, query_rows, n_neighbors)
@@ -492,6 +493,10 @@ def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: flo
         k_weight += np.bincount(sets.idx, weights=contrib, minlength=n)
         q_weight += np.bincount(sets.idx, weights=contrib * contrib, minlength=n)
         sizes.append(sets.sizes[~none])
+        if not replace:  # pairs (or 1:k sets) are disjoint: number them like MatchIt
+            pair = np.cumsum(~none) - 1
+            subclass[query_rows[~none]] = pair[~none]
+            subclass[sets.idx] = pair[rows]
     used = ~unmatched & ((d == 1) if estimand == "ATT" else np.ones(n, dtype=bool))
     if not used.any():
         raise EstimationError("no person could be matched within the caliper; widen it.")
@@ -540,6 +545,9 @@ def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: flo
         "n_unmatched": int(unmatched.sum()),
         "mean_set_size": float(np.concatenate(sizes).mean()) if sizes else np.nan,
         "max_times_used": float(k_weight.max()),
+        "n_control_used": int(((d == 0) & (lam > 0)).sum()),
+        "match_weight": lam,
+        "subclass": subclass if not replace else None,
     }
     est = EffectEstimate(tau, psi, mu1, mu1 - tau, kish_ess(lam[t & used]),
                          kish_ess(lam[~t & (lam > 0)]), details=details)

@@ -25,8 +25,9 @@ kept sample.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ from scipy.special import expit
 from evalkit.cohort.results import influence_variance
 from evalkit.cohort.sample import CohortSample
 from evalkit.data.validation import show_values
-from evalkit.errors import ConfigError, EstimationError, OverlapError
+from evalkit.errors import ConfigError, EstimationError, OverlapError, OverlapWarning
 from evalkit.results import EstimateResults
 
 #: Scores closer than this to 0 or 1 are treated as "at the boundary" (no overlap).
@@ -53,6 +54,8 @@ class LogitFit:
     design: np.ndarray
     hessian_inv: np.ndarray
     influence: np.ndarray  # n x p, H^-1 s_i (d_i - e_i) x_i
+    converged: bool = True
+    separating: list = field(default_factory=list)
 
     @property
     def logit(self) -> np.ndarray:
@@ -84,7 +87,7 @@ def separating_covariates(x: np.ndarray, d: np.ndarray, names: Sequence[str]) ->
 
 
 def newton_logit(design: np.ndarray, d: np.ndarray, s: np.ndarray, names: Sequence[str],
-                 maxiter: int = 100, tol: float = 1e-11) -> np.ndarray:
+                 maxiter: int = 100, tol: float = 1e-11) -> tuple[np.ndarray, bool]:
     """Weighted logit maximum likelihood by Newton-Raphson with step halving.
 
     Maximises ``sum s [d eta - log(1 + exp eta)]``, ``eta = design @ beta``. Columns are
@@ -93,6 +96,11 @@ def newton_logit(design: np.ndarray, d: np.ndarray, s: np.ndarray, names: Sequen
     take a few seconds (statsmodels' GLM IRLS, with an SVD per iteration and rank checks,
     took ~7 s per 100,000 persons on the shared test machine); the estimates equal
     statsmodels' to 1e-8 (tests).
+
+    Returns ``(beta, converged)``. Under (quasi-)separation the likelihood has no maximum:
+    coefficients drift towards infinity and the Hessian degenerates; the iterations then
+    stop with ``converged=False`` and the last coefficients, so that the caller decides
+    whether the fit is usable for its estimand (:func:`check_overlap`).
     """
     scale = np.abs(design).max(axis=0)
     scale[scale == 0] = 1.0
@@ -105,7 +113,7 @@ def newton_logit(design: np.ndarray, d: np.ndarray, s: np.ndarray, names: Sequen
         every = len(d) // WARM_START_ROWS + 1
         sub = slice(None, None, every)
         with np.errstate(all="ignore"):
-            warm = newton_logit(design[sub], d[sub], s[sub], names, maxiter=25, tol=1e-6)
+            warm, _ = newton_logit(design[sub], d[sub], s[sub], names, maxiter=25, tol=1e-6)
         if np.all(np.isfinite(warm)):
             beta = warm * scale
 
@@ -114,16 +122,19 @@ def newton_logit(design: np.ndarray, d: np.ndarray, s: np.ndarray, names: Sequen
         return np.dot(s, d * eta - np.logaddexp(0.0, eta))
 
     current = loglik(beta)
-    for _ in range(maxiter):
+    converged = False
+    for iteration in range(maxiter):
         ps = expit(z @ beta)
         grad = z.T @ (s * (d - ps))
         hessian = z.T @ (z * (s * ps * (1 - ps))[:, None])
         try:
             step = np.linalg.solve(hessian, grad)
         except np.linalg.LinAlgError as exc:
-            raise EstimationError(
-                "the propensity-score design is singular: collinear covariates among "
-                f"{show_values(names)}.") from exc
+            if iteration == 0:
+                raise EstimationError(
+                    "the propensity-score design is singular: collinear covariates among "
+                    f"{show_values(names)}.") from exc
+            break  # weights p(1-p) vanished: separation, reported by the caller
         t = 1.0
         while True:
             candidate = beta + t * step
@@ -133,56 +144,119 @@ def newton_logit(design: np.ndarray, d: np.ndarray, s: np.ndarray, names: Sequen
             t /= 2
         beta, current = candidate, value
         if np.max(np.abs(t * step)) < tol * (1.0 + np.max(np.abs(beta))):
+            converged = True
             break
     if not np.all(np.isfinite(beta)):
         raise EstimationError(
             "the propensity-score logit did not converge to finite coefficients; check for "
             f"collinear or separating covariates among {show_values(names)}.")
-    return beta / scale
+    return beta / scale, converged
 
 
-def fit_logit(x: np.ndarray, d: np.ndarray, s: np.ndarray, names: Sequence[str]) -> LogitFit:
+def estimate_logit(x: np.ndarray, d: np.ndarray, s: np.ndarray, names: Sequence[str]
+                   ) -> LogitFit:
     """Weighted logit of ``d`` on ``[1, x]`` (maximum likelihood, :func:`newton_logit`).
 
-    Raises
-    ------
-    OverlapError
-        Perfect or quasi-perfect separation (fitted scores at 0 or 1), naming the
-        covariate(s) responsible when a single covariate separates the groups.
+    Never refuses for lack of overlap: the fit records whether Newton converged and which
+    covariates alone separate the groups, and :func:`check_overlap` (estimators) or
+    :func:`overlap_problems` (diagnostics) judge it. Raises only for a singular design.
     """
     design = with_intercept(x)
     used = s > 0
     separating = separating_covariates(x[used], d[used], names) if x.shape[1] else []
-    if separating:
-        raise OverlapError(
-            f"perfect separation: covariate(s) {show_values(separating)} alone separate treated "
-            "from comparison persons (their ranges, or one of their categories, occur in one "
-            "group only), so the propensity score is 0 or 1 there. Drop or coarsen these "
-            "covariates, or restrict the sample to the region where both groups occur."
-        )
-    beta = newton_logit(design, d, s, names)
+    beta, converged = newton_logit(design, d, s, names)
     ps = expit(design @ beta)
-    at_boundary = used & ((ps < BOUNDARY) | (ps > 1 - BOUNDARY))
-    if at_boundary.any():
-        z = np.abs(beta[1:]) * design[:, 1:].std(axis=0)
-        worst = [names[j] for j in np.argsort(-z)[:3]]
-        raise OverlapError(
-            f"propensity scores at 0 or 1 for {int(at_boundary.sum())} person(s): treated and "
-            "comparison persons do not overlap (quasi-separation by a combination of "
-            f"covariates; largest standardised coefficients: {show_values(worst)}). Trim the "
-            "sample (trim='crump'), simplify the score model, or restrict the sample."
-        )
     w = s * ps * (1 - ps)
     hessian = design.T @ (design * w[:, None])
     try:
         hessian_inv = np.linalg.inv(hessian)
-    except np.linalg.LinAlgError as exc:
-        raise EstimationError(
-            f"the propensity-score design is singular: collinear covariates among "
-            f"{show_values(names)}."
-        ) from exc
+    except np.linalg.LinAlgError:
+        if converged:
+            raise EstimationError(
+                f"the propensity-score design is singular: collinear covariates among "
+                f"{show_values(names)}.") from None
+        hessian_inv = np.linalg.pinv(hessian)  # diverged fit: for inspection only
     influence = (design * (s * (d - ps))[:, None]) @ hessian_inv
-    return LogitFit(beta, ps, design, hessian_inv, influence)
+    return LogitFit(beta, ps, design, hessian_inv, influence, converged, separating)
+
+
+def overlap_problems(fit: LogitFit, d: np.ndarray, s: np.ndarray, names: Sequence[str],
+                     estimand: str | None = None) -> list[str]:
+    """Reasons why ``fit`` cannot serve the ``estimand`` (empty list: usable).
+
+    What is refused is a score at the boundary *that carries weight* for the estimand:
+
+    * ATT: scores at 1 (a treated person at 1 has no comparable comparison person; a
+      comparison person at 1 would get the weight ``e/(1-e)`` -> infinity). Comparison
+      persons at 0 are harmless: their ATT weight ``e/(1-e)`` vanishes (NSW vs CPS-1:
+      58 such men carry 3e-7 of the treated group's weight), even when the logit
+      coefficients of a region without treated persons drift without converging.
+    * ATE, or ``None`` (any use of the score, e.g. response weights ``1/e``): any score at 0
+      or 1, since ``1/e`` or ``1/(1-e)`` explodes.
+    * ``"any"`` (diagnostics): also separation or non-convergence without boundary scores.
+
+    Separating covariates and non-convergence are named as the cause.
+    """
+    used = s > 0
+    low = used & (fit.ps < BOUNDARY)
+    high = used & (fit.ps > 1 - BOUNDARY)
+    bad = high if estimand == "ATT" else low | high
+    problems = []
+    if bad.any():
+        n_t, n_c = int((bad & (d == 1)).sum()), int((bad & (d == 0)).sum())
+        where = "at 1" if estimand == "ATT" else "at 0 or 1"
+        problems.append(
+            f"propensity scores {where} for {n_t} treated and {n_c} comparison person(s): "
+            "they have no counterpart in the other group")
+    elif estimand != "any":
+        return problems
+    if fit.separating:
+        problems.append(
+            f"covariate(s) {show_values(fit.separating)} alone separate treated from "
+            "comparison persons (their ranges, or one of their categories, occur in one group "
+            "only)")
+    if not fit.converged:
+        problems.append(
+            "the logit did not converge (coefficients drift to infinity: a combination of "
+            "covariates separates the groups)")
+    return problems
+
+
+def check_overlap(fit: LogitFit, d: np.ndarray, s: np.ndarray, names: Sequence[str],
+                  estimand: str | None = None) -> None:
+    """Raise :class:`OverlapError` when ``fit`` cannot serve ``estimand`` (see
+    :func:`overlap_problems`), with remedies that work: trimming is applied after the fit
+    (the persons at the boundary are dropped, then the score is re-estimated on the rest)."""
+    problems = overlap_problems(fit, d, s, names, estimand)
+    if not problems:
+        return
+    design = fit.design
+    z = np.abs(fit.beta[1:]) * design[:, 1:].std(axis=0)
+    worst = [names[j] for j in np.argsort(-z)[:3]]
+    drop = (f"drop or coarsen {show_values(fit.separating)}" if fit.separating
+            else f"simplify the score model (largest standardised coefficients: "
+                 f"{show_values(worst)})")
+    raise OverlapError(
+        "; ".join(problems) + ". Remedies: trim the sample (trim='crump', or trim=0.01 to "
+        "keep 0.01 <= e(x) <= 0.99; persons outside are dropped after the fit and recorded), "
+        f"{drop}, or restrict the sample to persons comparable with the other group. "
+        "Inspect overlap with PropensityScore(...).fit().plot()."
+    )
+
+
+def fit_logit(x: np.ndarray, d: np.ndarray, s: np.ndarray, names: Sequence[str],
+              estimand: str | None = None) -> LogitFit:
+    """:func:`estimate_logit` followed by :func:`check_overlap` for ``estimand``.
+
+    Raises
+    ------
+    OverlapError
+        Separation, non-convergence, or scores at the boundary that carry weight for the
+        estimand, naming the covariate(s) responsible when a single one separates the groups.
+    """
+    fit = estimate_logit(x, d, s, names)
+    check_overlap(fit, d, s, names, estimand)
+    return fit
 
 
 def crump_alpha(ps: np.ndarray, s: np.ndarray | None = None) -> float:
@@ -193,6 +267,7 @@ def crump_alpha(ps: np.ndarray, s: np.ndarray | None = None) -> float:
     ``alpha = 1/2 - sqrt(1/4 - 1/gamma)``. Returns 0 when no trimming is needed.
     """
     s = np.ones_like(ps) if s is None else s
+    ps = np.clip(ps, 1e-12, 1 - 1e-12)  # scores at the boundary: huge, not infinite, g
     g = 1.0 / (ps * (1.0 - ps))
     order = np.argsort(g)
     g, w = g[order], s[order]
@@ -366,24 +441,41 @@ class PropensityScore:
 
     def fit(self, trim=None) -> PropensityScoreResults:
         """Fit the logit; with ``trim`` ("crump" or a in (0, 0.5)) drop persons outside the
-        bounds (recorded in the ledger) and refit on the rest."""
+        bounds computed from this fit (recorded in the ledger) and refit on the rest.
+
+        Always returns when the design is estimable, so that overlap can be inspected and
+        plotted: separation, non-convergence and scores at 0 or 1 raise an
+        :class:`~evalkit.errors.OverlapWarning` (the estimators refuse them where they
+        matter for the estimand, see :func:`check_overlap`).
+        """
         ledger = self.sample.ledger.copy()
         sample = self.sample
         bounds = None
-        if trim is not None:
-            sample, bounds = trim_sample(sample, trim, ledger)
         sample.check_groups()
         sample.check_covariates(sample.s > 0)
-        fit = fit_logit(sample.x, sample.d, sample.s, sample.covariate_names)
+        if trim is not None:
+            sample, bounds = trim_sample(sample, trim, ledger)
+            sample.check_covariates(sample.s > 0)
+        fit = estimate_logit(sample.x, sample.d, sample.s, sample.covariate_names)
+        problems = overlap_problems(fit, sample.d, sample.s, sample.covariate_names, "any")
+        if problems:
+            warnings.warn("; ".join(problems) + ". Inspect overlap with .overlap() and .plot(); "
+                          "weighting and matching estimators refuse what matters for their "
+                          "estimand (trim='crump' or trim=a drops persons outside the bounds).",
+                          OverlapWarning, stacklevel=2)
         return PropensityScoreResults(fit, sample, bounds, ledger)
 
 
 def trim_sample(sample: CohortSample, trim, ledger) -> tuple[CohortSample, tuple[float, float]]:
     """Fit the score on ``sample``, drop persons outside the ``trim`` bounds (recorded in
-    ``ledger``) and return the kept sample with the bounds; the caller refits on it."""
+    ``ledger``) and return the kept sample with the bounds; the caller refits on it.
+
+    The first fit is not checked for overlap: trimming is the remedy for scores at 0 or 1,
+    and a separating fit still orders persons by their score.
+    """
     sample.check_groups()
     sample.check_covariates(sample.s > 0)
-    fit = fit_logit(sample.x, sample.d, sample.s, sample.covariate_names)
+    fit = estimate_logit(sample.x, sample.d, sample.s, sample.covariate_names)
     low, high = trim_bounds(fit.ps, sample.s, trim)
     outside = (fit.ps < low) | (fit.ps > high)
     if outside.any():

@@ -3,7 +3,7 @@
 Notation: ``d`` treatment indicator, ``s`` survey weights, ``S = sum s``, ``S1 = sum s d``.
 
 * Difference in means (randomised cohorts): ``tau = ybar_1 - ybar_0`` (weighted means);
-  the same number is the ATT and the ATE.
+  the same number is the ATT and the ATE; HC2 (Welch / Neyman) standard error.
 * Regression adjustment (Stata ``teffects ra``, statsmodels ``TreatmentEffect.ra``): one
   (weighted) least-squares fit ``m_g(x) = [1, x] beta_g`` per group ``g``, then
   ``ATE = sum s (m_1 - m_0) / S`` and ``ATT = sum s d (m_1 - m_0) / S1``.
@@ -23,17 +23,27 @@ from evalkit.data.validation import show_values
 from evalkit.errors import EstimationError
 
 
-def difference_in_means(y: np.ndarray, d: np.ndarray, s: np.ndarray) -> EffectEstimate:
+def difference_in_means(y: np.ndarray, d: np.ndarray, s: np.ndarray, *, hc2: bool = True
+                        ) -> EffectEstimate:
     """Weighted difference in group means with its influence function.
 
-    ``psi_i = s_i d_i (y_i - ybar_1)/S1 - s_i (1-d_i)(y_i - ybar_0)/S0``; ``sum psi^2`` is
-    the unequal-variance (Welch) variance with ``n`` instead of ``n - 1`` denominators.
+    ``psi_i = s_i d_i (y_i - ybar_1)/S1 - s_i (1-d_i)(y_i - ybar_0)/S0`` gives
+    ``sum psi^2``, the HC0 variance. With ``hc2`` (default) each term is divided by
+    ``sqrt(1 - h_i)``, ``h_i = s_i / S_g`` the leverage of person ``i`` in the weighted
+    regression of ``y`` on a group dummy, so ``sum psi^2`` is the HC2 variance (MacKinnon &
+    White 1985); unweighted it is the Welch / Neyman unequal-variance variance
+    ``s_1^2/n_1 + s_0^2/n_0`` (``n - 1`` denominators), the conservative variance of a
+    randomised experiment (Imbens & Rubin 2015, ch. 6; R ``estimatr::difference_in_means``).
+    Cluster-robust variances use the HC0 terms (Liang-Zeger, as Stata's ``vce(cluster)``).
     """
     t = d == 1
     s1, s0 = s[t].sum(), s[~t].sum()
     y1 = np.dot(s[t], y[t]) / s1
     y0 = np.dot(s[~t], y[~t]) / s0
     psi = np.where(t, s * (y - y1) / s1, -s * (y - y0) / s0)
+    if hc2:
+        leverage = np.where(t, s / s1, s / s0)
+        psi = psi / np.sqrt(np.clip(1.0 - leverage, np.finfo(float).tiny, None))
     return EffectEstimate(y1 - y0, psi, y1, y0)
 
 

@@ -105,6 +105,7 @@ class CohortEstimateResults(EstimateResults):
         ledger=None,
         info: dict | None = None,
         details: dict | None = None,
+        matched: dict | None = None,
     ) -> None:
         title = f"Cohort comparison: {estimand} by {METHOD_LABELS.get(method, method)}"
         super().__init__(params, std_errors, title=title, info=info, ledger=ledger)
@@ -117,6 +118,56 @@ class CohortEstimateResults(EstimateResults):
         self.cluster_codes = cluster_codes
         self.propensity = propensity
         self.details = dict(details or {})
+        self._matched = matched
+
+    def matched_data(self, outcome: str | None = None) -> pd.DataFrame:
+        """The matched sample, like MatchIt's ``match.data()``: one row per person used.
+
+        Rows are the caller's rows (all their columns, original index labels) of the
+        persons with a positive matching weight, with two columns added:
+
+        ``weights``
+            Matching weights, survey weights excluded (MatchIt's convention): 1 for a
+            matched treated person (ATT); for a comparison person ``j``,
+            ``sum_i s_i 1[j in J(i)] / sum_{J(i)} s`` divided by ``s_j``, i.e. the number
+            of times it is used, each use counting ``1/|J(i)|`` unweighted; comparison
+            weights are then rescaled to sum to the number of distinct matched comparison
+            persons (MatchIt). For the ATE every person gets ``1 + K_i/s_i``.
+        ``subclass``
+            Pair (matched-set) number, 1-based, after matching without replacement; missing
+            with replacement (a comparison person may then serve several sets).
+
+        ``balance_table(res.matched_data(), group, covariates, weights="weights")`` then
+        shows balance after matching (multiply by the survey weight, or pass ``weight=``,
+        when there is one).
+
+        Parameters
+        ----------
+        outcome
+            Outcome whose analysis sample is returned (default: the first); samples differ
+            between outcomes only when outcomes are missing for different persons.
+        """
+        if not self._matched:
+            raise AttributeError(
+                f"matched_data() needs matching results; these are {self.method!r} results. "
+                "Fit with method='matching'.")
+        name = self.outcomes[0] if outcome is None else outcome
+        if name not in self._matched:
+            raise KeyError(f"outcome {name!r} is not among {self.outcomes}.")
+        sample, lam, subclass = self._matched[name]
+        weights = lam / sample.s
+        control = sample.d == 0
+        if self.estimand == "ATT":
+            used_c = control & (weights > 0)
+            weights[used_c] *= used_c.sum() / weights[used_c].sum()
+        keep = weights > 0
+        frame = sample.source.iloc[sample.source_positions[sample.positions[keep]]].copy()
+        frame["weights"] = weights[keep]
+        if subclass is not None:
+            frame["subclass"] = pd.array(subclass[keep] + 1, dtype="Int64")
+        else:
+            frame["subclass"] = pd.array([pd.NA] * int(keep.sum()), dtype="Int64")
+        return frame
 
     @property
     def outcomes(self) -> list[str]:

@@ -97,6 +97,15 @@ class CohortSample:
         if not outcomes and not allow_no_outcome:
             raise ConfigError("no outcome given: pass outcome='column' (or a list of columns).")
         self.table = table
+        #: the caller's rows (all columns) and the position there of each row of
+        #: ``table.data``, for matched_data()
+        self.source = data.data if isinstance(data, PersonTable) else data
+        if isinstance(data, PersonTable):
+            self.source_positions = np.arange(len(table.data))
+        elif id is None:
+            self.source_positions = table.data[ROW_ID].to_numpy()
+        else:
+            self.source_positions = pd.Index(data[id]).get_indexer(table.data[id])
         self.treatment = table.group
         self.covariate_columns = list(covariates)
         self.outcome_names = list(outcomes)

@@ -102,10 +102,15 @@ def test_difference_in_means_clustered_matches_wls(cattaneo, weight):
     assert_allclose(ours.params.iloc[0], fit.params[1], rtol=1e-12)
     assert_allclose(ours.std_errors.iloc[0],
                     fit.bse[1] * np.sqrt(n_clusters / (n_clusters - 1)), rtol=1e-10)
-    hc0 = sm.WLS(y, sm.add_constant(d), weights=w).fit(cov_type="HC0")
+    hc2 = sm.WLS(y, sm.add_constant(d), weights=w).fit(cov_type="HC2")
     unclustered = CohortComparison(cattaneo, treatment="mbsmoke_", outcome="bweight",
                                    weight=weight).fit("dim")
-    assert_allclose(unclustered.std_errors.iloc[0], hc0.bse[1], rtol=1e-10)
+    assert_allclose(unclustered.std_errors.iloc[0], hc2.bse[1], rtol=1e-10)
+    assert unclustered.info["Std. errors"].startswith("HC2 (Welch")
+    if weight is None:  # Welch / Neyman: s1^2/n1 + s0^2/n0 with n - 1 denominators
+        welch = np.sqrt(y[d == 1].var(ddof=1) / (d == 1).sum()
+                        + y[d == 0].var(ddof=1) / (d == 0).sum())
+        assert_allclose(unclustered.std_errors.iloc[0], welch, rtol=1e-12)
 
 
 def test_integer_weights_equal_replicated_rows(cattaneo):

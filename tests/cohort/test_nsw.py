@@ -47,6 +47,8 @@ def nsw_cps(nsw):
     df = pd.concat([nsw[nsw["treat"] == 1], cps], ignore_index=True)
     for col in ["re74", "re75", "re78"]:
         df[col] = df[col].astype(float)
+    for col in ["age", "educ"]:  # int8 in causaldata: age ** 3 would wrap around
+        df[col] = df[col].astype(float)
     df["agesq"], df["agecube"] = df["age"] ** 2, df["age"] ** 3
     df["educsq"] = df["educ"] ** 2
     df["u74"], df["u75"] = (df["re74"] == 0).astype(float), (df["re75"] == 0).astype(float)
