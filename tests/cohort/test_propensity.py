@@ -14,7 +14,8 @@ import statsmodels.api as sm
 from numpy.testing import assert_allclose
 
 from evalkit.cohort.propensity import PropensityScore, crump_alpha
-from evalkit.errors import DataValidationError, EmptyDataError, OverlapError
+from evalkit.cohort.comparison import CohortComparison
+from evalkit.errors import DataValidationError, EmptyDataError, OverlapError, OverlapWarning
 
 COVARIATES = ["mmarried_", "mage", "fbaby_", "medu", "prenatal1_"]
 
@@ -100,17 +101,45 @@ def test_overlap_table_and_plot(cattaneo):
     assert len(fig.axes[0].patches) > 40
 
 
-def test_perfect_separation_names_covariate():
+def test_perfect_separation_warns_names_covariate_and_estimators_refuse():
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"d": np.r_[np.ones(50), np.zeros(50)],
                        "age": np.r_[rng.uniform(40, 60, 50), rng.uniform(20, 39, 50)],
-                       "x": rng.normal(size=100)})
-    with pytest.raises(OverlapError, match="'age'"):
-        PropensityScore(df, "d", ["x", "age"]).fit()
+                       "x": rng.normal(size=100), "y": rng.normal(size=100)})
+    # the fit returns so that overlap can be looked at; the warning names the cause
+    with pytest.warns(OverlapWarning, match="'age'"):
+        res = PropensityScore(df, "d", ["x", "age"]).fit()
+    assert res.ps[df["d"] == 1].min() > 0.99 and res.ps[df["d"] == 0].max() < 0.01
+    assert res.overlap()["n"].tolist() == [50, 50]
+    for estimand in ["ATT", "ATE"]:
+        with pytest.raises(OverlapError, match="'age'"):
+            CohortComparison(df, "d", "y", ["x", "age"]).fit("ipw", estimand)
     # a dummy whose level 1 occurs only among the treated (quasi-separation)
     df["flag"] = np.r_[np.ones(10), np.zeros(90)]
-    with pytest.raises(OverlapError, match="'flag'"):
+    with pytest.warns(OverlapWarning, match="'flag'"):
         PropensityScore(df, "d", ["x", "flag"]).fit()
+    with pytest.raises(OverlapError, match="'flag'.*trim='crump'"):
+        CohortComparison(df, "d", "y", ["x", "flag"]).fit("ipw", "ATT")
+
+
+def test_att_ignores_comparison_scores_at_zero_and_trimming_remedy_works():
+    """Comparison persons without treated counterparts (score ~0) carry no ATT weight; the
+    ATE refuses them, and the remedy its message gives (trim=) then works."""
+    rng = np.random.default_rng(1)
+    n = 400
+    x0 = rng.normal(0, 1, n)
+    x = np.r_[x0, rng.uniform(-14, -10, 100)]  # 100 comparison persons far out: e(x) < 1e-8
+    d = np.r_[(rng.uniform(size=n) < 1 / (1 + np.exp(-2 * x0))).astype(float), np.zeros(100)]
+    df = pd.DataFrame({"d": d, "x": x, "y": x + d + rng.normal(size=n + 100)})
+    model = CohortComparison(df, "d", "y", ["x"])
+    att = model.fit("ipw", "ATT")
+    t = d == 1
+    assert np.isfinite(att.params.iloc[0]) and abs(att.params.iloc[0] - 1) < 0.5
+    with pytest.raises(OverlapError, match="trim="):
+        model.fit("ipw", "ATE")
+    ate = model.fit("ipw", "ATE", trim=0.01)
+    assert "trimming" in set(ate.ledger.to_frame()["step"])
+    assert ate.counts["n_control"].iloc[0] < (~t).sum()
 
 
 def test_constant_covariate_and_empty_group_errors():
