@@ -9,10 +9,13 @@
 Methods (``method=``):
 
 ``"dim"``       difference in means (randomised cohorts; ATT = ATE)
-``"ra"``        regression adjustment (:mod:`evalkit.cohort.regression`)
+``"ra"``        regression adjustment, one model per group (:mod:`evalkit.cohort.regression`)
+``"ra_pooled"`` pooled regression with centred interactions, Lin (2013) HC2 SEs
 ``"ipw"``       inverse probability weighting, normalised weights (:mod:`evalkit.cohort.weighting`)
 ``"matching"``  nearest-neighbour matching, Abadie–Imbens SEs (:mod:`evalkit.cohort.matching`)
 ``"aipw"``      augmented IPW, doubly robust (:mod:`evalkit.cohort.aipw`)
+``"ebal"``      entropy balancing, exact mean balance (:mod:`evalkit.cohort.entropy`)
+``"fullmatch"`` optimal full matching on the score (:mod:`evalkit.cohort.fullmatch`)
 
 Survey weights (``weight=``) are sampling weights in every estimator; ``cluster=`` gives
 cluster-robust standard errors (sums of influence functions within clusters). Each outcome
@@ -30,6 +33,8 @@ import numpy as np
 import pandas as pd
 
 from evalkit.cohort.aipw import aipw
+from evalkit.cohort.entropy import entropy_balancing
+from evalkit.cohort.fullmatch import full_matching
 from evalkit.cohort.matching import nn_matching, whiten
 from evalkit.cohort.propensity import (
     PropensityScore,
@@ -38,15 +43,21 @@ from evalkit.cohort.propensity import (
     estimate_logit,
     trim_sample,
 )
-from evalkit.cohort.regression import difference_in_means, regression_adjustment
+from evalkit.cohort.regression import (
+    difference_in_means,
+    pooled_regression_adjustment,
+    regression_adjustment,
+)
 from evalkit.cohort.results import CohortEstimateResults, influence_variance
 from evalkit.cohort.sample import CohortSample
 from evalkit.cohort.weighting import ipw as ipw_estimate
 from evalkit.errors import MIN_CLUSTERS, ConfigError, DataValidationError, FewClustersWarning
 
-METHODS = ("dim", "ra", "ipw", "matching", "aipw")
+METHODS = ("dim", "ra", "ra_pooled", "ipw", "matching", "aipw", "ebal", "fullmatch")
+#: methods of compare_methods() unless told otherwise
+COMPARED = ("dim", "ra", "ipw", "matching", "aipw")
 ESTIMANDS = ("ATT", "ATE")
-_PS_METHODS = ("ipw", "aipw")
+_PS_METHODS = ("ipw", "aipw", "fullmatch")
 
 
 class CohortComparison:
@@ -100,7 +111,8 @@ class CohortComparison:
         Parameters
         ----------
         method
-            ``"dim"``, ``"ra"``, ``"ipw"``, ``"matching"`` or ``"aipw"``.
+            ``"dim"``, ``"ra"``, ``"ra_pooled"``, ``"ipw"``, ``"matching"``, ``"aipw"``,
+            ``"fullmatch"`` or ``"ebal"`` (see the module docstring).
         estimand
             ``"ATT"`` (average effect on the treated) or ``"ATE"``.
         trim
@@ -169,7 +181,7 @@ class CohortComparison:
                 check_overlap(logit, sub.d, sub.s, sub.covariate_names, estimand)
                 if first_ps is None:
                     first_ps = (logit, sub)
-            elif method == "ra" or method == "matching":
+            elif method in ("ra", "ra_pooled", "matching", "ebal", "fullmatch"):
                 sub.check_covariates()
             y = sub.y[name]
             if method == "dim":
@@ -177,6 +189,15 @@ class CohortComparison:
             elif method == "ra":
                 est = regression_adjustment(y, sub.d, sub.x, sub.s, estimand,
                                             sub.covariate_names, labels)
+            elif method == "ra_pooled":
+                est = pooled_regression_adjustment(y, sub.d, sub.x, sub.s, estimand,
+                                                   sub.covariate_names,
+                                                   hc2=sub.cluster is None)
+            elif method == "fullmatch":
+                est = full_matching(y, sub.d, sub.s, _ps_scale(logit, ps_scale), estimand)
+            elif method == "ebal":
+                est = entropy_balancing(y, sub.d, sub.x, sub.s, estimand,
+                                        sub.covariate_names, labels)
             elif method == "ipw":
                 est = ipw_estimate(y, sub.d, sub.s, logit, estimand, labels)
             elif method == "aipw":
@@ -187,6 +208,10 @@ class CohortComparison:
                                      var_neighbors, adjust_ps, bias_adjust, exact)
             psi[rows, col] = est.psi
             n_t, n_c = int((sub.d == 1).sum()), int((sub.d == 0).sum())
+            if method == "fullmatch":
+                est.details.pop("n_control_used")
+                matched[name] = (sub, est.details.pop("match_weight"),
+                                 est.details.pop("subclass"))
             if method == "matching":
                 unmatched = est.details.pop("unmatched")
                 n_t -= int((unmatched & (sub.d == 1)).sum())
@@ -239,12 +264,7 @@ class CohortComparison:
                   metric, caliper, replace, variance, var_neighbors, adjust_ps, bias_adjust,
                   exact):
         if match_on == "ps":
-            if ps_scale == "logit":
-                z = logit.logit
-            elif ps_scale == "probability":
-                z = logit.ps
-            else:
-                raise ConfigError(f"ps_scale={ps_scale!r}: use 'logit' or 'probability'.")
+            z = _ps_scale(logit, ps_scale)
             width = 0.0 if caliper is None else float(caliper) * z.std(ddof=1)
         elif match_on == "covariates":
             z = whiten(sub.x, metric)
@@ -285,7 +305,7 @@ class CohortComparison:
 
 
 def compare_methods(data, treatment=None, outcome=None, covariates=None, weight=None,
-                    cluster=None, *, methods: Sequence[str] = METHODS, estimand="ATT",
+                    cluster=None, *, methods: Sequence[str] = COMPARED, estimand="ATT",
                     treated=None, level=0.95, **options) -> pd.DataFrame:
     """Tidy frame of several methods (and every outcome) for a report table.
 
@@ -313,6 +333,14 @@ def _check_clusters(sample: CohortSample) -> None:
             FewClustersWarning, stacklevel=3)
 
 
+def _ps_scale(logit, ps_scale: str) -> np.ndarray:
+    if ps_scale == "logit":
+        return logit.logit
+    if ps_scale == "probability":
+        return logit.ps
+    raise ConfigError(f"ps_scale={ps_scale!r}: use 'logit' or 'probability'.")
+
+
 def _check_choice(value, allowed, name):
     if value not in allowed:
         raise ConfigError(f"{name}={value!r}: choose one of {', '.join(map(repr, allowed))}.")
@@ -320,9 +348,16 @@ def _check_choice(value, allowed, name):
 
 
 def _se_label(method, variance, sample, score_adjusted: bool = False) -> str:
-    base = {"matching": f"Abadie-Imbens ({variance})", "dim": "HC2 (Welch / Neyman, unequal variances)" if sample.cluster is None
-        else "robust (unequal variances)"}.get(
-        method, "influence function (sandwich)")
+    clustered = sample.cluster is not None
+    labels = {
+        "matching": f"Abadie-Imbens ({variance})",
+        "fullmatch": "stratified by matched set (sets fixed)",
+        "dim": "robust (unequal variances)" if clustered
+        else "HC2 (Welch / Neyman, unequal variances)",
+        "ra_pooled": "robust (pooled regression, Lin 2013)" if clustered
+        else "HC2 of the pooled regression (Lin 2013), covariate means fixed",
+    }
+    base = labels.get(method, "influence function (sandwich)")
     if score_adjusted and variance == "population":
         base += ", adjusted for the estimated score (Abadie-Imbens 2016)"
     if sample.cluster is not None:

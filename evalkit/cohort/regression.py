@@ -7,6 +7,8 @@ Notation: ``d`` treatment indicator, ``s`` survey weights, ``S = sum s``, ``S1 =
 * Regression adjustment (Stata ``teffects ra``, statsmodels ``TreatmentEffect.ra``): one
   (weighted) least-squares fit ``m_g(x) = [1, x] beta_g`` per group ``g``, then
   ``ATE = sum s (m_1 - m_0) / S`` and ``ATT = sum s d (m_1 - m_0) / S1``.
+* Pooled regression with centred interactions (Lin 2013), :func:`pooled_regression_adjustment`:
+  same point estimate, Lin's HC2 standard error conditional on the covariate means.
 
 Influence functions include the estimation of ``beta_g``
 (``beta_g - beta ≈ A_g^-1 sum s 1[d=g] x e``, ``A_g = sum s 1[d=g] x x'``), so the
@@ -129,3 +131,32 @@ def regression_adjustment(y, d, x, s, estimand: str, names, labels=("treated", "
         psi = target * (y - models.m0 - y1 + y0) / total
         psi += models.beta_influence(-xbar, None)
     return EffectEstimate(y1 - y0, psi, y1, y0)
+
+
+def pooled_regression_adjustment(y, d, x, s, estimand: str, names, *, hc2: bool = True
+                                 ) -> EffectEstimate:
+    """Regression adjustment by one pooled regression with centred interactions (Lin 2013).
+
+    The (weighted) least-squares fit of ``y`` on ``[1, d, x - xbar, d (x - xbar)]`` with
+    ``xbar`` the covariate means of the target population (everyone for the ATE, the treated
+    for the ATT) has the effect as the coefficient of ``d`` (Lin 2013, *Ann. Appl. Stat.*
+    7:295-318; R ``estimatr::lm_lin``). The point estimate equals the per-group regression
+    adjustment (:func:`regression_adjustment`); the standard error is Lin's: HC2 of the
+    pooled regression (``hc2=False``: HC0, used for cluster-robust variances), which treats
+    ``xbar`` as fixed -- it omits the sampling variance of the covariate means, which the
+    ``"ra"`` method includes. ``y0`` is the intercept (predicted comparison mean at
+    ``xbar``), ``y1 = y0 + tau``.
+    """
+    target = s * d if estimand == "ATT" else s
+    xbar = target @ x / target.sum()
+    xc = x - xbar
+    design = np.column_stack([np.ones(len(y)), d, xc, d[:, None] * xc])
+    design_names = ["group", *names, *(f"group x {n}" for n in names)]
+    beta, a_inv = weighted_ls(design, y, s, design_names, "pooled")
+    resid = y - design @ beta
+    row = design @ a_inv[:, 1]  # (A^-1 x_i)[d]
+    psi = s * resid * row
+    if hc2:
+        leverage = s * np.einsum("ij,jk,ik->i", design, a_inv, design)
+        psi = psi / np.sqrt(np.clip(1.0 - leverage, np.finfo(float).tiny, None))
+    return EffectEstimate(beta[1], psi, beta[0] + beta[1], beta[0])

@@ -245,9 +245,12 @@ class CohortEstimateResults(EstimateResults):
 METHOD_LABELS = {
     "dim": "difference in means",
     "ra": "regression adjustment",
+    "ra_pooled": "regression adjustment (pooled, centred interactions)",
     "ipw": "inverse probability weighting (normalised)",
     "matching": "nearest-neighbour matching",
     "aipw": "augmented IPW (doubly robust)",
+    "ebal": "entropy balancing",
+    "fullmatch": "optimal full matching",
 }
 
 

@@ -156,3 +156,26 @@ def test_compare_methods_tidy_frame(cattaneo):
     # all adjusted estimates agree on a birth-weight penalty of about 200-250 g
     adjusted = frame.set_index("method").loc[["ipw", "aipw", "matching"], "estimate"]
     assert adjusted.between(-280, -190).all()
+
+
+@pytest.mark.parametrize("weight", [None, "w"])
+@pytest.mark.parametrize("estimand", ["ATE", "ATT"])
+def test_ra_pooled_is_lin_regression_with_hc2(cattaneo, weight, estimand):
+    """Lin (2013): y on [1, d, x - xbar, d (x - xbar)], xbar the target population's means;
+    the coefficient of d with its HC2 SE (statsmodels WLS), and the same point estimate as
+    the per-group regression adjustment."""
+    y = cattaneo["bweight"].to_numpy(float)
+    d = cattaneo["mbsmoke_"].to_numpy(float)
+    x = cattaneo[COVARIATES].to_numpy(float)
+    w = np.ones_like(y) if weight is None else cattaneo[weight].to_numpy()
+    target = w * d if estimand == "ATT" else w
+    xc = x - target @ x / target.sum()
+    design = np.column_stack([np.ones_like(y), d, xc, d[:, None] * xc])
+    lin = sm.WLS(y, design, weights=w).fit(cov_type="HC2")
+    model = CohortComparison(cattaneo, treatment="mbsmoke_", outcome="bweight",
+                             covariates=COVARIATES, weight=weight)
+    ours = model.fit("ra_pooled", estimand)
+    assert_allclose(ours.params.iloc[0], lin.params[1], rtol=1e-10)
+    assert_allclose(ours.std_errors.iloc[0], lin.bse[1], rtol=1e-8)
+    assert_allclose(ours.params.iloc[0], model.fit("ra", estimand).params.iloc[0], rtol=1e-9)
+    assert ours.info["Std. errors"].startswith("HC2")
