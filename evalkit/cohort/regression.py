@@ -157,6 +157,6 @@ def pooled_regression_adjustment(y, d, x, s, estimand: str, names, *, hc2: bool 
     row = design @ a_inv[:, 1]  # (A^-1 x_i)[d]
     psi = s * resid * row
     if hc2:
-        leverage = s * np.einsum("ij,jk,ik->i", design, a_inv, design)
+        leverage = s * np.einsum("ij,ij->i", design @ a_inv, design)
         psi = psi / np.sqrt(np.clip(1.0 - leverage, np.finfo(float).tiny, None))
     return EffectEstimate(beta[1], psi, beta[0] + beta[1], beta[0])
