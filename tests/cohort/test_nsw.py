@@ -21,7 +21,6 @@ error -- while the unadjusted estimate is more than $10,000 away.
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
@@ -39,21 +38,6 @@ SPEC = ["age", "agesq", "agecube", "educ", "educsq", "marr", "nodegree", "black"
 @pytest.fixture(scope="module")
 def nsw():
     return causaldata.nsw_mixtape.load_pandas().data
-
-
-@pytest.fixture(scope="module")
-def nsw_cps(nsw):
-    cps = causaldata.cps_mixtape.load_pandas().data
-    df = pd.concat([nsw[nsw["treat"] == 1], cps], ignore_index=True)
-    for col in ["re74", "re75", "re78"]:
-        df[col] = df[col].astype(float)
-    for col in ["age", "educ"]:  # int8 in causaldata: age ** 3 would wrap around
-        df[col] = df[col].astype(float)
-    df["agesq"], df["agecube"] = df["age"] ** 2, df["age"] ** 3
-    df["educsq"] = df["educ"] ** 2
-    df["u74"], df["u75"] = (df["re74"] == 0).astype(float), (df["re75"] == 0).astype(float)
-    df["educ_re74"] = df["educ"] * df["re74"]
-    return df
 
 
 def test_experimental_benchmark_to_the_cent(nsw):

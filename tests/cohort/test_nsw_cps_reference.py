@@ -11,7 +11,6 @@ weights ``e/(1-e)`` vanish there, so no method may refuse.
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 import statsmodels.api as sm
 from numpy.testing import assert_allclose
@@ -28,24 +27,11 @@ SPEC = ["age", "agesq", "agecube", "educ", "educsq", "marr", "nodegree", "black"
 
 
 @pytest.fixture(scope="module")
-def data():
-    nsw = causaldata.nsw_mixtape.load_pandas().data
-    cps = causaldata.cps_mixtape.load_pandas().data
-    df = pd.concat([nsw[nsw["treat"] == 1], cps], ignore_index=True)
-    age, educ = df["age"].astype(float), df["educ"].astype(float)
-    re74 = df["re74"].astype(float)
-    df["agesq"], df["agecube"], df["educsq"] = age**2, age**3, educ**2
-    df["u74"], df["u75"] = (df["re74"] == 0).astype(float), (df["re75"] == 0).astype(float)
-    df["educ_re74"] = educ * re74
-    return df
-
-
-@pytest.fixture(scope="module")
-def reference(data):
+def reference(nsw_cps):
     """Independent nuisance fits: statsmodels logit and OLS of re78 among comparison men."""
-    x = sm.add_constant(data[SPEC].to_numpy(float))
-    d = data["treat"].to_numpy(float)
-    y = data["re78"].to_numpy(float)
+    x = sm.add_constant(nsw_cps[SPEC].to_numpy(float))
+    d = nsw_cps["treat"].to_numpy(float)
+    y = nsw_cps["re78"].to_numpy(float)
     logit = sm.Logit(d, x).fit(disp=0, maxiter=200, method="newton")
     assert logit.mle_retvals["converged"]
     ps = logit.predict(x)
@@ -54,8 +40,8 @@ def reference(data):
 
 
 @pytest.fixture(scope="module")
-def model(data):
-    return CohortComparison(data, treatment="treat", outcome="re78", covariates=SPEC)
+def model(nsw_cps):
+    return CohortComparison(nsw_cps, treatment="treat", outcome="re78", covariates=SPEC)
 
 
 def fit_quiet(model, method, **options):
@@ -64,9 +50,9 @@ def fit_quiet(model, method, **options):
         return model.fit(method, "ATT", **options)
 
 
-def test_no_refusal_and_scores_equal_statsmodels(data, reference):
+def test_no_refusal_and_scores_equal_statsmodels(nsw_cps, reference):
     with pytest.warns(OverlapWarning, match="0 treated and 3 comparison"):
-        ps = PropensityScore(data, "treat", SPEC).fit()
+        ps = PropensityScore(nsw_cps, "treat", SPEC).fit()
     assert_allclose(ps.ps, reference["ps"], rtol=1e-6, atol=1e-12)
     t = reference["d"] == 1
     assert 0.001 < ps.ps[t].min() and ps.ps[t].max() < 0.94
@@ -116,7 +102,7 @@ def test_nearest_neighbour_matching_equals_hand_computation(model, reference, m)
     assert_allclose(res.counts["ess_control"].iloc[0], k.sum() ** 2 / np.dot(k, k), rtol=1e-9)
 
 
-def test_matching_without_replacement_counts_and_matched_data(data, model, reference):
+def test_matching_without_replacement_counts_and_matched_data(nsw_cps, model, reference):
     res = fit_quiet(model, "matching", replace=False)
     md = res.matched_data()
     # greedy 1:1 without replacement, treated in decreasing score order (hand-written)
@@ -140,14 +126,14 @@ def test_matching_without_replacement_counts_and_matched_data(data, model, refer
     # balance after matching, by hand: mean differences over the pairs, SD of the treated
     # before matching (cobalt / MatchIt's standardisation for the ATT)
     bal = balance_table(md, "treat", ["age", "educ", "re74", "black"], weights="weights")
-    full = balance_table(data, "treat", ["age", "educ", "re74", "black"])
+    full = balance_table(nsw_cps, "treat", ["age", "educ", "re74", "black"])
     for col in ["age", "educ", "re74"]:
-        x = data[col].to_numpy(float)
+        x = nsw_cps[col].to_numpy(float)
         smd = (x[t].mean() - x[controls].mean()) / x[t].std(ddof=1)
         assert_allclose(bal.table.loc[col, "smd_adj"], smd, rtol=1e-9)
         assert_allclose(full.table.loc[col, "smd_un"],
                         (x[t].mean() - x[d == 0].mean()) / x[t].std(ddof=1), rtol=1e-9)
-    black = data["black"].to_numpy(float)
+    black = nsw_cps["black"].to_numpy(float)
     assert_allclose(bal.table.loc["black", "smd_adj"], black[t].mean() - black[controls].mean(),
                     atol=1e-12)
 

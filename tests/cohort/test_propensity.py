@@ -13,8 +13,8 @@ import statsmodels
 import statsmodels.api as sm
 from numpy.testing import assert_allclose
 
-from evalkit.cohort.propensity import PropensityScore, crump_alpha
 from evalkit.cohort.comparison import CohortComparison
+from evalkit.cohort.propensity import PropensityScore, crump_alpha
 from evalkit.errors import DataValidationError, EmptyDataError, OverlapError, OverlapWarning
 
 COVARIATES = ["mmarried_", "mage", "fbaby_", "medu", "prenatal1_"]

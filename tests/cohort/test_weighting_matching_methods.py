@@ -32,18 +32,6 @@ SPEC = ["age", "agesq", "agecube", "educ", "educsq", "marr", "nodegree", "black"
         "re74", "re75", "u74", "u75", "educ_re74"]
 
 
-@pytest.fixture(scope="module")
-def nsw_cps():
-    nsw = causaldata.nsw_mixtape.load_pandas().data
-    cps = causaldata.cps_mixtape.load_pandas().data
-    df = pd.concat([nsw[nsw["treat"] == 1], cps], ignore_index=True)
-    age, educ = df["age"].astype(float), df["educ"].astype(float)
-    df["agesq"], df["agecube"], df["educsq"] = age**2, age**3, educ**2
-    df["u74"], df["u75"] = (df["re74"] == 0).astype(float), (df["re75"] == 0).astype(float)
-    df["educ_re74"] = educ * df["re74"].astype(float)
-    return df
-
-
 def test_entropy_balancing_exact_means_and_independent_dual(nsw_cps):
     model = CohortComparison(nsw_cps, treatment="treat", outcome="re78", covariates=SPEC)
     with warnings.catch_warnings():
