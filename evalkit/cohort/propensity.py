@@ -459,9 +459,10 @@ class PropensityScore:
         fit = estimate_logit(sample.x, sample.d, sample.s, sample.covariate_names)
         problems = overlap_problems(fit, sample.d, sample.s, sample.covariate_names, "any")
         if problems:
-            warnings.warn("; ".join(problems) + ". Inspect overlap with .overlap() and .plot(); "
-                          "weighting and matching estimators refuse what matters for their "
-                          "estimand (trim='crump' or trim=a drops persons outside the bounds).",
+            warnings.warn("; ".join(problems) + ". Inspect overlap with .overlap() and .plot(). "
+                          "Comparison persons at 0 carry no weight for the ATT; the estimators "
+                          "refuse scores at 1 (ATT) or at 0 or 1 (ATE), for which trim='crump' "
+                          "or trim=a drops persons outside the bounds.",
                           OverlapWarning, stacklevel=2)
         return PropensityScoreResults(fit, sample, bounds, ledger)
 
