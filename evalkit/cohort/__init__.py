@@ -1,9 +1,10 @@
 """Cohort comparison: balance, propensity scores, matching, weighting, doubly robust, attrition.
 
 ``CohortComparison(data, treatment=..., outcome=..., covariates=...).fit(method=...)`` runs
-difference in means, regression adjustment, IPW, nearest-neighbour matching or AIPW for
-the ATT or ATE; ``balance_table``, ``attrition``, ``adjust_outcomes`` and ``evalue`` add
-the diagnostics an evaluation report needs.
+difference in means, regression adjustment (per group or pooled, Lin 2013), IPW,
+nearest-neighbour or optimal full matching, entropy balancing or AIPW for the ATT or ATE;
+matching results give ``matched_data()``; ``balance_table``, ``attrition``,
+``adjust_outcomes`` and ``evalue`` add the diagnostics an evaluation report needs.
 """
 
 from evalkit.cohort.attrition import AttritionResults, attrition, wwc_boundary, wwc_classify

@@ -19,8 +19,14 @@ Trimming rules
 * ``trim=a`` (a float in (0, 0.5)): fixed bounds ``[a, 1 - a]`` (e.g. 0.1, the rule of thumb
   of the same paper).
 
-Trimmed persons are recorded in the exclusion ledger and the score is re-estimated on the
-kept sample.
+Trimming applies after the fit: bounds come from the score fitted on everyone (whatever its
+overlap), trimmed persons are recorded in the exclusion ledger and the score is re-estimated
+on the kept sample.
+
+Overlap follows the estimand (:func:`overlap_problems`): the ATT refuses scores at 1 only,
+since comparison persons with scores near 0 get vanishing weights ``e/(1-e)``; the ATE
+refuses scores at 0 or 1. :meth:`PropensityScore.fit` never refuses for overlap: it warns
+(:class:`~evalkit.errors.OverlapWarning`) and returns, so overlap can be inspected.
 """
 
 from __future__ import annotations

@@ -69,7 +69,8 @@ class CohortEstimateResults(EstimateResults):
     method, estimand
         E.g. ``"aipw"``, ``"ATT"``.
     counts
-        Frame indexed by outcome: ``n_treated``, ``n_control`` (persons used), and for
+        Frame indexed by outcome: ``n_treated``, ``n_control`` (persons used; after
+        nearest-neighbour matching for the ATT, the distinct comparison persons matched), and for
         weighting estimators the Kish effective sample sizes ``ess_treated`` /
         ``ess_control`` of the weights actually applied.
     potential_outcomes
