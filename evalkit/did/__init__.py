@@ -1,4 +1,5 @@
-"""Difference-in-differences: 2x2, TWFE, event study, Callaway–Sant'Anna, Goodman-Bacon.
+"""Difference-in-differences: 2x2, TWFE, event study, Callaway–Sant'Anna, Goodman-Bacon,
+HonestDiD sensitivity to violations of parallel trends.
 
 All estimators take a :class:`evalkit.data.Panel` (balanced, unbalanced or repeated
 cross-sections) or a DataFrame with column names, and return results objects with
@@ -11,6 +12,7 @@ from evalkit.did.checks import SmallGroupWarning
 from evalkit.did.cs_results import AggregatedResults, CallawaySantAnnaResults, PreTest
 from evalkit.did.drdid import TwoPeriodDiD, drdid_panel, drdid_rcs
 from evalkit.did.event_study import EventStudy, EventStudyResults, PretrendTest
+from evalkit.did.honest_did import HonestDiD, HonestDiDResults
 from evalkit.did.twfe import TWFE, TWFEResults
 from evalkit.did.twoby2 import DiD2x2, DiD2x2Results
 from evalkit.did.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap
@@ -27,6 +29,8 @@ __all__ = [
     "EventStudy",
     "EventStudyResults",
     "FewClustersWarning",
+    "HonestDiD",
+    "HonestDiDResults",
     "ForbiddenComparisonWarning",
     "PreTest",
     "PretrendTest",

@@ -155,6 +155,8 @@ class CallawaySantAnnaResults(EstimateResults):
         else:
             se = se_analytic
         self.analytic_std_errors = pd.Series(se_analytic, index=index, name="std_error")
+        self.base_period = model.base_period
+        self.anticipation = model.anticipation
         self.pretest = self._pretest(model.anticipation)
         info = {
             "Estimator": "Callaway & Sant'Anna (2021), R did att_gt conventions",
@@ -284,6 +286,9 @@ class AggregatedResults(EstimateResults):
         att = parent.cells["att"].to_numpy()
         self.kind = weights.kind
         self.alpha = parent.alpha
+        self.base_period = parent.base_period
+        self.anticipation = parent.anticipation
+        self._inference = inf
         self.uniform_bands = parent.uniform_bands and weights.kind != "simple"
         w_levels = inf.stack(weights.cell, weights.share)
         w_overall = inf.stack(weights.overall_cell, weights.overall_share)
@@ -315,6 +320,13 @@ class AggregatedResults(EstimateResults):
         super().__init__(pd.Series(est, index=index), pd.Series(se, index=index),
                          title=titles[weights.kind], info=info, ledger=parent.ledger,
                          critical_values=crit, band_level=1 - self.alpha)
+
+    @property
+    def cov(self) -> np.ndarray:
+        """Analytic covariance of the per-level estimates, from their influence functions
+        (clustered when the fit was), whatever the reported standard errors."""
+        scores = self._inference._by_cluster(self.influence)
+        return scores.T @ scores / self._inference.n ** 2
 
     @property
     def overall_att(self) -> float:
