@@ -334,8 +334,10 @@ class HonestDiDResults:
         import matplotlib.pyplot as plt
 
         symbol = "M̄" if self.restriction == "relative_magnitudes" else "M"
-        text = {"original": "Original (parallel trends)", "robust": f"Robust ({self.method})",
-                "xlabel": symbol, "ylabel": f"{self.target_label} ({self.level:.0%} CI)",
+        target = self.target_label[0].upper() + self.target_label[1:]
+        text = {"original": "Original (parallel trends)",
+                "robust": f"Robust ({self.method.upper()})",
+                "xlabel": symbol, "ylabel": f"{target} ({self.level:.0%} CI)",
                 "title": "Sensitivity to violations of parallel trends", **(text or {})}
         if ax is None:
             fig, ax = plt.subplots(figsize=(7, 4.5))

@@ -56,7 +56,7 @@ def test_event_study_flci_widens_with_m_and_nests_original(mpdta, tmp_path):
     fig.savefig(path)
     ax = fig.axes[0]
     assert ax.get_xticklabels()[0].get_text() == "PT"
-    assert "average post-period effect" in ax.get_ylabel()
+    assert "Average post-period effect" in ax.get_ylabel()
     assert path.stat().st_size > 0
 
 

@@ -91,6 +91,7 @@ BUILTIN = {
     "twfe": "evalkit.report.sections.staggered_did",
     "bacon": "evalkit.report.sections.staggered_did",
     "callaway_santanna": "evalkit.report.sections.staggered_did",
+    "honest_did": "evalkit.report.sections.honest_did",
 }
 
 # Roles a programme definition may give an input's columns. List roles take a list.
