@@ -1,5 +1,6 @@
 """Difference-in-differences: 2x2, TWFE, event study, Callaway–Sant'Anna, Goodman-Bacon,
-HonestDiD sensitivity to violations of parallel trends.
+Sun–Abraham, Borusyak–Jaravel–Spiess imputation, HonestDiD sensitivity to violations
+of parallel trends.
 
 All estimators take a :class:`evalkit.data.Panel` (balanced, unbalanced or repeated
 cross-sections) or a DataFrame with column names, and return results objects with
@@ -13,6 +14,8 @@ from evalkit.did.cs_results import AggregatedResults, CallawaySantAnnaResults, P
 from evalkit.did.drdid import TwoPeriodDiD, drdid_panel, drdid_rcs
 from evalkit.did.event_study import EventStudy, EventStudyResults, PretrendTest
 from evalkit.did.honest_did import HonestDiD, HonestDiDResults
+from evalkit.did.imputation import Imputation, ImputationResults
+from evalkit.did.sun_abraham import SunAbraham, SunAbrahamResults
 from evalkit.did.twfe import TWFE, TWFEResults
 from evalkit.did.twoby2 import DiD2x2, DiD2x2Results
 from evalkit.did.wild_bootstrap import WildBootstrapResult, wild_cluster_bootstrap
@@ -31,10 +34,14 @@ __all__ = [
     "FewClustersWarning",
     "HonestDiD",
     "HonestDiDResults",
+    "Imputation",
+    "ImputationResults",
     "ForbiddenComparisonWarning",
     "PreTest",
     "PretrendTest",
     "SmallGroupWarning",
+    "SunAbraham",
+    "SunAbrahamResults",
     "TWFE",
     "TWFEResults",
     "TwoPeriodDiD",
