@@ -22,6 +22,12 @@ study): an event study on ``rsa_experiment`` (10,000 units, event times -5..4, r
 for the first post-period effect -- smoothness with the FLCI over 10 values of M, and
 relative magnitudes with the C-LF hybrid over Mbar = 0, 0.5, ..., 2 (1,000-point grid)
 -- beside the ``honestdid`` peer on the same coefficients (each in a fresh process).
+
+``--staggered`` times the Sun-Abraham and imputation (BJS) event studies on
+``rsa_experiment`` panels (default 200,000 units x 10 quarters, no covariates,
+unit-clustered SEs) beside pyfixest (``event_study(estimator="saturated")``, its
+Sun-Abraham-style saturated regression, and ``did2s``, Gardner's two-stage, whose point
+estimates equal BJS), each in a fresh process.
 The machine used for the reported figures is shared (2 cores, 8 engineers):
 absolute times are noisy, the ratio is the figure to read.
 """
@@ -151,6 +157,68 @@ def honest_main(timeout: float) -> None:
             print(f"  largest difference of the bounds: {diff:.2e}")
 
 
+def staggered_worker(tool: str, n_units: int) -> None:
+    import warnings
+
+    import numpy as np
+
+    warnings.simplefilter("ignore")
+    df = make_data(n_units)
+    df["never"] = df["first_treated"] == 0
+    start, cpu = time.perf_counter(), time.process_time()
+    kw = dict(outcome="return_to_work", unit="unit_id", period="period",
+              first_treated="first_treated")
+    if tool == "evalkit-sa":
+        from evalkit.did.sun_abraham import SunAbraham
+
+        est = SunAbraham(df, **kw).fit().params
+    elif tool == "evalkit-bjs":
+        from evalkit.did.imputation import Imputation
+
+        est = Imputation(df, **kw).fit().params
+    elif tool == "pyfixest-saturated":
+        import pyfixest as pf
+
+        fit = pf.event_study(df, yname="return_to_work", idname="unit_id", tname="period",
+                             gname="first_treated", estimator="saturated")
+        est = fit.coef()
+    else:
+        import pyfixest as pf
+
+        treated = (df["first_treated"] > 0) & (df["period"] >= df["first_treated"])
+        df["treat"] = treated.astype(int)
+        df["rel"] = np.where(treated, df["period"] - df["first_treated"], -1.0)
+        est = pf.did2s(df, yname="return_to_work", first_stage="~ 0 | unit_id + period",
+                       second_stage="~ i(rel, ref=-1.0)", treatment="treat",
+                       cluster="unit_id").coef()
+    print(json.dumps({"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+                      "first": float(np.asarray(est)[0])}))
+
+
+def staggered_main(sizes, timeout: float) -> None:
+    print("Sun-Abraham and imputation event studies on rsa_experiment x 10 quarters "
+          "(wall / CPU seconds; CPU is the steadier figure on this shared machine)")
+    for n in sizes:
+        out = {}
+        for tool in ("evalkit-sa", "pyfixest-saturated", "evalkit-bjs", "pyfixest-did2s"):
+            try:
+                run = subprocess.run([sys.executable, __file__, "--staggered-worker", tool,
+                                      str(n)], capture_output=True, text=True, timeout=timeout)
+                out[tool] = (json.loads(run.stdout.strip().splitlines()[-1]) if run.returncode == 0
+                             else run.stderr.strip().splitlines()[-1][:120])
+            except subprocess.TimeoutExpired:
+                out[tool] = f"stopped after {timeout:.0f} s"
+        for ours, peer in (("evalkit-sa", "pyfixest-saturated"), ("evalkit-bjs", "pyfixest-did2s")):
+            a, b = out[ours], out[peer]
+            text = f"{n} units | {ours}: {a['seconds']:.1f} s wall, {a['cpu']:.1f} s CPU | {peer}: "
+            if isinstance(b, dict):
+                text += (f"{b['seconds']:.1f} s wall, {b['cpu']:.1f} s CPU | ratio "
+                         f"{b['cpu'] / a['cpu']:.1f}x CPU")
+            else:
+                text += f"failed ({b})"
+            print(text)
+
+
 def peak_rss_mb() -> float:
     with open("/proc/self/status") as fh:
         for line in fh:
@@ -186,7 +254,16 @@ def main() -> None:
     parser.add_argument("--worker", nargs=2, metavar=("TOOL", "N"))
     parser.add_argument("--honest", action="store_true", help="time HonestDiD instead")
     parser.add_argument("--honest-worker", nargs=2, metavar=("TOOL", "TASK"))
+    parser.add_argument("--staggered", action="store_true",
+                        help="time Sun-Abraham and imputation instead")
+    parser.add_argument("--staggered-worker", nargs=2, metavar=("TOOL", "N"))
     args = parser.parse_args()
+    if args.staggered_worker:
+        staggered_worker(args.staggered_worker[0], int(args.staggered_worker[1]))
+        return
+    if args.staggered:
+        staggered_main([n for n in args.sizes if n >= 200_000] or args.sizes, args.timeout)
+        return
     if args.honest_worker:
         honest_worker(*args.honest_worker)
         return
