@@ -138,7 +138,9 @@ class RandomizationResults(EstimateResults):
         ax.set_ylabel(ylabel)
         if title:
             ax.set_title(title)
-        ax.legend(frameon=False)
+        # Headroom so the legend does not sit on the bars or the observed line.
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.25)
+        ax.legend(frameon=False, loc="upper left")
         return ax
 
 

@@ -555,6 +555,9 @@ def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11
                        lambda: _robustness(survey, params, lang, seed)),
         "did": (choose(lang, "Différence de différences", "Difference-in-differences"),
                 lambda: _did(survey, params, lang, seed)),
+        "experiment": (choose(lang, "Inférence par randomisation et puissance",
+                              "Randomisation inference and power"),
+                       lambda: _experiment(survey, params, lang, seed, threshold)),
         "attrition": (choose(lang, "Attrition du suivi", "Follow-up attrition"),
                       lambda: _attrition(survey, _require(tables, "followup"), params, lang)),
         "indicators": (choose(lang, "Indicateurs de suivi", "Monitoring indicators"),
@@ -565,6 +568,21 @@ def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11
                                      pilot, params, lang, seed)),
     }
     return build_analyses(section, parts, analyses, prefix=NAME)
+
+
+def _experiment(survey: pd.DataFrame, params, lang: str, seed: int, threshold: int) -> Section:
+    """The reusable ``experiment`` section on the survey: stations are the assigned sites."""
+    from evalkit.report.sections import InputData, SectionContext, get_section
+
+    spec = get_section("experiment")
+    data = InputData("survey", survey, {
+        "group": params["pilot"], "cluster": params["station"], "period": params["wave"],
+        "outcomes": list(params["outcomes"]), "covariates": list(params["covariates"])})
+    ctx = SectionContext(lang, seed, threshold, texts=spec.text,
+                         where=f"analysis 'experiment' of programme {NAME!r}")
+    method = params["did_method"] if params["did_method"] in ("imputation", "reg") else "imputation"
+    return spec.build(data, ctx, {**spec.defaults(), "level": params["level"],
+                                  "did_method": method})
 
 
 def _require(tables, name: str) -> pd.DataFrame:
@@ -599,6 +617,7 @@ PROGRAMME = ProgrammeSpec(
         "cohort": "wave-2 integrated vs comparison cohort: balance, overlap, estimators",
         "robustness": "multiplicity-adjusted p-values and E-values of the cohort comparison",
         "did": "difference-in-differences on repeated cross-sections",
+        "experiment": "randomisation inference over the 35 station assignments; power",
         "attrition": "follow-up attrition (WWC boundaries) and response model",
         "indicators": "monitoring indicators by station and wave (disclosure-controlled)",
         "network": "service collaboration networks and their change",

@@ -92,6 +92,7 @@ BUILTIN = {
     "bacon": "evalkit.report.sections.staggered_did",
     "callaway_santanna": "evalkit.report.sections.staggered_did",
     "honest_did": "evalkit.report.sections.honest_did",
+    "experiment": "evalkit.report.sections.experiment",
 }
 
 # Roles a programme definition may give an input's columns. List roles take a list.
