@@ -558,6 +558,8 @@ def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11
         "experiment": (choose(lang, "Inférence par randomisation et puissance",
                               "Randomisation inference and power"),
                        lambda: _experiment(survey, params, lang, seed, threshold)),
+        "lee_bounds": (choose(lang, "Bornes de Lee au suivi", "Lee bounds at follow-up"),
+                       lambda: _lee_bounds(_require(tables, "followup"), params, lang, seed)),
         "attrition": (choose(lang, "Attrition du suivi", "Follow-up attrition"),
                       lambda: _attrition(survey, _require(tables, "followup"), params, lang)),
         "indicators": (choose(lang, "Indicateurs de suivi", "Monitoring indicators"),
@@ -583,6 +585,19 @@ def _experiment(survey: pd.DataFrame, params, lang: str, seed: int, threshold: i
     method = params["did_method"] if params["did_method"] in ("imputation", "reg") else "imputation"
     return spec.build(data, ctx, {**spec.defaults(), "level": params["level"],
                                   "did_method": method})
+
+
+def _lee_bounds(followup: pd.DataFrame, params, lang: str, seed: int) -> Section:
+    """The reusable ``lee_bounds`` section on the follow-up: pilot vs comparison stations."""
+    from evalkit.report.sections import InputData, SectionContext, get_section
+
+    spec = get_section("lee_bounds")
+    data = InputData("followup", followup, {
+        "group": params["pilot"], "responded": "responded",
+        "outcomes": list(params["outcomes"])})
+    ctx = SectionContext(lang, seed, texts=spec.text,
+                         where=f"analysis 'lee_bounds' of programme {NAME!r}")
+    return spec.build(data, ctx, {**spec.defaults(), "level": params["level"]})
 
 
 def _require(tables, name: str) -> pd.DataFrame:
@@ -618,6 +633,7 @@ PROGRAMME = ProgrammeSpec(
         "robustness": "multiplicity-adjusted p-values and E-values of the cohort comparison",
         "did": "difference-in-differences on repeated cross-sections",
         "experiment": "randomisation inference over the 35 station assignments; power",
+        "lee_bounds": "Lee bounds on follow-up outcomes (respondents only)",
         "attrition": "follow-up attrition (WWC boundaries) and response model",
         "indicators": "monitoring indicators by station and wave (disclosure-controlled)",
         "network": "service collaboration networks and their change",

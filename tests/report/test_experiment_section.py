@@ -70,3 +70,24 @@ def test_section_states_the_mde_of_the_design(survey):
                        sd=wave1.slept_in_shelter.std())
     assert mde == pytest.approx(expected, abs=6e-4)
     assert np.isfinite(mde)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_lee_bounds_section_reports_the_library_bounds(lang):
+    from evalkit.datasets import activation_earnings
+    from evalkit.experiment import LeeBounds
+
+    persons = activation_earnings.generate(seed=4, n=1500)["persons"]
+    spec = get_section("lee_bounds")
+    data = InputData("persons", persons, {"group": "group", "responded": "employed",
+                                          "outcome": "log_earnings"})
+    params = {**spec.defaults(), "n_boot": 50, "cells": ["education"]}
+    section = spec.build(data, SectionContext(lang, seed=3, texts=spec.text), params)
+    row = next(b for b in section.content if isinstance(b, Table)).frame.iloc[0]
+    res = LeeBounds(persons, group="group", outcome="log_earnings", observed="employed",
+                    covariates=["education"]).fit(n_boot=50, seed=3)
+    assert row[["lower", "upper"]].tolist() == pytest.approx(res.params.tolist())
+    assert row[["im_lower", "im_upper"]].tolist() == pytest.approx(list(res.imbens_manski()))
+    trimming = f"{100 * res.trimming_proportion:.1f}"
+    intro = section.content[0].body
+    assert (trimming.replace(".", ",") if lang == "fr" else trimming) in intro

@@ -93,6 +93,7 @@ BUILTIN = {
     "callaway_santanna": "evalkit.report.sections.staggered_did",
     "honest_did": "evalkit.report.sections.honest_did",
     "experiment": "evalkit.report.sections.experiment",
+    "lee_bounds": "evalkit.report.sections.lee_bounds",
 }
 
 # Roles a programme definition may give an input's columns. List roles take a list.
