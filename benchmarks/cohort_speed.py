@@ -51,10 +51,10 @@ def time_ours(frame: pd.DataFrame, covariates: list[str]) -> dict:
                                   ("aipw_ATE", "aipw", "ATE"), ("ebal", "ebal", "ATT"),
                                   ("ra_pooled", "ra_pooled", "ATT")):
         start = time.perf_counter()
-        model = CohortComparison(frame, treatment="d", outcome="y", covariates=covariates)
+        model = CohortComparison(frame, group="d", outcome="y", covariates=covariates)
         out.setdefault("validate", time.perf_counter() - start)
         start = time.perf_counter()
-        res = model.fit(method, estimand)
+        res = model.fit(method=method, estimand=estimand)
         out[key] = time.perf_counter() - start
         out[f"{key}_est"] = (res.params.iloc[0], res.std_errors.iloc[0])
     return out
@@ -77,10 +77,10 @@ def time_full_matching(n: int, k: int) -> tuple[float, tuple, int]:
     from evalkit.cohort.comparison import CohortComparison
 
     frame = make_data(n, k, seed=2)
-    model = CohortComparison(frame, treatment="d", outcome="y",
+    model = CohortComparison(frame, group="d", outcome="y",
                              covariates=[f"x{j}" for j in range(k)])
     start = time.perf_counter()
-    res = model.fit("fullmatch", "ATT")
+    res = model.fit(method="fullmatch", estimand="ATT")
     elapsed = time.perf_counter() - start
     return elapsed, (res.params.iloc[0], res.std_errors.iloc[0]), int(frame["d"].sum())
 

@@ -1,6 +1,6 @@
 """Cohort comparison: balance, propensity scores, matching, weighting, doubly robust, attrition.
 
-``CohortComparison(data, treatment=..., outcome=..., covariates=...).fit(method=...)`` runs
+``CohortComparison(data, group=..., outcome=..., covariates=...).fit(method=...)`` runs
 difference in means, regression adjustment (per group or pooled, Lin 2013), IPW,
 nearest-neighbour or optimal full matching, entropy balancing or AIPW for the ATT or ATE;
 matching results give ``matched_data()``; ``balance_table``, ``attrition``,

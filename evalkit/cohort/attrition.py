@@ -178,10 +178,10 @@ class AttritionResults:
 
 def attrition(
     data: PersonTable | pd.DataFrame,
+    *,
     group: str | None = None,
     responded: str = "responded",
     covariates: Sequence[str] | None = None,
-    *,
     weight: str | None = None,
     treated=None,
     id: str | None = None,  # noqa: A002 - same name as PersonTable
@@ -216,7 +216,7 @@ def attrition(
     column = group if group is not None else getattr(data, "group", None)
     if treated is None and column in frame.columns and pd.api.types.is_bool_dtype(frame[column]):
         treated = True
-    sample = CohortSample(data, treatment=group, covariates=covariates, outcomes=[responded],
+    sample = CohortSample(data, group=group, covariates=covariates, outcomes=[responded],
                           weight=weight, treated=treated, id=id)
     r = sample.y[responded]
     bad = ~np.isin(r, (0.0, 1.0))

@@ -28,13 +28,14 @@ and ``MatchIt::summary.matchit``:
   Mean"; for binary covariates both equal the absolute difference in proportions).
 
 Adjusted statistics use the product of survey weights and adjustment weights: IPW weights
-(``weights=``) or a matched sample (``matched=``: the row labels of the matched persons,
+(``weights_array=``) or a matched sample (``matched=``: the row labels of the matched persons,
 repeated for controls used several times, which become frequency weights).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -43,8 +44,11 @@ from evalkit.cohort.sample import ROW_ID, CohortSample
 from evalkit.data.persons import PersonTable
 from evalkit.data.validation import show_values
 from evalkit.errors import ConfigError, DataValidationError, EmptyDataError
+from evalkit.options import check_option, renamed
 
-SD_DENOMS = ("treated", "pooled", "control")
+Estimand = Literal["ATT", "ATE", "ATC"]
+SdDenom = Literal["treated", "pooled", "control"]
+Binary = Literal["raw", "std"]
 _DEFAULT_DENOM = {"ATT": "treated", "ATE": "pooled", "ATC": "control"}
 
 
@@ -214,38 +218,40 @@ class BalanceTable:
         return fig
 
 
+@renamed(treatment="group", weights="weights_array")
 def balance_table(
     data: PersonTable | pd.DataFrame,
-    treatment: str | None = None,
-    covariates: Sequence[str] | None = None,
     *,
-    weights=None,
+    group: str | None = None,
+    covariates: Sequence[str] | None = None,
+    weights_array=None,
     matched=None,
     weight: str | None = None,
     treated=None,
-    estimand: str = "ATT",
-    sd_denom: str | None = None,
-    binary: str = "raw",
+    estimand: Estimand = "ATT",
+    sd_denom: SdDenom | None = None,
+    binary: Binary = "raw",
     threshold: float = 0.1,
 ) -> BalanceTable:
-    """Balance table of ``covariates`` between the two groups of ``treatment``.
+    """Balance table of ``covariates`` between the two groups of ``group``.
 
     Parameters
     ----------
     data
         :class:`~evalkit.data.persons.PersonTable` or DataFrame (one row per person).
-    treatment
-        Group column with two labels (default: the PersonTable's ``group``).
+    group
+        Column telling treated from comparison persons, two labels (default: the
+        PersonTable's ``group``).
     covariates
         Covariates (default: the PersonTable's). Text and categorical columns are expanded
         to one 0/1 indicator per level, named ``<column>_<level>``.
-    weights
+    weights_array
         Balancing weights for the adjusted columns: array aligned with the rows of ``data``,
         a column name of a DataFrame, or a Series indexed by the DataFrame's row labels
         (rows absent from it get weight 0), e.g. IPW weights. Zero = not used. Weights
         that already include the survey weight must not be combined with ``weight=``.
     matched
-        Alternative to ``weights``: labels (index of the DataFrame, or row positions of a
+        Alternative to ``weights_array``: labels (index of the DataFrame, or row positions of a
         PersonTable) of the matched persons; a label repeated ``k`` times gets weight ``k``
         (controls reused by matching with replacement).
     weight
@@ -274,18 +280,14 @@ def balance_table(
         Negative, non-finite or all-zero adjustment weights; a covariate whose
         standardisation SD is zero (its SMD is undefined: the error names it).
     """
-    estimand = str(estimand).upper()
-    if estimand not in _DEFAULT_DENOM:
-        raise ConfigError(f"estimand must be one of {list(_DEFAULT_DENOM)}, got {estimand!r}.")
+    estimand = check_option("estimand", str(estimand).upper(), Estimand)
     sd_denom = _DEFAULT_DENOM[estimand] if sd_denom is None else sd_denom
-    if sd_denom not in SD_DENOMS:
-        raise ConfigError(f"sd_denom must be one of {list(SD_DENOMS)}, got {sd_denom!r}.")
-    if binary not in ("raw", "std"):
-        raise ConfigError(f"binary must be 'raw' or 'std', got {binary!r}.")
-    if weights is not None and matched is not None:
-        raise ConfigError("give either weights= or matched=, not both.")
+    check_option("sd_denom", sd_denom, SdDenom)
+    check_option("binary", binary, Binary)
+    if weights_array is not None and matched is not None:
+        raise ConfigError("give either weights_array= or matched=, not both.")
 
-    sample = CohortSample(data, treatment=treatment, covariates=covariates, weight=weight,
+    sample = CohortSample(data, group=group, covariates=covariates, weight=weight,
                           treated=treated, allow_no_outcome=True)
     if not sample.covariate_columns:
         raise ConfigError("no covariates given: pass covariates=[...].")
@@ -296,8 +298,8 @@ def balance_table(
     s = sample.s
 
     adj = None
-    if weights is not None:
-        adj = _adjustment_weights(data, weights, positions)
+    if weights_array is not None:
+        adj = _adjustment_weights(data, weights_array, positions)
     elif matched is not None:
         adj = _matched_weights(data, matched, positions)
 
@@ -312,7 +314,7 @@ def balance_table(
         for label, ww in ((sample.treated_label, a1), (sample.control_label, a0)):
             if not (ww > 0).any():
                 raise EmptyDataError(
-                    f"after adjustment, group {label!r} of {sample.treatment!r} has no person with "
+                    f"after adjustment, group {label!r} of {sample.group!r} has no person with "
                     "positive weight; check the matching (caliper) or the weights."
                 )
         _fill(table, "adj", x, a1, a0, sd, is_binary)

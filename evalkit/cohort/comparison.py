@@ -1,10 +1,10 @@
 """CohortComparison: one API for every treatment-effect estimator of a two-group comparison.
 
->>> cc = CohortComparison(df, treatment="treat", outcome=["re78", "employed78"],
+>>> cc = CohortComparison(df, group="treat", outcome=["re78", "employed78"],
 ...                       covariates=["age", "educ", "re74", "re75"], weight=None, cluster=None)
 >>> res = cc.fit(method="aipw", estimand="ATT")          # CohortEstimateResults
 >>> res.summary(); res.to_frame(); res.ledger
->>> compare_methods(df, treatment="treat", outcome="re78", covariates=[...])  # tidy frame
+>>> compare_methods(df, group="treat", outcome="re78", covariates=[...])  # tidy frame
 
 Methods (``method=``):
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -51,12 +52,18 @@ from evalkit.cohort.regression import (
 from evalkit.cohort.results import CohortEstimateResults, influence_variance
 from evalkit.cohort.sample import CohortSample
 from evalkit.cohort.weighting import ipw as ipw_estimate
-from evalkit.errors import MIN_CLUSTERS, ConfigError, DataValidationError, FewClustersWarning
+from evalkit.errors import MIN_CLUSTERS, DataValidationError, FewClustersWarning
+from evalkit.options import check_option, choices, renamed
 
-METHODS = ("dim", "ra", "ra_pooled", "ipw", "matching", "aipw", "ebal", "fullmatch")
+Method = Literal["dim", "ra", "ra_pooled", "ipw", "matching", "aipw", "ebal", "fullmatch"]
 #: methods of compare_methods() unless told otherwise
 COMPARED = ("dim", "ra", "ipw", "matching", "aipw")
-ESTIMANDS = ("ATT", "ATE")
+Estimand = Literal["ATT", "ATE"]
+#: Abadie–Imbens variance of the matching estimator.
+MatchingSE = Literal["population", "sample"]
+MatchOn = Literal["ps", "covariates"]
+PsScale = Literal["logit", "probability"]
+METHODS = choices(Method)
 _PS_METHODS = ("ipw", "aipw", "fullmatch")
 
 
@@ -67,8 +74,9 @@ class CohortComparison:
     ----------
     data
         :class:`~evalkit.data.persons.PersonTable` or DataFrame.
-    treatment
-        Group column (two labels). Defaults to the PersonTable's ``group``.
+    group
+        Column telling treated from comparison persons (two labels). Defaults to the
+        PersonTable's ``group``.
     outcome
         Outcome column or list of columns.
     covariates
@@ -83,11 +91,12 @@ class CohortComparison:
         Person id column of a DataFrame (optional).
     """
 
-    def __init__(self, data, treatment: str | None = None,
+    @renamed(treatment="group")
+    def __init__(self, data, *, group: str | None = None,
                  outcome: str | Sequence[str] | None = None,
                  covariates: Sequence[str] | None = None, weight: str | None = None,
-                 cluster: str | None = None, *, treated=None, id: str | None = None):  # noqa: A002
-        self.sample = CohortSample(data, treatment=treatment, covariates=covariates,
+                 cluster: str | None = None, treated=None, id: str | None = None):  # noqa: A002
+        self.sample = CohortSample(data, group=group, covariates=covariates,
                                    outcomes=outcome, weight=weight, cluster=cluster,
                                    treated=treated, id=id)
         self._ps_cache: dict = {}
@@ -96,14 +105,15 @@ class CohortComparison:
     def outcomes(self) -> list[str]:
         return self.sample.outcome_names
 
-    def propensity(self, trim=None) -> PropensityScoreResults:
+    def propensity(self, *, trim=None) -> PropensityScoreResults:
         """Fit the logit propensity score on the whole sample (see :class:`PropensityScore`)."""
         return PropensityScore(self.sample).fit(trim=trim)
 
-    def fit(self, method: str = "aipw", estimand: str = "ATT", *, trim=None,
+    @renamed(variance="se")
+    def fit(self, *, method: Method = "aipw", estimand: Estimand = "ATT", trim=None,
             n_neighbors: int = 1, match_on: str = "ps", ps_scale: str = "logit",
             metric: str = "mahalanobis", caliper: float | None = None, replace: bool = True,
-            variance: str = "population", var_neighbors: int = 2,
+            se: MatchingSE = "population", var_neighbors: int = 2,
             adjust_ps: bool = True, bias_adjust: bool = False,
             exact: Sequence[str] | None = None) -> CohortEstimateResults:
         """Estimate the ATT or ATE of every outcome with one method.
@@ -118,7 +128,7 @@ class CohortComparison:
         trim
             ``None``, ``"crump"`` (Crump et al. 2009 optimal rule) or a fixed ``a`` in
             (0, 0.5) keeping ``a <= e(x) <= 1 - a``; applies to every method.
-        n_neighbors, match_on, ps_scale, metric, caliper, replace, variance, var_neighbors
+        n_neighbors, match_on, ps_scale, metric, caliper, replace, se, var_neighbors
             Matching options: ``M`` neighbours; match on the propensity score
             (``match_on="ps"``, on the ``ps_scale="logit"`` or ``"probability"`` scale) or on
             the covariates (``match_on="covariates"`` with ``metric`` "mahalanobis",
@@ -139,8 +149,9 @@ class CohortComparison:
             matches only within the same combination; persons without a counterpart in
             their stratum are left unmatched and recorded in the ledger.
         """
-        method, estimand = _check_choice(method, METHODS, "method"), _check_choice(
-            estimand.upper(), ESTIMANDS, "estimand")
+        method = check_option("method", method, Method)
+        estimand = check_option("estimand", str(estimand).upper(), Estimand)
+        check_option("se", se, MatchingSE)
         sample = self.sample
         ledger = sample.ledger.copy()
         sample.check_groups()
@@ -204,7 +215,7 @@ class CohortComparison:
                 est = aipw(y, sub.d, sub.x, sub.s, logit, estimand, sub.covariate_names, labels)
             else:
                 est = self._matching(sub, y, logit, estimand, ledger, name, n_neighbors,
-                                     match_on, ps_scale, metric, caliper, replace, variance,
+                                     match_on, ps_scale, metric, caliper, replace, se,
                                      var_neighbors, adjust_ps, bias_adjust, exact)
             psi[rows, col] = est.psi
             n_t, n_c = int((sub.d == 1).sum()), int((sub.d == 0).sum())
@@ -226,7 +237,7 @@ class CohortComparison:
                             "n_treated": n_t, "n_control": n_c,
                             "ess_treated": ess_t, "ess_control": ess_c, **est.details})
         table = pd.DataFrame(records).set_index("outcome")
-        se = np.sqrt(influence_variance(psi, sample.cluster))
+        std_errors = np.sqrt(influence_variance(psi, sample.cluster))
         if method == "matching":
             info_method = {"Matching": f"{n_neighbors} neighbour(s) on "
                            + (f"the {ps_scale} propensity score" if match_on == "ps"
@@ -238,12 +249,12 @@ class CohortComparison:
             info_method = {}
         info = {
             **info_method,
-            "Treatment": f"{sample.treatment} = {sample.treated_label!r} vs "
+            "Treatment": f"{sample.group} = {sample.treated_label!r} vs "
                          f"{sample.control_label!r}",
             "Covariates": len(sample.covariate_names),
             "Persons": n,
             "Weights": sample.weight_column or "none",
-            "Std. errors": _se_label(method, variance, sample,
+            "Std. errors": _se_label(method, se, sample,
                                      "ps_adjustment" in table
                                      and bool(np.isfinite(table["ps_adjustment"]).all())),
         }
@@ -254,14 +265,14 @@ class CohortComparison:
         count_cols = ["n_treated", "n_control", "ess_treated", "ess_control"]
         details = table.drop(columns=["estimate", "y1", "y0", *count_cols]).to_dict("index")
         return CohortEstimateResults(
-            table["estimate"], pd.Series(se, index=table.index), method=method,
+            table["estimate"], pd.Series(std_errors, index=table.index), method=method,
             estimand=estimand, counts=table[count_cols].astype(float),
             potential_outcomes=table[["y1", "y0"]], influence=psi,
             row_index=sample.row_index, cluster_codes=sample.cluster, propensity=ps_results,
             ledger=ledger, info=info, details=details, matched=matched or None)
 
     def _matching(self, sub, y, logit, estimand, ledger, name, n_neighbors, match_on, ps_scale,
-                  metric, caliper, replace, variance, var_neighbors, adjust_ps, bias_adjust,
+                  metric, caliper, replace, se, var_neighbors, adjust_ps, bias_adjust,
                   exact):
         if match_on == "ps":
             z = _ps_scale(logit, ps_scale)
@@ -270,9 +281,9 @@ class CohortComparison:
             z = whiten(sub.x, metric)
             width = 0.0 if caliper is None else float(caliper)
         else:
-            raise ConfigError(f"match_on={match_on!r}: use 'ps' or 'covariates'.")
+            check_option("match_on", match_on, MatchOn)
         est, unmatched = nn_matching(y, sub.d, sub.s, z, estimand, n_neighbors=n_neighbors,
-                                     caliper=width, replace=replace, variance=variance,
+                                     caliper=width, replace=replace, variance=se,
                                      var_neighbors=var_neighbors,
                                      score=logit if match_on == "ps" and adjust_ps else None,
                                      bias_x=sub.x if bias_adjust else None,
@@ -290,8 +301,8 @@ class CohortComparison:
         est.details["unmatched"] = unmatched
         return est
 
-    def compare(self, methods: Sequence[str] = METHODS, estimand: str = "ATT", level=0.95,
-                **options) -> pd.DataFrame:
+    def compare(self, methods: Sequence[Method] = METHODS, *, estimand: Estimand = "ATT",
+                level: float = 0.95, **options) -> pd.DataFrame:
         """Run several methods and stack their :meth:`CohortEstimateResults.to_frame` rows.
 
         ``options`` are passed to :meth:`fit` (matching options are ignored by the other
@@ -304,16 +315,18 @@ class CohortComparison:
         return pd.concat(frames, ignore_index=True)
 
 
-def compare_methods(data, treatment=None, outcome=None, covariates=None, weight=None,
-                    cluster=None, *, methods: Sequence[str] = COMPARED, estimand="ATT",
-                    treated=None, level=0.95, **options) -> pd.DataFrame:
+@renamed(treatment="group")
+def compare_methods(data, *, group=None, outcome=None, covariates=None, weight=None,
+                    cluster=None, methods: Sequence[Method] = COMPARED,
+                    estimand: Estimand = "ATT", treated=None, level: float = 0.95,
+                    **options) -> pd.DataFrame:
     """Tidy frame of several methods (and every outcome) for a report table.
 
-    Equivalent to ``CohortComparison(...).compare(methods, estimand, **options)``.
+    Equivalent to ``CohortComparison(...).compare(methods, estimand=..., **options)``.
     """
-    model = CohortComparison(data, treatment, outcome, covariates, weight, cluster,
-                             treated=treated)
-    return model.compare(methods, estimand, level=level, **options)
+    model = CohortComparison(data, group=group, outcome=outcome, covariates=covariates,
+                             weight=weight, cluster=cluster, treated=treated)
+    return model.compare(methods, estimand=estimand, level=level, **options)
 
 
 def _check_clusters(sample: CohortSample) -> None:
@@ -334,17 +347,9 @@ def _check_clusters(sample: CohortSample) -> None:
 
 
 def _ps_scale(logit, ps_scale: str) -> np.ndarray:
-    if ps_scale == "logit":
+    if check_option("ps_scale", ps_scale, PsScale) == "logit":
         return logit.logit
-    if ps_scale == "probability":
-        return logit.ps
-    raise ConfigError(f"ps_scale={ps_scale!r}: use 'logit' or 'probability'.")
-
-
-def _check_choice(value, allowed, name):
-    if value not in allowed:
-        raise ConfigError(f"{name}={value!r}: choose one of {', '.join(map(repr, allowed))}.")
-    return value
+    return logit.ps
 
 
 def _se_label(method, variance, sample, score_adjusted: bool = False) -> str:

@@ -50,6 +50,7 @@ from evalkit.cohort.regression import weighted_ls
 from evalkit.cohort.results import EffectEstimate
 from evalkit.cohort.weighting import kish_ess
 from evalkit.errors import ConfigError, EstimationError
+from evalkit.options import check_option
 
 #: Distances within this (relative) tolerance of the M-th nearest are ties.
 TIE_TOL = 1e-9
@@ -450,8 +451,7 @@ def nn_matching(y, d, s, z, estimand: str, *, n_neighbors: int = 1, caliper: flo
     """
     if n_neighbors < 1:
         raise ConfigError(f"n_neighbors={n_neighbors!r} must be a positive integer.")
-    if variance not in ("population", "sample"):
-        raise ConfigError(f"variance={variance!r}: use 'population' or 'sample'.")
+    check_option("se", variance, ("population", "sample"))
     n = len(y)
     t_rows, c_rows = np.flatnonzero(d == 1), np.flatnonzero(d == 0)
     matcher = _Matcher(z, caliper, strata)

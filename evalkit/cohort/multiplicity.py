@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import ConfigError, DataValidationError
+from evalkit.options import renamed
 
 
 def _pvalues(p) -> tuple[np.ndarray, pd.Index | None]:
@@ -113,7 +114,8 @@ def romano_wolf(estimates, std_errors, draws, *, null=0.0):
     return _wrap(out, index, "p_romano_wolf")
 
 
-def adjust_outcomes(results, *, n_draws: int = 1999, seed=None, level: float = 0.95,
+@renamed(n_draws="n_boot")
+def adjust_outcomes(results, *, n_boot: int = 1999, seed=None, level: float = 0.95,
                     kind: str = "rademacher") -> pd.DataFrame:
     """Unadjusted, Holm, Benjamini–Hochberg and Romano–Wolf p-values for several outcomes.
 
@@ -122,7 +124,7 @@ def adjust_outcomes(results, *, n_draws: int = 1999, seed=None, level: float = 0
     results
         :class:`~evalkit.cohort.results.CohortEstimateResults` with two or more outcomes
         and influence functions (every method except those without them).
-    n_draws, seed, kind
+    n_boot, seed, kind
         Multiplier bootstrap for Romano–Wolf (Rademacher or normal multipliers, per person
         or per cluster when the results were clustered).
 
@@ -134,7 +136,7 @@ def adjust_outcomes(results, *, n_draws: int = 1999, seed=None, level: float = 0
     if len(results.params) < 2:
         raise ConfigError("multiplicity adjustments need two or more outcomes.")
     frame = results.to_frame(level)[["estimate", "std_error", "p_value"]].copy()
-    draws = results.multiplier_draws(n_draws, seed=seed, kind=kind)
+    draws = results.multiplier_draws(n_boot=n_boot, seed=seed, kind=kind)
     frame["p_holm"] = holm_adjust(frame["p_value"])
     frame["p_bh"] = bh_adjust(frame["p_value"])
     frame["p_romano_wolf"] = romano_wolf(frame["estimate"], frame["std_error"],

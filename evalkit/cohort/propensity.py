@@ -43,6 +43,7 @@ from evalkit.cohort.results import influence_variance
 from evalkit.cohort.sample import CohortSample
 from evalkit.data.validation import show_values
 from evalkit.errors import ConfigError, EstimationError, OverlapError, OverlapWarning
+from evalkit.options import renamed
 from evalkit.results import EstimateResults
 
 #: Scores closer than this to 0 or 1 are treated as "at the boundary" (no overlap).
@@ -359,7 +360,7 @@ class PropensityScoreResults(EstimateResults):
                 "share_outside_support": float(np.average(outside[g], weights=w)),
             }
         frame = pd.DataFrame(rows).T
-        frame.index.name = self.sample.treatment
+        frame.index.name = self.sample.group
         return frame
 
     def plot(self, *, scale: str = "probability", bins: int = 40, ax=None,
@@ -420,8 +421,9 @@ class PropensityScore:
     ----------
     data
         :class:`~evalkit.data.persons.PersonTable` or DataFrame.
-    treatment
-        Group column (two labels); ``treated`` names the treated label unless 0/1.
+    group
+        Column telling treated from comparison persons (two labels); ``treated`` names
+        the treated label unless they are 0/1.
     covariates
         Covariates of the score model (categoricals are expanded to dummies).
     weight
@@ -431,21 +433,22 @@ class PropensityScore:
 
     Examples
     --------
-    >>> res = PropensityScore(df, treatment="treat", covariates=["age", "educ"]).fit(trim="crump")
+    >>> res = PropensityScore(df, group="treat", covariates=["age", "educ"]).fit(trim="crump")
     >>> res.overlap()
     >>> res.plot()
     """
 
-    def __init__(self, data, treatment: str | None = None, covariates=None, weight=None, *,
+    @renamed(treatment="group")
+    def __init__(self, data, *, group: str | None = None, covariates=None, weight=None,
                  cluster=None, treated=None, id=None):  # noqa: A002
         if isinstance(data, CohortSample):
             self.sample = data
         else:
-            self.sample = CohortSample(data, treatment=treatment, covariates=covariates,
+            self.sample = CohortSample(data, group=group, covariates=covariates,
                                        outcomes=[], weight=weight, cluster=cluster,
                                        treated=treated, id=id, allow_no_outcome=True)
 
-    def fit(self, trim=None) -> PropensityScoreResults:
+    def fit(self, *, trim=None) -> PropensityScoreResults:
         """Fit the logit; with ``trim`` ("crump" or a in (0, 0.5)) drop persons outside the
         bounds computed from this fit (recorded in the ledger) and refit on the rest.
 

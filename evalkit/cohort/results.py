@@ -13,9 +13,12 @@ outcomes jointly from the same matrix (:meth:`CohortEstimateResults.multiplier_d
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
+from evalkit.options import renamed
 from evalkit.results import EstimateResults
 
 
@@ -206,8 +209,9 @@ class CohortEstimateResults(EstimateResults):
         fig.tight_layout()
         return fig
 
-    def multiplier_draws(self, n_draws: int = 999, *, seed=None,
-                         kind: str = "rademacher") -> pd.DataFrame:
+    @renamed(n_draws="n_boot")
+    def multiplier_draws(self, *, n_boot: int = 999, seed=None,
+                         kind: Literal["rademacher", "normal"] = "rademacher") -> pd.DataFrame:
         """Multiplier-bootstrap draws of ``estimate* - estimate`` for all outcomes jointly.
 
         Each draw is ``sum_g xi_g sum_{i in g} psi_i`` with i.i.d. multipliers ``xi``
@@ -218,7 +222,7 @@ class CohortEstimateResults(EstimateResults):
         Returns
         -------
         DataFrame
-            ``n_draws x k`` (columns = outcomes).
+            ``n_boot x k`` (columns = outcomes).
         """
         if self.influence is None:
             raise AttributeError(f"{self.method!r} results carry no influence functions.")
@@ -229,9 +233,9 @@ class CohortEstimateResults(EstimateResults):
             psi = psi * np.sqrt(g / (g - 1)) if g > 1 else psi
         rng = np.random.default_rng(seed)
         if kind == "rademacher":
-            xi = rng.choice(np.array([-1.0, 1.0]), size=(n_draws, psi.shape[0]))
+            xi = rng.choice(np.array([-1.0, 1.0]), size=(n_boot, psi.shape[0]))
         elif kind == "normal":
-            xi = rng.standard_normal((n_draws, psi.shape[0]))
+            xi = rng.standard_normal((n_boot, psi.shape[0]))
         else:
             raise ValueError(f"kind must be 'rademacher' or 'normal', got {kind!r}")
         return pd.DataFrame(xi @ psi, columns=self.params.index)

@@ -36,9 +36,9 @@ class CohortSample:
     ----------
     data
         A :class:`PersonTable`, or a DataFrame (validated through a PersonTable with the
-        given column names; rows with missing treatment, covariate, weight or cluster are
+        given column names; rows with missing group, covariate, weight or cluster are
         dropped into the ledger).
-    treatment
+    group
         Group column (default: the PersonTable's ``group``). Two distinct values.
     covariates, outcomes, weight, cluster
         Column names; default to the PersonTable's roles.
@@ -54,7 +54,7 @@ class CohortSample:
         self,
         data: PersonTable | pd.DataFrame,
         *,
-        treatment: str | None = None,
+        group: str | None = None,
         covariates: Sequence[str] | None = None,
         outcomes: str | Sequence[str] | None = None,
         weight: str | None = None,
@@ -65,10 +65,10 @@ class CohortSample:
     ) -> None:
         if isinstance(data, PersonTable):
             table = data
-            if treatment is not None and treatment != table.group:
+            if group is not None and group != table.group:
                 raise ConfigError(
-                    f"treatment={treatment!r} differs from the PersonTable's group column "
-                    f"{table.group!r}; build the PersonTable with group={treatment!r}."
+                    f"group={group!r} differs from the PersonTable's group column "
+                    f"{table.group!r}; build the PersonTable with group={group!r}."
                 )
             covariates = table.covariates if covariates is None else _as_list(covariates)
             outcomes = table.outcomes if outcomes is None else _as_list(outcomes)
@@ -84,13 +84,14 @@ class CohortSample:
                 )
             row_index = pd.RangeIndex(len(table.data))
         else:
-            if treatment is None:
-                raise ConfigError("treatment= (the group column) is required with a DataFrame.")
+            if group is None:
+                raise ConfigError("group= (the column telling treated from comparison persons) "
+                                  "is required with a DataFrame.")
             covariates, outcomes = _as_list(covariates), _as_list(outcomes)
             frame = data
             if id is None:
                 frame = data.reset_index(drop=True).assign(**{ROW_ID: np.arange(len(data))})
-            table = PersonTable(frame, id=id or ROW_ID, group=treatment, covariates=covariates,
+            table = PersonTable(frame, id=id or ROW_ID, group=group, covariates=covariates,
                                 outcomes=outcomes, weight=weight, cluster=cluster)
             row_index = (data.index[table.data[ROW_ID].to_numpy()] if id is None
                          else pd.Index(table.data[id]))
@@ -106,7 +107,7 @@ class CohortSample:
             self.source_positions = table.data[ROW_ID].to_numpy()
         else:
             self.source_positions = pd.Index(data[id]).get_indexer(table.data[id])
-        self.treatment = table.group
+        self.group = table.group
         self.covariate_columns = list(covariates)
         self.outcome_names = list(outcomes)
         self.weight_column = weight
@@ -131,7 +132,7 @@ class CohortSample:
         labels = pd.unique(group)
         if len(labels) != 2:
             raise EmptyDataError(
-                f"treatment column {self.treatment!r} must hold exactly two groups, found "
+                f"group column {self.group!r} must hold exactly two groups, found "
                 f"{len(labels)}: {show_values(labels)}. A comparison needs treated and comparison "
                 "persons; check the filter that built the table."
             )
@@ -141,12 +142,12 @@ class CohortSample:
                 treated = 1 if 1 in as_set else True
             else:
                 raise ConfigError(
-                    f"treatment column {self.treatment!r} has labels {show_values(labels)}; say "
+                    f"group column {self.group!r} has labels {show_values(labels)}; say "
                     "which one is treated with treated=<label>."
                 )
         if treated not in set(labels.tolist()):
             raise ConfigError(
-                f"treated={treated!r} is not a label of {self.treatment!r} "
+                f"treated={treated!r} is not a label of {self.group!r} "
                 f"({show_values(labels)})."
             )
         self.treated_label = treated
@@ -216,6 +217,6 @@ class CohortSample:
         for value, label in ((1.0, self.treated_label), (0.0, self.control_label)):
             if not ((d == value) & (s > 0)).any():
                 raise EmptyDataError(
-                    f"group {label!r} of {self.treatment!r} has no member with positive weight in "
+                    f"group {label!r} of {self.group!r} has no member with positive weight in "
                     "the analysis sample; a comparison needs both groups."
                 )

@@ -30,14 +30,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from evalkit.errors import ConfigError, DataValidationError, EmptyDataError
+from evalkit.options import check_level, check_option, renamed
 
 MEASURES = ("RR", "OR", "HR", "SMD")
+BoundsMethod = Literal["normal", "exact"]
 
 
 def _evalue_of_ratio(rr: float, true: float = 1.0) -> float:
@@ -107,9 +110,7 @@ def evalue(estimate: float, lower: float | None = None, upper: float | None = No
     -------
     EValue
     """
-    measure = str(measure).upper()
-    if measure not in MEASURES:
-        raise ConfigError(f"measure must be one of {list(MEASURES)}, got {measure!r}.")
+    measure = check_option("measure", str(measure).upper(), MEASURES)
     if measure in ("OR", "HR") and rare is None:
         raise ConfigError(
             f"measure={measure!r} needs rare=True (outcome < 15 %: the ratio approximates the "
@@ -212,7 +213,7 @@ def _exact_upper_tail(ranks: np.ndarray, t_obs: float, p: float) -> float:
 
 def rosenbaum_bounds(treated, control=None, gammas: Sequence[float] = (1, 1.5, 2, 2.5, 3, 4, 5,
                                                                        6), *,
-                     method: str = "normal") -> pd.DataFrame:
+                     method: BoundsMethod = "normal") -> pd.DataFrame:
     """Rosenbaum bounds on the one-sided Wilcoxon signed-rank p-value for matched pairs.
 
     Parameters
@@ -235,8 +236,7 @@ def rosenbaum_bounds(treated, control=None, gammas: Sequence[float] = (1, 1.5, 2
     gammas = np.asarray(list(gammas), dtype=float)
     if gammas.size == 0 or (gammas < 1).any() or not np.isfinite(gammas).all():
         raise ConfigError(f"gammas must be finite values >= 1, got {gammas.tolist()}.")
-    if method not in ("normal", "exact"):
-        raise ConfigError(f"method must be 'normal' or 'exact', got {method!r}.")
+    check_option("method", method, BoundsMethod)
     ranks, t_obs = _signed_ranks(treated, control)
     if method == "exact" and ranks.size > 2000:
         raise ConfigError(f"method='exact' handles at most 2,000 pairs ({ranks.size} given); "
@@ -256,13 +256,18 @@ def rosenbaum_bounds(treated, control=None, gammas: Sequence[float] = (1, 1.5, 2
     return pd.DataFrame(rows).set_index("gamma")
 
 
-def sensitivity_gamma(treated, control=None, *, alpha: float = 0.05, method: str = "normal",
-                      gamma_max: float = 100.0) -> float:
-    """Largest Gamma at which the upper-bound p-value is still <= ``alpha``.
+@renamed(alpha=("level", lambda alpha: 1 - alpha))
+def sensitivity_gamma(treated, control=None, *, level: float = 0.95,
+                      method: BoundsMethod = "normal", gamma_max: float = 100.0) -> float:
+    """Largest Gamma at which the upper-bound p-value is still <= ``1 - level``.
+
+    ``level`` is the confidence level of the one-sided test (0.95: significance 5 %).
 
     Found by bisection (the upper bound increases with Gamma). Returns 1.0 when the
     unconfounded test itself is not significant, ``gamma_max`` when still significant there.
     """
+    alpha = 1 - check_level(level)
+
     def upper(g):
         return float(rosenbaum_bounds(treated, control, [g], method=method)["p_upper"].iloc[0])
 

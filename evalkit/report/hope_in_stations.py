@@ -116,11 +116,12 @@ def _cohort(survey: pd.DataFrame, params, lang: str) -> Section:
     outcomes = list(params["outcomes"])
     weight = params["weight"] or None
     cluster = params["station"] if params["cluster_by_station"] else None
-    model = CohortComparison(post, treatment, outcomes, covariates, weight, cluster,
-                             id=params["respondent_id"])
-    balance = balance_table(post, treatment, covariates, weight=weight)
+    model = CohortComparison(post, group=treatment, outcome=outcomes, covariates=covariates,
+                             weight=weight, cluster=cluster, id=params["respondent_id"])
+    balance = balance_table(post, group=treatment, covariates=covariates, weight=weight)
     ps = model.propensity()
-    frame = model.compare(list(params["methods"]), params["estimand"], level=params["level"])
+    frame = model.compare(list(params["methods"]), estimand=params["estimand"],
+                          level=params["level"])
     names = _method_names(lang)
     frame = frame.assign(method=frame["method"].map(names).fillna(frame["method"]),
                          outcome=frame["outcome"].map(lambda o: _outcome(o, lang)))
@@ -204,9 +205,10 @@ def _robustness(survey: pd.DataFrame, params, lang: str, seed: int) -> Section:
     outcomes, treatment = list(params["outcomes"]), params["treatment"]
     method = params["methods"][-1]
     cluster = params["station"] if params["cluster_by_station"] else None
-    res = CohortComparison(post, treatment, outcomes, list(params["covariates"]),
-                           params["weight"] or None, cluster,
-                           id=params["respondent_id"]).fit(method, params["estimand"])
+    res = CohortComparison(post, group=treatment, outcome=outcomes,
+                           covariates=list(params["covariates"]), weight=params["weight"] or None,
+                           cluster=cluster, id=params["respondent_id"]
+                           ).fit(method=method, estimand=params["estimand"])
     table = adjust_outcomes(res, seed=seed, level=params["level"])[
         ["estimate", "p_value", "p_holm", "p_bh", "p_romano_wolf"]]
     control = post[post[treatment] == 0][outcomes].std()
@@ -379,7 +381,8 @@ def _attrition(survey: pd.DataFrame, followup: pd.DataFrame, params, lang: str) 
     baseline = survey[[rid, *params["covariates"]]]
     drawn = followup[[rid, pilot, "responded"]].merge(baseline, on=rid, how="left",
                                                       validate="one_to_one")
-    res = attrition(drawn, pilot, "responded", list(params["covariates"]), id=rid)
+    res = attrition(drawn, group=pilot, responded="responded",
+                    covariates=list(params["covariates"]), id=rid)
     names = {True: choose(lang, "Gares pilotes", "Pilot stations"),
              False: choose(lang, "Gares de comparaison", "Comparison stations"),
              "overall": choose(lang, "Ensemble", "Overall")}

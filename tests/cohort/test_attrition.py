@@ -62,7 +62,7 @@ def test_boundaries_are_monotone_and_ordered():
 def test_rates_by_hand():
     df = pd.DataFrame({"g": [1] * 10 + [0] * 10,
                        "responded": [1] * 9 + [0] + [1] * 7 + [0] * 3})
-    res = attrition(df, "g", "responded")
+    res = attrition(df, group="g", responded="responded")
     assert_allclose(res.rates["attrition"].to_numpy(), [0.1, 0.3, 0.2])
     assert_allclose(res.differential, 0.2)
     assert res.classification.loc["liberal", "attrition"] == "high"
@@ -74,7 +74,7 @@ def test_rates_by_hand():
 
 def test_survey_weights_weight_the_rates():
     df = pd.DataFrame({"g": [1, 1, 0, 0], "responded": [1, 0, 1, 0], "w": [3.0, 1.0, 1.0, 1.0]})
-    res = attrition(df, "g", "responded", weight="w")
+    res = attrition(df, group="g", responded="responded", weight="w")
     assert_allclose(res.rates["attrition"].to_numpy(), [0.25, 0.5, 2 / 6])
 
 
@@ -90,7 +90,7 @@ def followup():
 
 def test_response_model_recovers_the_true_response_coefficients(followup):
     ds, f, covs = followup
-    res = attrition(f, "pilot", "responded", covs, id="respondent_id")
+    res = attrition(f, group="pilot", responded="responded", covariates=covs, id="respondent_id")
     truth = ds.truth["response_coef"]
     ours = res.response_model.params
     mapping = {"intercept": "intercept", "group[True]": "pilot", "age": "age",
@@ -116,7 +116,7 @@ def test_response_model_recovers_the_true_response_coefficients(followup):
 
 def test_response_weights_remove_attrition_bias(followup):
     ds, f, covs = followup
-    res = attrition(f, "pilot", "responded", covs, id="respondent_id")
+    res = attrition(f, group="pilot", responded="responded", covariates=covs, id="respondent_id")
     assert res.rates.loc[True, "attrition"] < res.rates.loc[False, "attrition"]
     resp = res.weighted_respondents(f.set_index("respondent_id"))
     # Target: mean over everyone drawn (respondents or not) of E[Y_followup | x, group].
@@ -153,11 +153,11 @@ def test_response_weights_remove_attrition_bias(followup):
 def test_attrition_errors():
     df = pd.DataFrame({"g": [1, 1, 0, 0], "responded": [1, 2, 1, 0], "x": [1.0, 2, 3, 4]})
     with pytest.raises(DataValidationError, match="0/1"):
-        attrition(df, "g", "responded")
+        attrition(df, group="g", responded="responded")
     with pytest.raises(EmptyDataError):
-        attrition(df.assign(g=1, responded=1), "g", "responded")
+        attrition(df.assign(g=1, responded=1), group="g", responded="responded")
     with pytest.raises(EmptyDataError, match="everyone"):
-        attrition(df.assign(responded=1), "g", "responded", ["x"])
+        attrition(df.assign(responded=1), group="g", responded="responded", covariates=["x"])
     with pytest.raises(DataValidationError):
-        attrition(df.assign(responded=[1, 0, 1, 0], w=[-1.0, 1, 1, 1]), "g", "responded",
+        attrition(df.assign(responded=[1, 0, 1, 0], w=[-1.0, 1, 1, 1]), group="g", responded="responded",
                   weight="w")

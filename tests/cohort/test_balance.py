@@ -108,20 +108,20 @@ def test_data_is_matchits_lalonde(lalonde):
 
 
 def test_unadjusted_att_matches_matchit(lalonde):
-    bal = balance_table(lalonde, "treat", COVS, binary="std").to_frame()
+    bal = balance_table(lalonde, group="treat", covariates=COVS, binary="std").to_frame()
     for column in ALL_ATT:
         assert_allclose(bal.loc[ROWS, column], ALL_ATT[column], atol=5e-5, err_msg=column)
 
 
 def test_unadjusted_ate_pooled_sd_matches_matchit(lalonde):
-    bal = balance_table(lalonde, "treat", COVS, binary="std", estimand="ATE")
+    bal = balance_table(lalonde, group="treat", covariates=COVS, binary="std", estimand="ATE")
     assert bal.sd_denom == "pooled"
     assert_allclose(bal.to_frame().loc[ROWS, "smd_un"], ALL_ATE_SMD, atol=5e-5)
 
 
 def test_matched_sample_matches_matchit(lalonde):
     matched = _matchit_nearest(lalonde)
-    bal = balance_table(lalonde, "treat", COVS, binary="std", matched=matched)
+    bal = balance_table(lalonde, group="treat", covariates=COVS, binary="std", matched=matched)
     frame = bal.to_frame()
     for column in MATCHED:
         assert_allclose(frame.loc[ROWS, column], MATCHED[column], atol=5e-5, err_msg=column)
@@ -134,13 +134,13 @@ def test_matched_labels_equal_frequency_weights(lalonde):
     matched = _matchit_nearest(lalonde)
     counts = pd.Series(1.0, index=matched).groupby(level=0).sum().reindex(lalonde.index,
                                                                           fill_value=0.0)
-    a = balance_table(lalonde, "treat", COVS, matched=matched).to_frame()
-    b = balance_table(lalonde, "treat", COVS, weights=counts.to_numpy()).to_frame()
+    a = balance_table(lalonde, group="treat", covariates=COVS, matched=matched).to_frame()
+    b = balance_table(lalonde, group="treat", covariates=COVS, weights_array=counts.to_numpy()).to_frame()
     pd.testing.assert_frame_equal(a, b)
 
 
 def test_binary_raw_is_cobalt_default_difference_in_proportions(lalonde):
-    frame = balance_table(lalonde, "treat", COVS).to_frame()
+    frame = balance_table(lalonde, group="treat", covariates=COVS).to_frame()
     binary = frame["type"] == "binary"
     assert_allclose(frame.loc[binary, "smd_un"],
                     frame.loc[binary, "mean_treated_un"] - frame.loc[binary, "mean_control_un"])
@@ -151,7 +151,7 @@ def test_person_table_input_gives_the_same_table(lalonde):
     df = lalonde.reset_index().rename(columns={"index": "pid"})
     pt = PersonTable(df, id="pid", group="treat", covariates=COVS)
     pd.testing.assert_frame_equal(balance_table(pt).to_frame(),
-                                  balance_table(lalonde, "treat", COVS).to_frame())
+                                  balance_table(lalonde, group="treat", covariates=COVS).to_frame())
 
 
 def test_survey_weights_equal_row_replication_for_means_and_ks():
@@ -159,8 +159,8 @@ def test_survey_weights_equal_row_replication_for_means_and_ks():
     df = pd.DataFrame({"g": rng.integers(0, 2, 300), "x": rng.normal(size=300),
                        "k": rng.integers(1, 4, 300)})
     rep = df.loc[df.index.repeat(df["k"])].reset_index(drop=True)
-    a = balance_table(df, "g", ["x"], weight="k").to_frame()
-    b = balance_table(rep, "g", ["x"]).to_frame()
+    a = balance_table(df, group="g", covariates=["x"], weight="k").to_frame()
+    b = balance_table(rep, group="g", covariates=["x"]).to_frame()
     for column in ["mean_treated_un", "mean_control_un", "ks_un", "ecdf_mean_un"]:
         assert_allclose(a[column], b[column], rtol=1e-12)
 
@@ -187,7 +187,7 @@ def test_ipw_weights_balance_hope_in_stations_covariates():
     x = sm.add_constant(pd.get_dummies(w2[covs], drop_first=True, dtype=float))
     ps = sm.Logit(w2["integrated"].astype(float), x).fit(disp=0).predict(x).to_numpy()
     att_w = np.where(w2["integrated"] == 1, 1.0, ps / (1 - ps))
-    bal = balance_table(w2, "integrated", covs, weights=att_w)
+    bal = balance_table(w2, group="integrated", covariates=covs, weights_array=att_w)
     frame = bal.to_frame()
     assert frame["smd_un"].abs().max() > 0.2   # selection into the integrated cohort
     # With the correctly specified logit (the generator's truth), odds weights balance
@@ -199,10 +199,10 @@ def test_ipw_weights_balance_hope_in_stations_covariates():
 def test_plot_returns_figure(lalonde):
     import matplotlib.figure
 
-    fig = balance_table(lalonde, "treat", COVS, matched=_matchit_nearest(lalonde)).plot()
+    fig = balance_table(lalonde, group="treat", covariates=COVS, matched=_matchit_nearest(lalonde)).plot()
     assert isinstance(fig, matplotlib.figure.Figure)
     assert len(fig.axes[0].collections) == 2
-    summary = balance_table(lalonde, "treat", COVS).summary()
+    summary = balance_table(lalonde, group="treat", covariates=COVS).summary()
     assert "race_black" in summary and "treated" in summary
 
 
@@ -210,32 +210,32 @@ def test_errors_name_the_problem():
     df = pd.DataFrame({"g": [1, 1, 0, 0, 1, 0], "x": [1.0, 2.0, 3.0, 4.0, 2.5, 1.0],
                        "c": [5.0] * 6, "cat": list("aabbab")})
     with pytest.raises(DataValidationError, match="'c'"):
-        balance_table(df, "g", ["x", "c"])
+        balance_table(df, group="g", covariates=["x", "c"])
     with pytest.raises(EmptyDataError, match="exactly two groups"):
-        balance_table(df.assign(g=1), "g", ["x"])
+        balance_table(df.assign(g=1), group="g", covariates=["x"])
     with pytest.raises(DataValidationError, match=">= 0"):
-        balance_table(df, "g", ["x"], weights=[1, 1, -1, 1, 1, 1])
+        balance_table(df, group="g", covariates=["x"], weights_array=[1, 1, -1, 1, 1, 1])
     with pytest.raises(DataValidationError, match="all zero"):
-        balance_table(df, "g", ["x"], weights=np.zeros(6))
+        balance_table(df, group="g", covariates=["x"], weights_array=np.zeros(6))
     with pytest.raises(DataValidationError, match="6 rows"):
-        balance_table(df, "g", ["x"], weights=np.ones(5))
+        balance_table(df, group="g", covariates=["x"], weights_array=np.ones(5))
     with pytest.raises(EmptyDataError, match="no person with positive weight"):
-        balance_table(df, "g", ["x"], weights=[0, 0, 1, 1, 0, 1])
+        balance_table(df, group="g", covariates=["x"], weights_array=[0, 0, 1, 1, 0, 1])
     with pytest.raises(DataValidationError, match="not in the data's index"):
-        balance_table(df, "g", ["x"], matched=[0, 2, 99])
+        balance_table(df, group="g", covariates=["x"], matched=[0, 2, 99])
     with pytest.raises(ConfigError):
-        balance_table(df, "g", ["x"], estimand="XYZ")
+        balance_table(df, group="g", covariates=["x"], estimand="XYZ")
     with pytest.raises(ConfigError):
-        balance_table(df, "g", ["x"], weights=np.ones(6), matched=[0, 2])
+        balance_table(df, group="g", covariates=["x"], weights_array=np.ones(6), matched=[0, 2])
     # A level absent from the treated group has no treated SD: undefined only if standardised.
-    frame = balance_table(df.assign(cat=list("abbbab")), "g", ["cat"], estimand="ATC").to_frame()
+    frame = balance_table(df.assign(cat=list("abbbab")), group="g", covariates=["cat"], estimand="ATC").to_frame()
     assert np.isfinite(frame["smd_un"]).all()
 
 
 def test_missing_covariates_are_recorded_in_the_ledger(lalonde):
     df = lalonde.copy()
     df.loc[[0, 5, 400], "educ"] = np.nan
-    bal = balance_table(df, "treat", COVS)
+    bal = balance_table(df, group="treat", covariates=COVS)
     assert bal.ledger.n_rows_dropped == 3
     assert bal.sample_sizes.loc["treated (unadjusted)", "n"] == 183
 
@@ -248,13 +248,13 @@ def test_weights_series_aligned_by_label_and_cohort_ipw_weights():
     w2 = ds["survey"].query("wave == 2")  # index labels are not 0..n-1
     covs = ["age", "sex", "nationality_group", "months_homeless", "health_problem",
             "has_id_papers"]
-    res = CohortComparison(w2, treatment="integrated", outcome="has_income",
+    res = CohortComparison(w2, group="integrated", outcome="has_income",
                            covariates=covs).fit(method="ipw")
     ipw_w = pd.Series(res.details["has_income"]["weights"], index=res.row_index)
     shuffled = ipw_w.sample(frac=1.0, random_state=1)
-    a = balance_table(w2, "integrated", covs, weights=shuffled).to_frame()
-    b = balance_table(w2, "integrated", covs, weights=ipw_w.reindex(w2.index).to_numpy())
+    a = balance_table(w2, group="integrated", covariates=covs, weights_array=shuffled).to_frame()
+    b = balance_table(w2, group="integrated", covariates=covs, weights_array=ipw_w.reindex(w2.index).to_numpy())
     pd.testing.assert_frame_equal(a, b.to_frame())
     assert a["smd_adj"].abs().max() < 0.1 < a["smd_un"].abs().max()
     with pytest.raises(DataValidationError, match="not in the data's index"):
-        balance_table(w2, "integrated", covs, weights=pd.Series([1.0], index=[-5]))
+        balance_table(w2, group="integrated", covariates=covs, weights_array=pd.Series([1.0], index=[-5]))

@@ -58,8 +58,8 @@ def test_matches_statsmodels_treatment_effect(cattaneo, statsmodels_te, method, 
                                               effect_group):
     kwargs = {} if effect_group is None else {"effect_group": effect_group}
     ref = getattr(statsmodels_te, method)(**kwargs)
-    ours = CohortComparison(cattaneo, treatment="mbsmoke_", outcome="bweight",
-                            covariates=COVARIATES).fit(method, estimand)
+    ours = CohortComparison(cattaneo, group="mbsmoke_", outcome="bweight",
+                            covariates=COVARIATES).fit(method=method, estimand=estimand)
     # point estimates are closed forms on both sides; statsmodels' SEs come from a GMM whose
     # parameters are polished by Nelder-Mead, hence 1e-6 on SEs
     assert_allclose(ours.params.iloc[0], ref.effect[0], rtol=1e-9)
@@ -81,8 +81,8 @@ def test_att_matches_drdid(cattaneo, weight, method):
     w = None if weight is None else cattaneo[weight].to_numpy()
     att, inf = kernel(y, np.zeros_like(y), d, cattaneo[COVARIATES].to_numpy(float),
                       i_weights=w)
-    ours = CohortComparison(cattaneo, treatment="mbsmoke_", outcome="bweight",
-                            covariates=COVARIATES, weight=weight).fit(method, "ATT")
+    ours = CohortComparison(cattaneo, group="mbsmoke_", outcome="bweight",
+                            covariates=COVARIATES, weight=weight).fit(method=method, estimand="ATT")
     assert drdid is not None
     assert_allclose(ours.params.iloc[0], att, rtol=1e-10)
     assert_allclose(ours.std_errors.iloc[0], np.sqrt(np.mean(inf**2) / len(y)), rtol=1e-9)
@@ -96,15 +96,15 @@ def test_difference_in_means_clustered_matches_wls(cattaneo, weight):
     groups = cattaneo["site"].to_numpy()
     fit = sm.WLS(y, sm.add_constant(d), weights=w).fit(
         cov_type="cluster", cov_kwds={"groups": groups, "use_correction": False})
-    ours = CohortComparison(cattaneo, treatment="mbsmoke_", outcome="bweight",
-                            weight=weight, cluster="site").fit("dim")
+    ours = CohortComparison(cattaneo, group="mbsmoke_", outcome="bweight",
+                            weight=weight, cluster="site").fit(method="dim")
     n_clusters = len(np.unique(groups))
     assert_allclose(ours.params.iloc[0], fit.params[1], rtol=1e-12)
     assert_allclose(ours.std_errors.iloc[0],
                     fit.bse[1] * np.sqrt(n_clusters / (n_clusters - 1)), rtol=1e-10)
     hc2 = sm.WLS(y, sm.add_constant(d), weights=w).fit(cov_type="HC2")
-    unclustered = CohortComparison(cattaneo, treatment="mbsmoke_", outcome="bweight",
-                                   weight=weight).fit("dim")
+    unclustered = CohortComparison(cattaneo, group="mbsmoke_", outcome="bweight",
+                                   weight=weight).fit(method="dim")
     assert_allclose(unclustered.std_errors.iloc[0], hc2.bse[1], rtol=1e-10)
     assert unclustered.info["Std. errors"].startswith("HC2 (Welch")
     if weight is None:  # Welch / Neyman: s1^2/n1 + s0^2/n0 with n - 1 denominators
@@ -120,10 +120,10 @@ def test_integer_weights_equal_replicated_rows(cattaneo):
     expanded = df.loc[df.index.repeat(df["k"])].reset_index(drop=True)
     for method in ["dim", "ra", "ipw", "aipw"]:
         for estimand in ["ATT", "ATE"]:
-            weighted = CohortComparison(df, treatment="mbsmoke_", outcome="bweight",
-                                        covariates=COVARIATES, weight="k").fit(method, estimand)
-            replicated = CohortComparison(expanded, treatment="mbsmoke_", outcome="bweight",
-                                          covariates=COVARIATES).fit(method, estimand)
+            weighted = CohortComparison(df, group="mbsmoke_", outcome="bweight",
+                                        covariates=COVARIATES, weight="k").fit(method=method, estimand=estimand)
+            replicated = CohortComparison(expanded, group="mbsmoke_", outcome="bweight",
+                                          covariates=COVARIATES).fit(method=method, estimand=estimand)
             assert_allclose(weighted.params.iloc[0], replicated.params.iloc[0], rtol=1e-9)
 
 
@@ -131,24 +131,24 @@ def test_several_outcomes_equal_separate_fits(cattaneo):
     df = cattaneo.copy()
     df["lbw"] = df["lbweight"].astype(float)
     df.loc[df.index[:300], "lbw"] = np.nan  # outcome-specific missingness
-    both = CohortComparison(df, treatment="mbsmoke_", outcome=["bweight", "lbw"],
-                            covariates=COVARIATES, cluster="site").fit("aipw", "ATT")
+    both = CohortComparison(df, group="mbsmoke_", outcome=["bweight", "lbw"],
+                            covariates=COVARIATES, cluster="site").fit(method="aipw", estimand="ATT")
     for name in ["bweight", "lbw"]:
-        single = CohortComparison(df.dropna(subset=[name]), treatment="mbsmoke_",
+        single = CohortComparison(df.dropna(subset=[name]), group="mbsmoke_",
                                   outcome=name, covariates=COVARIATES,
-                                  cluster="site").fit("aipw", "ATT")
+                                  cluster="site").fit(method="aipw", estimand="ATT")
         assert_allclose(both.params[name], single.params.iloc[0], rtol=1e-10)
         assert_allclose(both.std_errors[name], single.std_errors.iloc[0], rtol=1e-10)
     ledger = both.ledger.to_frame()
     assert ledger.loc[ledger["step"] == "outcome lbw", "n_rows"].item() == 300
     # multiplier draws reproduce the clustered variance of every outcome
-    draws = both.multiplier_draws(4000, seed=1)
+    draws = both.multiplier_draws(n_boot=4000, seed=1)
     assert_allclose(draws.std(ddof=0).to_numpy(), both.std_errors.to_numpy(), rtol=0.05)
     assert both.influence_frame().shape == (len(df), 2)
 
 
 def test_compare_methods_tidy_frame(cattaneo):
-    frame = compare_methods(cattaneo, treatment="mbsmoke_", outcome="bweight",
+    frame = compare_methods(cattaneo, group="mbsmoke_", outcome="bweight",
                             covariates=COVARIATES, methods=["dim", "ipw", "aipw", "matching"])
     assert list(frame["method"]) == ["dim", "ipw", "aipw", "matching"]
     assert {"outcome", "estimate", "std_error", "ci_lower", "ci_upper", "p_value",
@@ -172,10 +172,10 @@ def test_ra_pooled_is_lin_regression_with_hc2(cattaneo, weight, estimand):
     xc = x - target @ x / target.sum()
     design = np.column_stack([np.ones_like(y), d, xc, d[:, None] * xc])
     lin = sm.WLS(y, design, weights=w).fit(cov_type="HC2")
-    model = CohortComparison(cattaneo, treatment="mbsmoke_", outcome="bweight",
+    model = CohortComparison(cattaneo, group="mbsmoke_", outcome="bweight",
                              covariates=COVARIATES, weight=weight)
-    ours = model.fit("ra_pooled", estimand)
+    ours = model.fit(method="ra_pooled", estimand=estimand)
     assert_allclose(ours.params.iloc[0], lin.params[1], rtol=1e-10)
     assert_allclose(ours.std_errors.iloc[0], lin.bse[1], rtol=1e-8)
-    assert_allclose(ours.params.iloc[0], model.fit("ra", estimand).params.iloc[0], rtol=1e-9)
+    assert_allclose(ours.params.iloc[0], model.fit(method="ra", estimand=estimand).params.iloc[0], rtol=1e-9)
     assert ours.info["Std. errors"].startswith("HC2")

@@ -63,18 +63,18 @@ def _simulate(n_draws, n):
     rng = np.random.default_rng(2026)
     rows = []
     for _ in range(n_draws):
-        model = CohortComparison(_draw(rng, n), treatment="d", outcome="y",
+        model = CohortComparison(_draw(rng, n), group="d", outcome="y",
                                  covariates=["x1", "x2", "x3"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtremeWeightsWarning)
             for method, estimand in CASES:
-                res = model.fit(method, estimand, n_neighbors=4)
+                res = model.fit(method=method, estimand=estimand, n_neighbors=4)
                 ci = res.conf_int().iloc[0]
                 rows.append({"method": method, "estimand": estimand,
                              "estimate": res.params.iloc[0], "se": res.std_errors.iloc[0],
                              "covered": ci["lower"] <= TRUE[estimand] <= ci["upper"]})
-        randomised = CohortComparison(_draw(rng, n, randomised=True), treatment="d",
-                                      outcome="y").fit("dim", "ATE")
+        randomised = CohortComparison(_draw(rng, n, randomised=True), group="d",
+                                      outcome="y").fit(method="dim", estimand="ATE")
         ci = randomised.conf_int().iloc[0]
         rows.append({"method": "dim", "estimand": "ATE", "estimate": randomised.params.iloc[0],
                      "se": randomised.std_errors.iloc[0],
@@ -110,12 +110,12 @@ def _simulate_weighted(n_draws, n_pop):
     rng = np.random.default_rng(77)
     rows = []
     for _ in range(n_draws):
-        model = CohortComparison(_draw_weighted(rng, n_pop), treatment="d", outcome="y",
+        model = CohortComparison(_draw_weighted(rng, n_pop), group="d", outcome="y",
                                  covariates=["x1", "x2", "x3"], weight="w")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ExtremeWeightsWarning)
             for method, estimand in CASES:
-                res = model.fit(method, estimand, n_neighbors=4, bias_adjust=True)
+                res = model.fit(method=method, estimand=estimand, n_neighbors=4, bias_adjust=True)
                 ci = res.conf_int().iloc[0]
                 rows.append({"method": method, "estimand": estimand,
                              "estimate": res.params.iloc[0], "se": res.std_errors.iloc[0],

@@ -137,8 +137,8 @@ def test_caliper_drops_and_records_unmatched():
     x = rng.normal(size=n)
     d = (rng.uniform(size=n) < 1 / (1 + np.exp(-2.5 * x))).astype(int)
     df = pd.DataFrame({"d": d, "x": x, "y": x + d + rng.normal(size=n)})
-    model = CohortComparison(df, treatment="d", outcome="y", covariates=["x"])
-    res = model.fit("matching", "ATT", caliper=0.01)
+    model = CohortComparison(df, group="d", outcome="y", covariates=["x"])
+    res = model.fit(method="matching", estimand="ATT", caliper=0.01)
     dropped = res.ledger.to_frame().query("step == 'unmatched y'")["n_rows"].item()
     assert dropped > 0
     assert res.counts["n_treated"].iloc[0] == d.sum() - dropped
@@ -166,8 +166,8 @@ NNMATCH = [(["age"], 1785.191, 686.7167), (["age", "educ", "re74", "re75"], 1714
 def test_matches_abadie_imbens_nnmatch_on_lalonde(covariates, estimate, se):
     causaldata = pytest.importorskip("causaldata")
     nsw = causaldata.nsw_mixtape.load_pandas().data
-    res = CohortComparison(nsw, treatment="treat", outcome="re78", covariates=covariates).fit(
-        "matching", "ATE", match_on="covariates", metric="ivariance", variance="sample")
+    res = CohortComparison(nsw, group="treat", outcome="re78", covariates=covariates).fit(
+        method="matching", estimand="ATE", match_on="covariates", metric="ivariance", se="sample")
     # causaldata stores earnings as float32: 3 decimals printed by Stata, $0.005 rounding
     assert_allclose(res.params.iloc[0], estimate, atol=5e-3)
     # nnmatch's default variance assumes homoskedasticity; ours is the heteroskedasticity-
@@ -184,9 +184,9 @@ def test_matches_stata_teffects_psmatch_on_cattaneo2():
     available."""
     df = pd.read_csv(Path(statsmodels.__file__).parent / "treatment/tests/results/cataneo2.csv")
     df["mage2"] = df["mage"] ** 2
-    res = CohortComparison(df, treatment="mbsmoke_", outcome="bweight",
+    res = CohortComparison(df, group="mbsmoke_", outcome="bweight",
                            covariates=["mmarried_", "mage", "mage2", "fbaby_", "medu"]).fit(
-        "matching", "ATE", ps_scale="probability")
+        method="matching", estimand="ATE", ps_scale="probability")
     assert_allclose(res.params.iloc[0], -210.9683, atol=5e-5)
     # the Abadie-Imbens (2016) adjustment for the estimated score is applied and finite
     assert np.isfinite(res.details["bweight"]["ps_adjustment"])
@@ -202,11 +202,11 @@ def test_clustered_matching_variance_reduces_to_unclustered():
     d = (rng.uniform(size=n) < 1 / (1 + np.exp(-x))).astype(int)
     y = x + d + rng.normal(size=10)[site] + rng.normal(size=n)
     df = pd.DataFrame({"d": d, "x": x, "y": y, "site": site, "own": np.arange(n)})
-    kwargs = {"treatment": "d", "outcome": "y", "covariates": ["x"]}
-    plain = CohortComparison(df, **kwargs).fit("matching", "ATT")
-    singletons = CohortComparison(df, cluster="own", **kwargs).fit("matching", "ATT")
+    kwargs = {"group": "d", "outcome": "y", "covariates": ["x"]}
+    plain = CohortComparison(df, **kwargs).fit(method="matching", estimand="ATT")
+    singletons = CohortComparison(df, cluster="own", **kwargs).fit(method="matching", estimand="ATT")
     with pytest.warns(FewClustersWarning):
-        sites = CohortComparison(df, cluster="site", **kwargs).fit("matching", "ATT")
+        sites = CohortComparison(df, cluster="site", **kwargs).fit(method="matching", estimand="ATT")
     assert_allclose(singletons.std_errors.iloc[0],
                     plain.std_errors.iloc[0] * np.sqrt(n / (n - 1)), rtol=1e-10)
     assert_allclose(sites.params.iloc[0], plain.params.iloc[0])
@@ -241,7 +241,7 @@ def test_bias_corrected_matching_equals_brute_force(small, estimand):
             contributions[i] = (y[i] - imputed) if group == 1 else (imputed - y[i])
     used = d == 1 if estimand == "ATT" else np.ones(len(y), bool)
     expected = np.sum(s[used] * contributions[used]) / s[used].sum()
-    est, _ = nn_matching(y, d, s, z, estimand, n_neighbors=2, bias_x=x, variance="sample")
+    est, _ = nn_matching(y, d, s, z, estimand, n_neighbors=2, bias_x=x, se="sample")
     assert_allclose(est.tau, expected, rtol=1e-12)
     resid = y - np.where(d == 1, mu[1], mu[0])
     _, se = _brute_matching(resid, d, s, z, estimand, 2, 2, "sample")
@@ -258,8 +258,8 @@ def test_exact_matching_within_strata_equals_brute_force(match_on):
     d[station == 4] = 1  # station 4 has no comparison person: its treated stay unmatched
     y = x + d + station + rng.normal(size=n)
     df = pd.DataFrame({"d": d, "x": x, "y": y, "station": station})
-    res = CohortComparison(df, treatment="d", outcome="y", covariates=["x", "station"]).fit(
-        "matching", "ATT", n_neighbors=2, match_on=match_on, metric="euclidean",
+    res = CohortComparison(df, group="d", outcome="y", covariates=["x", "station"]).fit(
+        method="matching", estimand="ATT", n_neighbors=2, match_on=match_on, metric="euclidean",
         exact=["station"])
     z = res.propensity.logit if match_on == "ps" else np.column_stack([x, station])
     diffs = []

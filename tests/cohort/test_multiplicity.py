@@ -111,14 +111,14 @@ def test_adjust_outcomes_on_cohort_comparison_results():
     w2 = ds["survey"].query("wave == 2")
     covs = ["age", "sex", "nationality_group", "months_homeless", "health_problem",
             "has_id_papers"]
-    res = CohortComparison(w2, treatment="integrated", outcome=list(hope.OUTCOMES),
+    res = CohortComparison(w2, group="integrated", outcome=list(hope.OUTCOMES),
                            covariates=covs, id="respondent_id").fit(method="aipw")
-    frame = adjust_outcomes(res, n_draws=999, seed=1)
+    frame = adjust_outcomes(res, n_boot=999, seed=1)
     assert list(frame.index) == list(hope.OUTCOMES)
     assert (frame["p_romano_wolf"] >= frame["p_value"] - 1e-12).all()
     assert (frame["p_holm"] >= frame["p_bh"] - 1e-12).all()
     # The multiplier draws reproduce the influence-function SEs the p-values come from.
-    draws = res.multiplier_draws(4000, seed=2)
+    draws = res.multiplier_draws(n_boot=4000, seed=2)
     assert_allclose(draws.std(ddof=0), res.std_errors, rtol=0.06)
     # Strong effects on services used and social-worker contact survive any adjustment.
     assert (frame.loc[["n_services_used", "social_worker_contact"], "p_romano_wolf"] < 0.01).all()

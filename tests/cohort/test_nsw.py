@@ -42,7 +42,7 @@ def nsw():
 
 def test_experimental_benchmark_to_the_cent(nsw):
     assert len(nsw) == 445 and nsw["treat"].sum() == 185
-    res = CohortComparison(nsw, treatment="treat", outcome="re78").fit("dim", "ATT")
+    res = CohortComparison(nsw, group="treat", outcome="re78").fit(method="dim", estimand="ATT")
     assert round(res.params.iloc[0], 2) == BENCHMARK
     assert_allclose(res.potential_outcomes.iloc[0].to_numpy(), [6349.14, 4554.80], atol=0.01)
 
@@ -50,13 +50,13 @@ def test_experimental_benchmark_to_the_cent(nsw):
 def test_adjustment_keeps_experimental_estimate(nsw):
     # randomisation: covariate adjustment moves the estimate by little (< $60 here)
     cov = ["age", "educ", "black", "hisp", "marr", "nodegree", "re74", "re75"]
-    model = CohortComparison(nsw, treatment="treat", outcome="re78", covariates=cov)
+    model = CohortComparison(nsw, group="treat", outcome="re78", covariates=cov)
     for method in ["ra", "ipw", "aipw"]:
-        assert abs(model.fit(method, "ATT").params.iloc[0] - BENCHMARK) < 60
+        assert abs(model.fit(method=method, estimand="ATT").params.iloc[0] - BENCHMARK) < 60
 
 
 def test_unadjusted_cps_comparison_is_published_bias(nsw_cps):
-    res = CohortComparison(nsw_cps, treatment="treat", outcome="re78").fit("dim")
+    res = CohortComparison(nsw_cps, group="treat", outcome="re78").fit(method="dim")
     assert_allclose(res.params.iloc[0], -8498, atol=1.0)
 
 
@@ -66,10 +66,10 @@ def test_unadjusted_cps_comparison_is_published_bias(nsw_cps):
      ("ipw", {"trim": "crump"}), ("matching", {"trim": "crump"})],
 )
 def test_cps_adjusted_estimates_near_benchmark(nsw_cps, method, options):
-    model = CohortComparison(nsw_cps, treatment="treat", outcome="re78", covariates=SPEC)
+    model = CohortComparison(nsw_cps, group="treat", outcome="re78", covariates=SPEC)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtremeWeightsWarning)
-        res = model.fit(method, "ATT", **options)
+        res = model.fit(method=method, estimand="ATT", **options)
     # within two of its own standard errors of the benchmark (1-NN on CPS-1: $730, SE ~$1,000)
     assert abs(res.params.iloc[0] - BENCHMARK) < max(800, 2 * res.std_errors.iloc[0])
     assert res.ledger is not None
@@ -78,9 +78,9 @@ def test_cps_adjusted_estimates_near_benchmark(nsw_cps, method, options):
 
 
 def test_cps_ipw_warns_about_effective_sample_size(nsw_cps):
-    model = CohortComparison(nsw_cps, treatment="treat", outcome="re78", covariates=SPEC)
+    model = CohortComparison(nsw_cps, group="treat", outcome="re78", covariates=SPEC)
     with pytest.warns(ExtremeWeightsWarning, match="effective sample size"):
-        res = model.fit("ipw", "ATT")
+        res = model.fit(method="ipw", estimand="ATT")
     # 15,992 comparison men carry the weight of a few hundred
     assert res.counts["ess_control"].iloc[0] < 0.05 * 15992
     assert np.isfinite(res.std_errors.iloc[0])

@@ -41,13 +41,13 @@ def reference(nsw_cps):
 
 @pytest.fixture(scope="module")
 def model(nsw_cps):
-    return CohortComparison(nsw_cps, treatment="treat", outcome="re78", covariates=SPEC)
+    return CohortComparison(nsw_cps, group="treat", outcome="re78", covariates=SPEC)
 
 
 def fit_quiet(model, method, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtremeWeightsWarning)
-        return model.fit(method, "ATT", **options)
+        return model.fit(method=method, estimand="ATT", **options)
 
 
 def test_no_refusal_and_scores_equal_statsmodels(nsw_cps, reference):
@@ -125,8 +125,8 @@ def test_matching_without_replacement_counts_and_matched_data(nsw_cps, model, re
     assert set(md.columns) >= {"data_id", "re78", "treat", "weights", "subclass"}
     # balance after matching, by hand: mean differences over the pairs, SD of the treated
     # before matching (cobalt / MatchIt's standardisation for the ATT)
-    bal = balance_table(md, "treat", ["age", "educ", "re74", "black"], weights="weights")
-    full = balance_table(nsw_cps, "treat", ["age", "educ", "re74", "black"])
+    bal = balance_table(md, group="treat", covariates=["age", "educ", "re74", "black"], weights_array="weights")
+    full = balance_table(nsw_cps, group="treat", covariates=["age", "educ", "re74", "black"])
     for col in ["age", "educ", "re74"]:
         x = nsw_cps[col].to_numpy(float)
         smd = (x[t].mean() - x[controls].mean()) / x[t].std(ddof=1)
@@ -140,10 +140,10 @@ def test_matching_without_replacement_counts_and_matched_data(nsw_cps, model, re
 
 def test_ate_refuses_with_working_remedy(model):
     with pytest.raises(OverlapError, match="at 0 or 1 for 0 treated and 3 comparison"):
-        model.fit("ipw", "ATE")
+        model.fit(method="ipw", estimand="ATE")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtremeWeightsWarning)
-        res = model.fit("ipw", "ATE", trim=0.01)
+        res = model.fit(method="ipw", estimand="ATE", trim=0.01)
     assert np.isfinite(res.params.iloc[0]) and np.isfinite(res.std_errors.iloc[0])
     assert "trimming" in set(res.ledger.to_frame()["step"])
 
@@ -163,10 +163,10 @@ def test_small_integer_columns_are_upcast_before_arithmetic():
     as_float = nsw.astype({c: np.float64 for c in [*cov, "re78", "w"]})
     for method, options in [("ra", {}), ("aipw", {}),
                             ("matching", {"match_on": "covariates"})]:
-        raw = CohortComparison(nsw, treatment="treat", outcome="re78", covariates=cov,
-                               weight="w").fit(method, "ATT", **options)
-        ref = CohortComparison(as_float, treatment="treat", outcome="re78", covariates=cov,
-                               weight="w").fit(method, "ATT", **options)
+        raw = CohortComparison(nsw, group="treat", outcome="re78", covariates=cov,
+                               weight="w").fit(method=method, estimand="ATT", **options)
+        ref = CohortComparison(as_float, group="treat", outcome="re78", covariates=cov,
+                               weight="w").fit(method=method, estimand="ATT", **options)
         assert_allclose(raw.params, ref.params, rtol=1e-13)
         assert_allclose(raw.std_errors, ref.std_errors, rtol=1e-13)
     bal_raw = balance_table(nsw, "treat", cov).table

@@ -28,7 +28,7 @@ def cattaneo():
 
 
 def test_logit_matches_statsmodels_logit(cattaneo):
-    res = PropensityScore(cattaneo, "mbsmoke_", COVARIATES).fit()
+    res = PropensityScore(cattaneo, group="mbsmoke_", covariates=COVARIATES).fit()
     ref = sm.Logit(cattaneo["mbsmoke_"], sm.add_constant(cattaneo[COVARIATES])).fit(
         disp=0, cov_type="HC0")
     assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-8)
@@ -37,7 +37,7 @@ def test_logit_matches_statsmodels_logit(cattaneo):
 
 
 def test_weighted_logit_matches_weighted_glm(cattaneo):
-    res = PropensityScore(cattaneo, "mbsmoke_", COVARIATES, weight="w").fit()
+    res = PropensityScore(cattaneo, group="mbsmoke_", covariates=COVARIATES, weight="w").fit()
     ref = sm.GLM(cattaneo["mbsmoke_"], sm.add_constant(cattaneo[COVARIATES]),
                  family=sm.families.Binomial(), var_weights=cattaneo["w"]).fit()
     assert_allclose(res.params.to_numpy(), ref.params.to_numpy(), rtol=1e-8)
@@ -77,8 +77,8 @@ def test_crump_rule_close_to_published_rule_of_thumb():
 
 
 def test_fixed_trimming_recorded_in_ledger(cattaneo):
-    full = PropensityScore(cattaneo, "mbsmoke_", COVARIATES).fit()
-    trimmed = PropensityScore(cattaneo, "mbsmoke_", COVARIATES).fit(trim=0.1)
+    full = PropensityScore(cattaneo, group="mbsmoke_", covariates=COVARIATES).fit()
+    trimmed = PropensityScore(cattaneo, group="mbsmoke_", covariates=COVARIATES).fit(trim=0.1)
     outside = int(((full.ps < 0.1) | (full.ps > 0.9)).sum())
     assert outside > 0
     entry = trimmed.ledger.to_frame().query("step == 'trimming'")
@@ -88,7 +88,7 @@ def test_fixed_trimming_recorded_in_ledger(cattaneo):
 
 
 def test_overlap_table_and_plot(cattaneo):
-    res = PropensityScore(cattaneo, "mbsmoke_", COVARIATES).fit()
+    res = PropensityScore(cattaneo, group="mbsmoke_", covariates=COVARIATES).fit()
     table = res.overlap()
     low, high = res.common_support()
     t = res.d == 1
@@ -108,18 +108,18 @@ def test_perfect_separation_warns_names_covariate_and_estimators_refuse():
                        "x": rng.normal(size=100), "y": rng.normal(size=100)})
     # the fit returns so that overlap can be looked at; the warning names the cause
     with pytest.warns(OverlapWarning, match="'age'"):
-        res = PropensityScore(df, "d", ["x", "age"]).fit()
+        res = PropensityScore(df, group="d", covariates=["x", "age"]).fit()
     assert res.ps[df["d"] == 1].min() > 0.99 and res.ps[df["d"] == 0].max() < 0.01
     assert res.overlap()["n"].tolist() == [50, 50]
     for estimand in ["ATT", "ATE"]:
         with pytest.raises(OverlapError, match="'age'"):
-            CohortComparison(df, "d", "y", ["x", "age"]).fit("ipw", estimand)
+            CohortComparison(df, "d", "y", ["x", "age"]).fit(method="ipw", estimand=estimand)
     # a dummy whose level 1 occurs only among the treated (quasi-separation)
     df["flag"] = np.r_[np.ones(10), np.zeros(90)]
     with pytest.warns(OverlapWarning, match="'flag'"):
-        PropensityScore(df, "d", ["x", "flag"]).fit()
+        PropensityScore(df, group="d", covariates=["x", "flag"]).fit()
     with pytest.raises(OverlapError, match="'flag'.*trim='crump'"):
-        CohortComparison(df, "d", "y", ["x", "flag"]).fit("ipw", "ATT")
+        CohortComparison(df, "d", "y", ["x", "flag"]).fit(method="ipw", estimand="ATT")
 
 
 def test_att_ignores_comparison_scores_at_zero_and_trimming_remedy_works():
@@ -132,12 +132,12 @@ def test_att_ignores_comparison_scores_at_zero_and_trimming_remedy_works():
     d = np.r_[(rng.uniform(size=n) < 1 / (1 + np.exp(-2 * x0))).astype(float), np.zeros(100)]
     df = pd.DataFrame({"d": d, "x": x, "y": x + d + rng.normal(size=n + 100)})
     model = CohortComparison(df, "d", "y", ["x"])
-    att = model.fit("ipw", "ATT")
+    att = model.fit(method="ipw", estimand="ATT")
     t = d == 1
     assert np.isfinite(att.params.iloc[0]) and abs(att.params.iloc[0] - 1) < 0.5
     with pytest.raises(OverlapError, match="trim="):
-        model.fit("ipw", "ATE")
-    ate = model.fit("ipw", "ATE", trim=0.01)
+        model.fit(method="ipw", estimand="ATE")
+    ate = model.fit(method="ipw", estimand="ATE", trim=0.01)
     assert "trimming" in set(ate.ledger.to_frame()["step"])
     assert ate.counts["n_control"].iloc[0] < (~t).sum()
 
@@ -145,9 +145,9 @@ def test_att_ignores_comparison_scores_at_zero_and_trimming_remedy_works():
 def test_constant_covariate_and_empty_group_errors():
     df = pd.DataFrame({"d": [0, 1] * 20, "x": np.arange(40.0), "c": 3.0})
     with pytest.raises(DataValidationError, match="'c'.*no variance"):
-        PropensityScore(df, "d", ["x", "c"]).fit()
+        PropensityScore(df, group="d", covariates=["x", "c"]).fit()
     with pytest.raises(EmptyDataError, match="exactly two groups"):
-        PropensityScore(df.assign(d=1), "d", ["x"]).fit()
+        PropensityScore(df.assign(d=1), group="d", covariates=["x"]).fit()
 
 
 def test_person_table_input(cattaneo):
@@ -156,5 +156,5 @@ def test_person_table_input(cattaneo):
     table = PersonTable(cattaneo.assign(pid=range(len(cattaneo))), id="pid", group="mbsmoke_",
                         covariates=COVARIATES, weight="w")
     from_table = PropensityScore(table).fit()
-    from_frame = PropensityScore(cattaneo, "mbsmoke_", COVARIATES, weight="w").fit()
+    from_frame = PropensityScore(cattaneo, group="mbsmoke_", covariates=COVARIATES, weight="w").fit()
     assert_allclose(from_table.params.to_numpy(), from_frame.params.to_numpy(), rtol=1e-12)

@@ -165,7 +165,7 @@ def test_evalues_for_cohort_results():
     ds = hope.generate(seed=8, n_per_station_wave=500)
     w2 = ds["survey"].query("wave == 2")
     covs = ["age", "months_homeless", "health_problem", "has_id_papers"]
-    res = CohortComparison(w2, treatment="integrated", outcome=["perception_score",
+    res = CohortComparison(w2, group="integrated", outcome=["perception_score",
                                                                 "n_services_used"],
                            covariates=covs, id="respondent_id").fit(method="ra")
     sd = w2[w2["integrated"] == 0][["perception_score", "n_services_used"]].std()

@@ -37,7 +37,7 @@ def run_simulation(n_draws: int, *, n_per_station_wave: int = 400,
     for draw in range(n_draws):
         ds = hope.generate(seed=seed + draw, n_per_station_wave=n_per_station_wave)
         wave2 = ds["survey"].query("wave == 2")
-        cc = CohortComparison(wave2, treatment="integrated", outcome=list(hope.OUTCOMES),
+        cc = CohortComparison(wave2, group="integrated", outcome=list(hope.OUTCOMES),
                               covariates=COVARIATES, id="respondent_id")
         for method in methods:
             frame = cc.fit(method=method, estimand="ATT").to_frame(level)

@@ -33,10 +33,10 @@ SPEC = ["age", "agesq", "agecube", "educ", "educsq", "marr", "nodegree", "black"
 
 
 def test_entropy_balancing_exact_means_and_independent_dual(nsw_cps):
-    model = CohortComparison(nsw_cps, treatment="treat", outcome="re78", covariates=SPEC)
+    model = CohortComparison(nsw_cps, group="treat", outcome="re78", covariates=SPEC)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtremeWeightsWarning)
-        res = model.fit("ebal", "ATT")
+        res = model.fit(method="ebal", estimand="ATT")
     w = res.details["re78"]["weights"]
     d = nsw_cps["treat"].to_numpy() == 1
     x = nsw_cps[SPEC].to_numpy(float)
@@ -58,7 +58,7 @@ def test_entropy_balancing_exact_means_and_independent_dual(nsw_cps):
     ref = np.exp(u @ sol.x - (u @ sol.x).max())
     assert_allclose(w[~d] / w[~d].sum(), ref / ref.sum(), atol=1e-6 * ref.max() / ref.sum())
     # balance_table agrees: every SMD after weighting is 0
-    bal = balance_table(nsw_cps, "treat", SPEC, weights=w)
+    bal = balance_table(nsw_cps, "treat", SPEC, weights_array=w)
     assert np.abs(bal.table["smd_adj"]).max() < 1e-8
     assert res.counts["ess_control"].iloc[0] == pytest.approx(
         w[~d].sum() ** 2 / (w[~d] ** 2).sum())
@@ -86,8 +86,8 @@ def test_entropy_balancing_simulation_bias_and_coverage(estimand):
         d = (rng.uniform(size=n) < 1 / (1 + np.exp(-(x @ [0.8, -0.5])))).astype(float)
         y = 1 + x @ [1.0, 2.0] + 2 * d + rng.normal(size=n)
         df = pd.DataFrame({"d": d, "x1": x[:, 0], "x2": x[:, 1], "y": y})
-        res = CohortComparison(df, treatment="d", outcome="y", covariates=["x1", "x2"]).fit(
-            "ebal", estimand)
+        res = CohortComparison(df, group="d", outcome="y", covariates=["x1", "x2"]).fit(
+            method="ebal", estimand=estimand)
         est.append(res.params.iloc[0])
         se.append(res.std_errors.iloc[0])
     est, se = np.array(est), np.array(se)
@@ -159,8 +159,8 @@ def test_full_matching_equals_brute_force(seed):
 
 
 def test_full_matching_on_nsw_cps_matched_data(nsw_cps):
-    model = CohortComparison(nsw_cps, treatment="treat", outcome="re78", covariates=SPEC)
-    res = model.fit("fullmatch", "ATT")
+    model = CohortComparison(nsw_cps, group="treat", outcome="re78", covariates=SPEC)
+    res = model.fit(method="fullmatch", estimand="ATT")
     md = res.matched_data()
     assert len(md) == len(nsw_cps)  # full matching keeps everyone
     t = md["treat"] == 1

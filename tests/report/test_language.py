@@ -219,14 +219,14 @@ def test_plots_keep_english_defaults_and_take_given_text():
     survey = get_programme("hope_in_stations").generate(7)["survey"]
     post = survey[survey["wave"] == 2]
     covariates = ["age", "sex", "months_homeless"]
-    balance = balance_table(post, "integrated", covariates)
+    balance = balance_table(post, group="integrated", covariates=covariates)
     default = _texts(balance.plot())
     assert {"Covariate balance", "unadjusted", "sex_female"} <= default
     given = _texts(balance.plot(labels={"sex_female": "Femmes"}, title=None, xlabel="écart",
                                 legend={"unadjusted": "avant"}))
     assert {"Femmes", "écart", "avant"} <= given and "Covariate balance" not in given
 
-    ps = PropensityScore(post, "integrated", covariates).fit()
+    ps = PropensityScore(post, group="integrated", covariates=covariates).fit()
     default = _texts(ps.plot())
     assert {"propensity score", "density", "common support"} <= default
     given = _texts(ps.plot(group_names={"treated": "intégrés", "control": "témoins"},
