@@ -59,7 +59,7 @@ def run_evalkit(df) -> dict:
     start = time.perf_counter()
     res = CallawaySantAnna(df, outcome="return_to_work", unit="unit_id", period="period",
                            first_treated="first_treated", covariates=COVARIATES,
-                           control_group="notyettreated", estimation="dr"
+                           control_group="notyettreated", method="dr"
                            ).fit(n_boot=N_BOOT, seed=1)
     agg = res.aggregate("dynamic")
     return {"seconds": time.perf_counter() - start, "overall": agg.overall_att,

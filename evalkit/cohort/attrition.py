@@ -36,6 +36,7 @@ from evalkit.cohort.sample import CohortSample
 from evalkit.data.persons import PersonTable
 from evalkit.data.validation import show_values
 from evalkit.errors import ConfigError, DataValidationError, EmptyDataError
+from evalkit.options import check_option
 from evalkit.results import EstimateResults
 
 # WWC Standards Handbook v4.1, Table II.1: overall attrition 0..65 % -> highest differential
@@ -65,9 +66,7 @@ def wwc_boundary(overall: float, boundary: str = "cautious") -> float:
     ``overall`` is a proportion in [0, 1], rounded to the nearest whole percent for the
     look-up in WWC Table II.1. Returns NaN where no differential qualifies.
     """
-    name = _ALIASES.get(boundary, boundary)
-    if name not in _BOUNDARIES:
-        raise ConfigError(f"boundary must be 'liberal' or 'cautious', got {boundary!r}.")
+    name = check_option("boundary", _ALIASES.get(boundary, boundary), tuple(_BOUNDARIES))
     if not 0 <= overall <= 1:
         raise ConfigError(f"overall attrition must be a proportion in [0, 1], got {overall!r}.")
     pct = int(np.round(overall * 100))

@@ -27,6 +27,7 @@ from evalkit.errors import (
     PeriodGapError,
     TreatmentTimingError,
 )
+from evalkit.options import check_option
 
 CONTRACT = "Panel"
 NEVER = np.inf
@@ -98,9 +99,7 @@ class Panel:
                 f"{CONTRACT}: give either first_treated= (first treated period per unit) or "
                 "treatment= (a 0/1 indicator per row)."
             )
-        if out_of_window not in ("raise", "drop"):
-            raise DataValidationError(
-                f"{CONTRACT}: out_of_window must be 'raise' or 'drop', got {out_of_window!r}")
+        check_option("out_of_window", out_of_window, ("raise", "drop"), where=CONTRACT)
         self.unit = unit
         self.period = period
         self.outcomes = list(outcomes or [])

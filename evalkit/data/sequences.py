@@ -30,6 +30,7 @@ from evalkit.errors import (
     PeriodGapError,
     UnknownCategoryError,
 )
+from evalkit.options import check_option
 
 CONTRACT = "Sequences"
 MISSING = -1
@@ -87,9 +88,7 @@ class Sequences:
         source: str = "input",
         ledger: ExclusionLedger | None = None,
     ) -> None:
-        if unequal_length not in POLICIES:
-            raise DataValidationError(
-                f"{CONTRACT}: unequal_length must be one of {POLICIES}, got {unequal_length!r}")
+        check_option("unequal_length", unequal_length, POLICIES, where=CONTRACT)
         self.id, self.period, self.state = id, period, state
         with unexpected_errors_as_validation(CONTRACT):
             frame = check_frame(data, CONTRACT)

@@ -19,6 +19,7 @@ from evalkit.errors import (
     EmptyDataError,
     MissingColumnError,
 )
+from evalkit.options import check_option
 
 MAX_SHOWN = 5
 
@@ -164,8 +165,7 @@ def drop_missing(frame: pd.DataFrame, columns: list[str], ledger: ExclusionLedge
     ``policy="drop"`` records one ledger entry per column; ``"raise"`` raises
     :class:`DataValidationError` naming the column and rows.
     """
-    if policy not in ("drop", "raise"):
-        raise DataValidationError(f"missing must be 'drop' or 'raise', got {policy!r}")
+    check_option("missing", policy, ("drop", "raise"))
     for column in columns:
         mask = frame[column].isna().to_numpy()
         if not mask.any():

@@ -29,12 +29,15 @@ Kinds (R ``aggte`` ``type``):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from evalkit.errors import ConfigError
+from evalkit.options import check_option, choices
 
-KINDS = ("simple", "dynamic", "group", "calendar")
+Kind = Literal["simple", "dynamic", "group", "calendar"]
+KINDS = choices(Kind)
 INDEX_NAMES = {"simple": "estimate", "dynamic": "event_time", "group": "group",
                "calendar": "time"}
 
@@ -85,8 +88,7 @@ def aggregation_weights(
     min_e, max_e, balance_e
         Event-time window and balancing, as in R ``aggte``.
     """
-    if kind not in KINDS:
-        raise ConfigError(f"kind must be one of {KINDS}, got {kind!r}.")
+    check_option("kind", kind, Kind)
     if balance_e is not None and kind != "dynamic":
         raise ConfigError("balance_e only applies to kind='dynamic'.")
     if kind == "calendar" and (min_e is not None or max_e is not None):

@@ -28,18 +28,22 @@ uniform confidence bands (:mod:`evalkit.did.multiplier_bootstrap`).
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
-from evalkit.did.cs_results import CallawaySantAnnaResults
+from evalkit.did.cs_results import CallawaySantAnnaResults, Inference
 from evalkit.did.drdid import CollinearCovariatesError, drdid_panel, drdid_rcs
 from evalkit.did.staggered_data import StaggeredData, prepare_staggered
 from evalkit.errors import ConfigError, EstimationError, OverlapError
+from evalkit.options import check_level, check_option, renamed
 
-CONTROL_GROUPS = ("nevertreated", "notyettreated")
-ESTIMATIONS = ("unconditional", "or", "ipw", "dr")
-BASE_PERIODS = ("varying", "universal")
-UNBALANCED = ("rcs", "balance")
+ControlGroup = Literal["nevertreated", "notyettreated"]
+Method = Literal["unconditional", "or", "ipw", "dr"]
+BasePeriod = Literal["varying", "universal"]
+Unbalanced = Literal["rcs", "balance"]
+Multiplier = Literal["rademacher", "mammen"]
 
 
 class CallawaySantAnna:
@@ -59,7 +63,7 @@ class CallawaySantAnna:
         row; a treatment that switches off raises ``TreatmentTimingError``.
     control_group
         ``"nevertreated"`` (R default) or ``"notyettreated"``.
-    estimation
+    method
         ``"unconditional"`` (no covariates), ``"or"`` (outcome regression),
         ``"ipw"`` (normalised inverse probability weighting) or ``"dr"``
         (doubly robust, R default). Without covariates all four coincide.
@@ -95,6 +99,7 @@ class CallawaySantAnna:
     >>> res.aggregate("dynamic").plot()
     """
 
+    @renamed(estimation="method")
     def __init__(
         self,
         data,
@@ -104,30 +109,30 @@ class CallawaySantAnna:
         period: str | None = None,
         first_treated: str | None = None,
         treatment: str | None = None,
-        control_group: str = "nevertreated",
-        estimation: str = "dr",
+        control_group: ControlGroup = "nevertreated",
+        method: Method = "dr",
         covariates=None,
         anticipation: int = 0,
-        base_period: str = "varying",
+        base_period: BasePeriod = "varying",
         weight: str | None = None,
         cluster: str | None = None,
         repeated_cross_section: bool = False,
-        unbalanced: str = "rcs",
+        unbalanced: Unbalanced = "rcs",
     ) -> None:
-        _check_choice("control_group", control_group, CONTROL_GROUPS)
-        _check_choice("estimation", estimation, ESTIMATIONS)
-        _check_choice("base_period", base_period, BASE_PERIODS)
-        _check_choice("unbalanced", unbalanced, UNBALANCED)
+        check_option("control_group", control_group, ControlGroup)
+        check_option("method", method, Method)
+        check_option("base_period", base_period, BasePeriod)
+        check_option("unbalanced", unbalanced, Unbalanced)
         covariates = [covariates] if isinstance(covariates, str) else list(covariates or [])
-        if estimation == "unconditional" and covariates:
+        if method == "unconditional" and covariates:
             raise ConfigError(
-                f"estimation='unconditional' takes no covariates (got {covariates}); use "
+                f"method='unconditional' takes no covariates (got {covariates}); use "
                 "'or', 'ipw' or 'dr' to condition on them."
             )
         if not (isinstance(anticipation, (int, np.integer)) and anticipation >= 0):
             raise ConfigError(f"anticipation must be a non-negative integer, got {anticipation!r}.")
         self.control_group = control_group
-        self.estimation = estimation
+        self.method = method
         self.covariates = covariates
         self.anticipation = int(anticipation)
         self.base_period = base_period
@@ -143,14 +148,16 @@ class CallawaySantAnna:
         self._cells = None
 
     # ------------------------------------------------------------------ estimation
+    @renamed(alpha=("level", lambda alpha: 1 - alpha))
     def fit(
         self,
+        *,
         bootstrap: bool = True,
         n_boot: int = 999,
-        alpha: float = 0.05,
+        level: float = 0.95,
         uniform_bands: bool = True,
         seed=None,
-        multiplier: str = "rademacher",
+        multiplier: Multiplier = "rademacher",
     ) -> CallawaySantAnnaResults:
         """Estimate every ATT(g, t) and its influence function.
 
@@ -161,8 +168,8 @@ class CallawaySantAnna:
             analytic influence-function standard errors.
         n_boot
             Bootstrap draws.
-        alpha
-            Confidence bands / intervals are at level ``1 - alpha``.
+        level
+            Confidence level of the bands / intervals (0.95).
         uniform_bands
             Simultaneous (sup-t) bands over all reported estimates (needs the
             bootstrap; with ``bootstrap=False`` intervals are pointwise).
@@ -178,18 +185,17 @@ class CallawaySantAnna:
         them (R ``aggte`` draws afresh: same distribution, and here the ATT(g, t)
         and their aggregates come from one coherent set of draws).
         """
-        if not 0 < alpha < 1:
-            raise ConfigError(f"alpha must be in (0, 1), got {alpha!r}.")
+        level = check_level(level)
+        check_option("multiplier", multiplier, Multiplier)
         if bootstrap and int(n_boot) < 2:
             raise ConfigError(f"n_boot must be at least 2, got {n_boot!r}.")
         if self._cells is None:  # point estimates do not depend on fit()'s arguments
             self._cells = self._estimate_cells()
         cells, influence = self._cells
-        return CallawaySantAnnaResults(
-            cells=cells, influence=influence, data=self.data, model=self,
-            bootstrap=bootstrap, n_boot=int(n_boot), alpha=alpha,
-            uniform_bands=uniform_bands, seed=seed, multiplier=multiplier,
-        )
+        inference = Inference(influence, self.data, bootstrap=bootstrap, n_boot=int(n_boot),
+                              level=level, seed=seed, multiplier=multiplier)
+        return CallawaySantAnnaResults(cells=cells, inference=inference, data=self.data,
+                                       model=self, uniform_bands=uniform_bands)
 
     def _plan(self):
         """(group, time index, base index, comparison threshold) for every cell."""
@@ -245,7 +251,7 @@ class CallawaySantAnna:
             )
         # Without covariates OR, IPW and DR are the same simple DiD (points and influence
         # functions); the OR path computes it without fitting a propensity score.
-        method = self.estimation if d.covariate_names else "or"
+        method = self.method if d.covariate_names else "or"
         try:
             if d.layout == "balanced":
                 idx = np.flatnonzero(treat | comp)
@@ -275,7 +281,7 @@ class CallawaySantAnna:
                     else "the covariates are collinear")
             raise EstimationError(
                 f"Cohort {g:g}, period {t}: {what} within the treated cohort or its comparison "
-                f"group ({exc}). Drop them, or use estimation='unconditional'."
+                f"group ({exc}). Drop them, or use method='unconditional'."
             ) from exc
 
     @staticmethod
@@ -298,7 +304,3 @@ def _with_intercept(x: np.ndarray) -> np.ndarray:
     # than mistaken for the intercept column.
     return np.column_stack([np.ones(len(x)), x])
 
-
-def _check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ConfigError(f"{name} must be one of {allowed}, got {value!r}.")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-from evalkit.did.aggregation import AggregationWeights, aggregation_weights
+from evalkit.did.aggregation import AggregationWeights, Kind, aggregation_weights
 from evalkit.did.multiplier_bootstrap import (
     DEGENERATE,
     bootstrap_se,
@@ -51,19 +51,22 @@ class PreTest:
         return f"{text}, p = {self.pvalue:.5f}"
 
 
-class _Inference:
+class Inference:
     """Standard errors and bootstrap draws of linear functions of the influence functions.
 
     Any reported quantity is ``Psi @ a + Z @ c`` (cell influence functions and
     cohort-share influence functions); this class turns stacked weights
     ``[a; c]`` into analytic SEs (clustered if needed) or bootstrap SEs and
-    uniform critical values, all from one set of bootstrap draws.
+    uniform critical values, all from one set of bootstrap draws. Built by
+    :meth:`CallawaySantAnna.fit`, which is where the bootstrap runs.
     """
 
-    def __init__(self, influence, data, bootstrap, n_boot, alpha, seed, multiplier):
+    def __init__(self, influence, data, *, bootstrap, n_boot, level, seed, multiplier):
         self.psi = influence
         self.n = data.n
-        self.alpha = alpha
+        self.level = level
+        self.n_boot = n_boot
+        self.multiplier = multiplier
         share_w = data.unit_weight
         member = data.unit_group[:, None] == data.groups[None, :]
         self.group_share = (share_w[:, None] * member).mean(axis=0)
@@ -110,7 +113,7 @@ class _Inference:
         k = self.psi.shape[1]
         draws = self.draws[:, :k] if weights is None else self.draws @ weights
         se = bootstrap_se(draws)
-        crit = uniform_critical_value(draws, se, self.alpha) if uniform else None
+        crit = uniform_critical_value(draws, se, 1 - self.level) if uniform else None
         return se, crit
 
     def stack(self, cell: np.ndarray, share: np.ndarray) -> np.ndarray:
@@ -136,15 +139,15 @@ class CallawaySantAnnaResults(EstimateResults):
         Rows excluded on the way (validation, missing outcome, always treated...).
     """
 
-    def __init__(self, *, cells, influence, data, model, bootstrap, n_boot, alpha,
-                 uniform_bands, seed, multiplier):
+    def __init__(self, *, cells, inference: Inference, data, model, uniform_bands):
         self.cells = cells
-        self.influence = influence
-        self.alpha = alpha
-        self.bootstrap = bootstrap
+        self.influence = inference.psi
+        self.level = level = inference.level
+        bootstrap = self.bootstrap = inference.draws is not None
+        n_boot, multiplier = inference.n_boot, inference.multiplier
         self.uniform_bands = bool(uniform_bands and bootstrap)
         self._data = data
-        self._inference = _Inference(influence, data, bootstrap, n_boot, alpha, seed, multiplier)
+        self._inference = inference
         index = pd.MultiIndex.from_arrays([cells["group"], cells["time"]], names=["group", "time"])
         se_analytic = self._inference.analytic_se()
         crit = None
@@ -160,7 +163,7 @@ class CallawaySantAnnaResults(EstimateResults):
         self.pretest = self._pretest(model.anticipation)
         info = {
             "Estimator": "Callaway & Sant'Anna (2021), R did att_gt conventions",
-            "Estimation": model.estimation
+            "Method": model.method
             + (f" on {', '.join(model.covariates)}" if model.covariates else ""),
             "Control group": model.control_group,
             "Base period": model.base_period,
@@ -172,15 +175,15 @@ class CallawaySantAnnaResults(EstimateResults):
             "Std. errors": (f"multiplier bootstrap ({n_boot} draws, {multiplier})" if bootstrap
                             else "analytic (influence function)")
             + (f", clustered ({data.n_clusters} clusters)" if data.unit_cluster is not None else ""),
-            "Intervals": f"uniform {1 - alpha:.0%} band" if self.uniform_bands
-            else f"pointwise {1 - alpha:.0%}",
+            "Intervals": f"uniform {level:.0%} band" if self.uniform_bands
+            else f"pointwise {level:.0%}",
         }
         for i, note in enumerate(data.notes):
             info[f"Note {i + 1}"] = note
         super().__init__(
             pd.Series(cells["att"].to_numpy(), index=index), pd.Series(se, index=index),
             title="Group-time average treatment effects ATT(g,t)", info=info,
-            ledger=data.ledger, critical_values=crit, band_level=1 - alpha,
+            ledger=data.ledger, critical_values=crit, band_level=level,
         )
 
     def _pretest(self, anticipation) -> PreTest | None:
@@ -212,17 +215,17 @@ class CallawaySantAnnaResults(EstimateResults):
                        n_clusters)
 
     def summary(self, level: float | None = None) -> str:
-        text = super().summary(1 - self.alpha if level is None else level)
+        text = super().summary(self.level if level is None else level)
         if self.pretest is not None:
             text += "\n" + str(self.pretest)
         return text
 
     def to_frame(self, level: float | None = None) -> pd.DataFrame:
-        frame = super().to_frame(1 - self.alpha if level is None else level)
+        frame = super().to_frame(self.level if level is None else level)
         frame.insert(0, "post", self.cells["post"].to_numpy())
         return frame
 
-    def aggregate(self, kind: str = "dynamic", *, min_e=None, max_e=None,
+    def aggregate(self, kind: Kind = "dynamic", *, min_e=None, max_e=None,
                   balance_e=None) -> AggregatedResults:
         """Aggregate the ATT(g, t) (R ``aggte``).
 
@@ -263,7 +266,7 @@ class CallawaySantAnnaResults(EstimateResults):
 
     def _band_label(self) -> str:
         kind = "uniform band" if self.uniform_bands else "pointwise CI"
-        return f"{1 - self.alpha:.0%} {kind}"
+        return f"{self.level:.0%} {kind}"
 
 
 class AggregatedResults(EstimateResults):
@@ -285,7 +288,7 @@ class AggregatedResults(EstimateResults):
         inf = parent._inference
         att = parent.cells["att"].to_numpy()
         self.kind = weights.kind
-        self.alpha = parent.alpha
+        self.level = level = parent.level
         self.base_period = parent.base_period
         self.anticipation = parent.anticipation
         self._inference = inf
@@ -310,16 +313,16 @@ class AggregatedResults(EstimateResults):
         info = dict(parent.info)
         info["Estimator"] = f"Aggregation '{weights.kind}' of ATT(g,t) (R did aggte)"
         info["Overall ATT"] = (f"{overall_est:.4f} (SE {overall_se[0]:.4f}, "
-                               f"{1 - self.alpha:.0%} CI {self.overall.conf_int(1 - self.alpha).iloc[0, 0]:.4f}"
-                               f" to {self.overall.conf_int(1 - self.alpha).iloc[0, 1]:.4f})")
+                               f"{level:.0%} CI {self.overall.conf_int(level).iloc[0, 0]:.4f}"
+                               f" to {self.overall.conf_int(level).iloc[0, 1]:.4f})")
         if parent.uniform_bands and not self.uniform_bands:
-            info["Intervals"] = f"pointwise {1 - self.alpha:.0%}"
+            info["Intervals"] = f"pointwise {level:.0%}"
         titles = {"simple": "Simple weighted average of post-treatment ATT(g,t)",
                   "dynamic": "Event-study (dynamic) effects ATT(e)",
                   "group": "Average effect by cohort", "calendar": "Average effect by period"}
         super().__init__(pd.Series(est, index=index), pd.Series(se, index=index),
                          title=titles[weights.kind], info=info, ledger=parent.ledger,
-                         critical_values=crit, band_level=1 - self.alpha)
+                         critical_values=crit, band_level=level)
 
     @property
     def cov(self) -> np.ndarray:
@@ -337,10 +340,10 @@ class AggregatedResults(EstimateResults):
         return float(self.overall.std_errors.iloc[0])
 
     def summary(self, level: float | None = None) -> str:
-        return super().summary(1 - self.alpha if level is None else level)
+        return super().summary(self.level if level is None else level)
 
     def to_frame(self, level: float | None = None) -> pd.DataFrame:
-        return super().to_frame(1 - self.alpha if level is None else level)
+        return super().to_frame(self.level if level is None else level)
 
     def plot(self, ax=None, *, text=None, band_label: str | None = None, tick_labels=None):
         """Event-study / cohort / period plot with the bands; returns a matplotlib Figure.
@@ -360,6 +363,6 @@ class AggregatedResults(EstimateResults):
 
         if band_label is None:
             kind = "uniform band" if self.uniform_bands else "pointwise CI"
-            band_label = f"{1 - self.alpha:.0%} {kind}"
+            band_label = f"{self.level:.0%} {kind}"
         return plot_aggregate(self.to_frame(), self.kind, overall=self.overall_att,
                               band_label=band_label, ax=ax, text=text, tick_labels=tick_labels)

@@ -30,13 +30,16 @@ units with a score above ``trim_level`` get weight zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy.special import expit
 
 from evalkit.errors import DataValidationError, EstimationError, OverlapError
+from evalkit.options import check_option, choices
 
-METHODS = ("or", "ipw", "dr")
+Method = Literal["or", "ipw", "dr"]
+METHODS = choices(Method)
 
 #: R ``did`` refuses a cell when a preliminary propensity score reaches this value.
 OVERLAP_LIMIT = 0.999
@@ -86,7 +89,7 @@ def drdid_panel(
     covariates=None,
     weights=None,
     *,
-    method: str = "dr",
+    method: Method = "dr",
     trim_level: float = 0.995,
 ) -> TwoPeriodDiD:
     """Two-period panel DiD (Sant'Anna & Zhao 2020), with influence function.
@@ -169,7 +172,7 @@ def drdid_rcs(
     covariates=None,
     weights=None,
     *,
-    method: str = "dr",
+    method: Method = "dr",
     trim_level: float = 0.995,
 ) -> TwoPeriodDiD:
     """Two-period DiD on repeated cross-sections (Sant'Anna & Zhao 2020).
@@ -293,9 +296,7 @@ def drdid_rcs(
 
 
 def _check_method(method: str) -> str:
-    if method not in METHODS:
-        raise DataValidationError(f"method must be one of {METHODS}, got {method!r}.")
-    return method
+    return check_option("method", method, Method)
 
 
 def _treatment_and_weights(treated, weights):
@@ -405,7 +406,7 @@ def _propensity(X, d, w, max_iter: int = 50):
         raise OverlapError(
             f"Propensity scores reach {np.nanmax(ps):.4f} (limit {OVERLAP_LIMIT}): the covariates "
             "almost perfectly separate treated from comparison units, so IPW/DR weights "
-            "explode. Use fewer or coarser covariates, estimation='or', or another "
+            "explode. Use fewer or coarser covariates, method='or', or another "
             "comparison group."
         )
     ps = np.minimum(ps, 1 - 1e-6)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ from evalkit.did.checks import check_clusters, fixed_effects_panel, staggered_sa
 from evalkit.did.fixed_effects import twoway_fe_ols
 from evalkit.did.wild_bootstrap import WildBootstrapMixin
 from evalkit.errors import ConfigError, EstimationError
+from evalkit.options import check_option
 from evalkit.results import EstimateResults
 
 
@@ -170,14 +172,12 @@ class EventStudy:
         cluster: str | None = None,
         leads: int | None = None,
         lags: int | None = None,
-        endpoints: str = "bin",
+        endpoints: Literal["bin", "drop"] = "bin",
         reference: int | Sequence[int] = -1,
-        never_treated: str = "control",
+        never_treated: Literal["control", "drop"] = "control",
     ) -> None:
-        if never_treated not in ("control", "drop"):
-            raise ConfigError(f"never_treated must be 'control' or 'drop', got {never_treated!r}")
-        if endpoints not in ("bin", "drop"):
-            raise ConfigError(f"endpoints must be 'bin' or 'drop', got {endpoints!r}")
+        check_option("never_treated", never_treated, ("control", "drop"))
+        check_option("endpoints", endpoints, ("bin", "drop"))
         for name, value in (("leads", leads), ("lags", lags)):
             if value is not None and (int(value) != value or value < 0):
                 raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")

@@ -25,6 +25,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import norm
 
+from evalkit.options import check_option
+
 MULTIPLIERS = ("rademacher", "mammen")
 _IQR_NORMAL = norm.ppf(0.75) - norm.ppf(0.25)
 #: R's threshold below which a standard error is treated as zero (degenerate).
@@ -57,8 +59,7 @@ def multiplier_draws(
     multiplier
         ``"rademacher"`` (R ``did``) or ``"mammen"``.
     """
-    if multiplier not in MULTIPLIERS:
-        raise ValueError(f"multiplier must be one of {MULTIPLIERS}, got {multiplier!r}")
+    check_option("multiplier", multiplier, MULTIPLIERS)
     # Single precision halves the cost of the product; the rounding (~1e-6
     # relative) is far below the bootstrap's Monte Carlo error. Blocks are
     # accumulated in double precision.

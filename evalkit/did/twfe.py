@@ -27,6 +27,7 @@ sandwich by ``N/(N - absorbed effects)``; the fit then runs in linearmodels.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -39,10 +40,11 @@ from evalkit.did.checks import (
 )
 from evalkit.did.fixed_effects import factorize, twoway_fe_ols
 from evalkit.did.wild_bootstrap import WildBootstrapMixin
-from evalkit.errors import ConfigError
+from evalkit.options import check_option, choices
 from evalkit.results import EstimateResults
 
-SE_TYPES = ("CRV1", "linearmodels")
+SE = Literal["CRV1", "linearmodels"]
+SE_TYPES = choices(SE)
 
 
 class TWFEResults(WildBootstrapMixin, EstimateResults):
@@ -109,7 +111,7 @@ class TWFE:
             data, outcome=outcome, unit=unit, period=period, first_treated=first_treated,
             treatment=treatment, covariates=covariates, cluster=cluster, estimator=self.name)
 
-    def fit(self, *, se: str = "CRV1") -> TWFEResults:
+    def fit(self, *, se: SE = "CRV1") -> TWFEResults:
         """Estimate beta with cluster-robust standard errors.
 
         Parameters
@@ -118,8 +120,7 @@ class TWFE:
             ``"CRV1"`` (default, fixest/Stata convention, t(G-1) inference) or
             ``"linearmodels"`` (PanelOLS clustered covariance, normal inference).
         """
-        if se not in SE_TYPES:
-            raise ConfigError(f"se must be one of {SE_TYPES}, got {se!r}")
+        check_option("se", se, SE)
         p = self.panel
         frame, ledger = staggered_sample(p, self.outcome, self.covariates, self.name)
         n_clusters = check_clusters(frame[self.cluster].to_numpy(), self.cluster, self.name)

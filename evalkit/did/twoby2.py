@@ -51,6 +51,7 @@ ATT, the difference of the four group means.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -67,9 +68,11 @@ from evalkit.did.drdid import drdid_panel, drdid_rcs
 from evalkit.did.fixed_effects import clustered_ols, factorize
 from evalkit.did.wild_bootstrap import WildBootstrapMixin
 from evalkit.errors import ConfigError, DataValidationError, EmptyDataError
+from evalkit.options import check_option, choices
 from evalkit.results import EstimateResults
 
-METHODS = ("reg", "imputation", "or", "ipw", "dr")
+Method = Literal["reg", "imputation", "or", "ipw", "dr"]
+METHODS = choices(Method)
 _ROW_ID = "_row_id"
 _WAVE = "_post"
 _FIRST = "_first_treated"
@@ -345,7 +348,7 @@ class DiD2x2:
         check_group_sizes(frame.assign(_arm=arm), "_arm", sizes_by, self.name, action="raise")
         return frame, ledger, post.astype(float), treated.astype(float)
 
-    def fit(self, *, method: str = "reg") -> DiD2x2Results:
+    def fit(self, *, method: Method = "reg") -> DiD2x2Results:
         """Estimate the ATT.
 
         Parameters
@@ -355,8 +358,7 @@ class DiD2x2:
             (regression imputation, covariate slopes free for the treated), or
             ``"or"``, ``"ipw"``, ``"dr"`` (Sant'Anna & Zhao 2020).
         """
-        if method not in METHODS:
-            raise ConfigError(f"method must be one of {METHODS}, got {method!r}")
+        check_option("method", method, Method)
         p = self.panel
         frame, ledger, post, treated = self._sample()
         y = frame[self.outcome].to_numpy(dtype=float)

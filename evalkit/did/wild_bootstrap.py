@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from evalkit.did.fixed_effects import factorize, within
 from evalkit.errors import ConfigError, EstimationError
+from evalkit.options import check_option, choices
 
-WEIGHT_TYPES = ("webb", "rademacher")
+WeightType = Literal["webb", "rademacher"]
+WEIGHT_TYPES = choices(WeightType)
 #: Each draw holds G scores and the G x G cross terms: beyond this, use analytic CRV1.
 MAX_CLUSTERS = 1000
 _WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)])
@@ -154,7 +157,7 @@ def _weights(g: int, n_boot: int, weight_type: str, rng) -> tuple[np.ndarray, bo
 
 
 def wild_cluster_bootstrap(y, X, clusters, column: int, *, factors=None,
-                           name: str = "coefficient", null: float = 0.0, n_boot: int = 9999, weight_type: str = "webb",
+                           name: str = "coefficient", null: float = 0.0, n_boot: int = 9999, weight_type: WeightType = "webb",
                            level: float | None = 0.95, seed=None) -> WildBootstrapResult:
     """WCR bootstrap p-value (and test-inversion CI) for ``beta[column]`` in ``y = X beta + u``.
 
@@ -163,8 +166,7 @@ def wild_cluster_bootstrap(y, X, clusters, column: int, *, factors=None,
     integer codes as ``factors``). The small-
     sample factor of CRV1 cancels in the bootstrap t-ratios.
     """
-    if weight_type not in WEIGHT_TYPES:
-        raise ConfigError(f"weight_type must be one of {WEIGHT_TYPES}, got {weight_type!r}")
+    check_option("weight_type", weight_type, WeightType)
     if int(n_boot) < 99:
         raise ConfigError(f"n_boot must be at least 99, got {n_boot!r}")
     n_clusters = int(np.unique(np.asarray(clusters)).size)

@@ -20,8 +20,9 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from evalkit.errors import ConfigError, MissingColumnError
+from evalkit.errors import MissingColumnError
 from evalkit.indicators.definition import AgeBands, Disaggregations, Indicator
+from evalkit.options import check_option
 
 ALL = "(all)"
 MISSING = "(missing)"
@@ -135,6 +136,4 @@ def finish_cells(cells: pd.DataFrame, names: list[str], with_persons: bool) -> p
 
 
 def validate_engine(engine: str) -> str:
-    if engine not in ("pandas", "duckdb"):
-        raise ConfigError(f"engine must be 'pandas' or 'duckdb', got {engine!r}")
-    return engine
+    return check_option("engine", engine, ("pandas", "duckdb"))

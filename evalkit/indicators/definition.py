@@ -29,6 +29,7 @@ import numpy as np
 
 from evalkit.errors import ConfigError
 from evalkit.indicators.expressions import Expression
+from evalkit.options import check_option
 
 KINDS = ("proportion", "rate", "mean")
 ROLES = ("sex", "age_band", "territory", "period", "status")
@@ -78,8 +79,7 @@ class Indicator:
     unit_en: str = ""
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ConfigError(f"indicator {self.name!r}: kind must be one of {KINDS}, got {self.kind!r}")
+        check_option("kind", self.kind, KINDS, where=f"indicator {self.name!r}")
         if isinstance(self.filters, str):
             object.__setattr__(self, "filters", (self.filters,))
         if isinstance(self.disaggregations, str):

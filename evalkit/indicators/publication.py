@@ -11,8 +11,8 @@ from __future__ import annotations
 import pandas as pd
 
 from evalkit.disclosure import DEFAULT_THRESHOLD, suppress_long
-from evalkit.errors import ConfigError
 from evalkit.indicators.cells import ALL, MISSING
+from evalkit.options import check_option
 
 DEPENDENT = ["n", "n_persons", "numerator", "denominator", "estimate", "std_error",
              "ci_lower", "ci_upper"]
@@ -95,8 +95,7 @@ def report_table(published: pd.DataFrame, indicators: dict, dimensions: dict,
     as strings with French or English number formatting. Masked cells show
     ``"< 11"`` (the threshold) as N and nothing else.
     """
-    if lang not in ("fr", "en"):
-        raise ConfigError(f"lang must be 'fr' or 'en', got {lang!r}")
+    check_option("lang", lang, ("fr", "en"))
     fr = lang == "fr"
     all_label = "Ensemble" if fr else "All"
     missing_label = "Non renseigné" if fr else "Not known"

@@ -25,6 +25,7 @@ from evalkit.network.permutation import (
     qap_correlation,
 )
 from evalkit.network.plotting import plot_networks
+from evalkit.options import check_option
 from evalkit.results import EstimateResults
 
 MEASURES = (
@@ -184,8 +185,7 @@ class NetworkResults:
         for w in (wave_from, wave_to):
             if w not in waves:
                 raise UnknownCategoryError(f"wave {w!r} not in the networks; waves are {waves}")
-        if measure not in MEASURES:
-            raise ConfigError(f"measure must be one of {MEASURES}, got {measure!r}")
+        check_option("measure", measure, MEASURES)
         rng = np.random.default_rng(seed)
         params, ses, pvals, rows, qap_rows = {}, {}, {}, [], []
         for site in net.sites:

@@ -30,12 +30,12 @@ import pandas as pd
 from evalkit.data.ledger import ExclusionLedger
 from evalkit.data.validation import require_columns, show_values
 from evalkit.errors import (
-    ConfigError,
     DataValidationError,
     DuplicateKeyError,
     EmptyDataError,
     UnknownCategoryError,
 )
+from evalkit.options import check_option
 
 
 @dataclass(frozen=True)
@@ -109,8 +109,7 @@ class ServiceNetworks:
         waves=None,
         ledger: ExclusionLedger | None = None,
     ) -> None:
-        if duplicates not in ("max", "sum", "raise"):
-            raise ConfigError(f"duplicates must be 'max', 'sum' or 'raise', got {duplicates!r}")
+        check_option("duplicates", duplicates, ("max", "sum", "raise"))
         if not isinstance(edges, pd.DataFrame) or not isinstance(organisations, pd.DataFrame):
             raise DataValidationError("edges and organisations must be pandas DataFrames")
         self.columns = EdgeColumns(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.network.brokerage import brokerage_roles
+from evalkit.options import check_option
 
 
 def degree_centralisation(graph: nx.Graph, mode: str = "all") -> float:
@@ -30,8 +31,7 @@ def degree_centralisation(graph: nx.Graph, mode: str = "all") -> float:
         deg = np.array([d for _, d in (graph.in_degree() if mode == "in" else graph.out_degree())])
         denom = (n - 1) ** 2
     else:
-        if mode not in ("all", "in", "out"):
-            raise ValueError(f"mode must be 'all', 'in' or 'out', got {mode!r}")
+        check_option("mode", mode, ("all", "in", "out"))
         g = graph.to_undirected(as_view=True) if graph.is_directed() else graph
         deg = np.array([d for _, d in g.degree()])
         denom = (n - 1) * (n - 2)

@@ -31,7 +31,8 @@ from math import comb
 
 import numpy as np
 
-from evalkit.errors import ConfigError, EstimationError
+from evalkit.errors import EstimationError
+from evalkit.options import check_option
 
 _ALTERNATIVES = ("two-sided", "greater", "less")
 
@@ -46,10 +47,8 @@ def _dyads(n: int, directed: bool) -> tuple[np.ndarray, np.ndarray]:
 
 def _pvalue(observed: float, null: np.ndarray, alternative: str, ties: str = "conservative",
             plus_one: bool = True) -> float:
-    if alternative not in _ALTERNATIVES:
-        raise ConfigError(f"alternative must be one of {_ALTERNATIVES}, got {alternative!r}")
-    if ties not in ("conservative", "mid"):
-        raise ConfigError(f"ties must be 'conservative' or 'mid', got {ties!r}")
+    check_option("alternative", alternative, _ALTERNATIVES)
+    check_option("ties", ties, ("conservative", "mid"))
     tol = 1e-12 * max(1.0, abs(observed))
     if alternative == "two-sided":
         stat, obs = np.abs(null), abs(observed)

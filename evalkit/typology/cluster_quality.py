@@ -29,6 +29,7 @@ import pandas as pd
 from numba import njit, prange
 
 from evalkit.errors import DataValidationError
+from evalkit.options import check_option
 from evalkit.typology.clustering import (
     WardTree,
     as_condensed,
@@ -281,7 +282,7 @@ def choose_k(table: pd.DataFrame, criterion: str = "ASW") -> KChoice:
     elif criterion in best.index:
         k = int(best[criterion])
     else:
-        raise DataValidationError(f"criterion must be 'vote' or one of {list(table.columns)}, got {criterion!r}.")
+        check_option("criterion", criterion, ("vote", *best.index))
     return KChoice(k, best, table, criterion)
 
 

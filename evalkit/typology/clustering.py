@@ -33,6 +33,7 @@ from numba import njit, prange
 from scipy.cluster.hierarchy import cut_tree, linkage
 
 from evalkit.errors import DataValidationError, EstimationError
+from evalkit.options import check_option
 from evalkit.typology.distances import (
     _condensed_start,
     check_memory,
@@ -178,8 +179,7 @@ def ward(distances, *, variant: str = "D", weights=None) -> WardTree:
     if d.shape[0] == 0:
         raise DataValidationError("Ward needs at least 2 sequences.")
     variant = str(variant).upper().replace("WARD.", "").replace("WARD_", "")
-    if variant not in ("D", "D2"):
-        raise DataValidationError(f"variant must be 'D' (ward.D) or 'D2' (ward.D2), got {variant!r}.")
+    check_option("variant", variant, ("D", "D2"))
     if weights is not None:
         n = n_items_from_condensed(d)
         w = case_weights(weights, n)

@@ -59,6 +59,7 @@ from evalkit.errors import (
     EstimationError,
     UnknownCategoryError,
 )
+from evalkit.options import check_option
 from evalkit.typology.costs import constant_costs, trate_costs
 
 METHODS = ("OM", "HAM", "DHD", "LCS")
@@ -152,8 +153,7 @@ def prepare_sequences(seq, *, missing: str = "raise", alphabet=None) -> Prepared
     EmptyDataError
         A sequence with no observed state.
     """
-    if missing not in MISSING_POLICIES:
-        raise DataValidationError(f"missing must be one of {MISSING_POLICIES}, got {missing!r}.")
+    check_option("missing", missing, MISSING_POLICIES)
     matrix, alphabet = _state_matrix(seq, alphabet)
     n_alpha = len(alphabet) if alphabet is not None else int(matrix.max()) + 1
     if n_alpha < 1:
@@ -290,10 +290,8 @@ def resolve_costs(prepared: PreparedSequences, method: str = "OM", sm=None, inde
         Normalisation (TraMineR ``seqdist(norm=)``; see :data:`NORMS`).
     """
     method = str(method).upper()
-    if method not in METHODS:
-        raise DataValidationError(f"method must be one of {METHODS}, got {method!r}.")
-    if norm not in NORMS:
-        raise DataValidationError(f"norm must be one of {tuple(NORMS)}, got {norm!r}.")
+    check_option("method", method, METHODS)
+    check_option("norm", norm, NORMS)
     if norm == "auto":
         norm = "gmean" if method == "LCS" else "maxlength"
     k = prepared.n_states

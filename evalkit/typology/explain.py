@@ -13,6 +13,7 @@ reference level is the first category unless set with ``reference={...}``.
 from __future__ import annotations
 
 import warnings
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -20,8 +21,11 @@ from scipy import stats
 
 from evalkit.data import PersonTable, numeric_design
 from evalkit.errors import ConfigError, DataValidationError, EstimationError, MissingColumnError
+from evalkit.options import check_option, renamed
 from evalkit.results import EstimateResults
 from evalkit.typology.states import CAREER_TYPE_CODES
+
+MembershipSE = Literal["nonrobust", "HC0", "cluster"]
 
 
 def _type_frame(types, id: str, type_col: str) -> pd.DataFrame:  # noqa: A002
@@ -148,13 +152,21 @@ class TypeMembershipModel:
                 f"{', ...' if len(empty) > 5 else ''}): the logit has no finite maximum. Merge "
                 "sparse levels (or types) before modelling membership.")
 
-    def fit(self, cov_type: str = "nonrobust", maxiter: int = 200) -> TypeMembershipResults:
-        """Maximum-likelihood fit (Newton); ``cov_type="cluster"`` needs ``cluster=``.
+    @renamed(cov_type="se")
+    def fit(self, *, se: MembershipSE = "nonrobust", maxiter: int = 200
+            ) -> TypeMembershipResults:
+        """Maximum-likelihood fit (Newton).
+
+        ``se`` is the covariance of the coefficients: ``"nonrobust"`` (inverse
+        information), ``"HC0"`` (sandwich) or ``"cluster"`` (needs ``cluster=`` in the
+        model), as statsmodels' ``cov_type``.
 
         Raises :class:`~evalkit.errors.EstimationError` when the likelihood does not
         converge or a type is perfectly predicted by the covariates.
         """
         import statsmodels.api as sm  # imported here: it adds ~1 s to importing evalkit
+
+        check_option("se", se, MembershipSE)
 
         y_label = self.table.data[self.type_col].to_numpy()
         # CPAS types in the study's order, other labels (e.g. clusters) sorted after them.
@@ -171,13 +183,13 @@ class TypeMembershipModel:
         codes = pd.Categorical(y_label, categories=order).codes
         model = sm.MNLogit(codes, self.design)
         kwargs = {}
-        if cov_type == "cluster":
+        if se == "cluster":
             if self.cluster is None:
-                raise ConfigError("cov_type='cluster' needs cluster=<column> in the model")
+                raise ConfigError("se='cluster' needs cluster=<column> in the model")
             kwargs = {"cov_type": "cluster",
                       "cov_kwds": {"groups": pd.factorize(self.table.data[self.cluster])[0]}}
-        elif cov_type != "nonrobust":
-            kwargs = {"cov_type": cov_type}
+        elif se != "nonrobust":
+            kwargs = {"cov_type": se}
         with warnings.catch_warnings():
             warnings.simplefilter("error", category=RuntimeWarning)
             try:
@@ -256,8 +268,7 @@ class TypeMembershipResults(EstimateResults):
         ``std_error``, ``z``, ``p_value``, ``ci_lower``, ``ci_upper``. The effects of a
         term sum to 0 over the types.
         """
-        if kind not in ("discrete", "derivative"):
-            raise ConfigError(f"kind must be 'discrete' or 'derivative', got {kind!r}")
+        check_option("kind", kind, ("discrete", "derivative"))
         terms = self.terms[1:]
         k = len(self.types)
         margeff = self.fitted.get_margeff(at="overall", method="dydx", dummy=False)

@@ -46,6 +46,7 @@ from evalkit.errors import (
     EmptyDataError,
     UnknownCategoryError,
 )
+from evalkit.options import check_option
 from evalkit.results import EstimateResults
 from evalkit.typology.descriptives import state_distribution
 from evalkit.typology.plots import plot_chronogram, plot_index, plot_type_shares
@@ -293,8 +294,7 @@ class RuleTypology:
     def __init__(self, data, rules: CareerRules | None = None, *, id: str = "person_id",  # noqa: A002
                  period: str = "month", state: str = "state", alphabet=None, weights=None,
                  too_short: str = "raise", unequal_length: str = "raise") -> None:
-        if too_short not in ("raise", "exclude"):
-            raise ConfigError(f"too_short must be 'raise' or 'exclude', got {too_short!r}")
+        check_option("too_short", too_short, ("raise", "exclude"))
         self.rules = CareerRules() if rules is None else rules
         self.sequences = as_sequences(data, id=id, period=period, state=state,
                                       alphabet=CPAS_ALPHABET if alphabet is None else alphabet,
@@ -418,8 +418,7 @@ class RuleTypologyResults(EstimateResults):
         """
         thresholds = ("sustainable_min_share", "min_interruption_months",
                       "nonsustainable_min_interruptions")
-        if parameter not in thresholds:
-            raise ConfigError(f"sensitivity varies one of {thresholds}, got {parameter!r}")
+        check_option("parameter", parameter, thresholds)
         matrix = self.sequences.matrix
         w = np.ones(len(matrix)) if self.weights is None else self.weights
         k = len(CAREER_TYPE_CODES)

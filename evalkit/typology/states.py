@@ -23,6 +23,7 @@ from evalkit.errors import (
     EmptyDataError,
     UnknownCategoryError,
 )
+from evalkit.options import check_option
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,7 @@ class CareerTypeInfo:
 
 
 def _pick(en: str, fr: str, lang: str) -> str:
-    if lang not in ("en", "fr"):
-        raise ValueError(f"lang must be 'en' or 'fr', got {lang!r}")
+    check_option("lang", lang, ("en", "fr"))
     return en if lang == "en" else fr
 
 

@@ -92,7 +92,7 @@ def test_balanced_panel(mpdta, control_group, estimation, est_method, covariates
     formula = "lemp~" + ("+".join(covariates) if covariates else "1")
     fitted, aggs = run_csdid(mpdta, est_method=est_method, base_period=base_period,
                              xformla=formula, control_group=control_group)
-    ours = run_ours(mpdta, estimation=estimation, covariates=covariates,
+    ours = run_ours(mpdta, method=estimation, covariates=covariates,
                     control_group=control_group, base_period=base_period)
     assert_same(fitted, aggs, ours)
 
@@ -144,7 +144,7 @@ def test_repeated_cross_sections(mpdta, estimation, est_method):
     rcs = mpdta.assign(countyreal=np.arange(1, len(mpdta) + 1, dtype=float))
     fitted, aggs = run_csdid(rcs, est_method=est_method, xformla="lemp~lpop", panel=False,
                              control_group="notyettreated")
-    ours = run_ours(rcs, estimation=estimation, covariates=["lpop"],
+    ours = run_ours(rcs, method=estimation, covariates=["lpop"],
                     repeated_cross_section=True, control_group="notyettreated")
     assert_same(fitted, aggs, ours)
 

@@ -119,10 +119,10 @@ def test_few_clusters_warn(mpdta):
 def test_categorical_covariate_is_one_hot_encoded(mpdta):
     df = mpdta.assign(size=pd.cut(mpdta["lpop"], [-np.inf, 3, 4, np.inf],
                                   labels=["small", "mid", "large"]).astype(str))
-    res = model(df, covariates=["size"], estimation="or").fit(bootstrap=False)
-    assert res.info["Estimation"] == "or on size[mid], size[small]"
+    res = model(df, covariates=["size"], method="or").fit(bootstrap=False)
+    assert res.info["Method"] == "or on size[mid], size[small]"
     dummies = df.assign(mid=(df["size"] == "mid") * 1.0, small=(df["size"] == "small") * 1.0)
-    ref = model(dummies, covariates=["mid", "small"], estimation="or").fit(bootstrap=False)
+    ref = model(dummies, covariates=["mid", "small"], method="or").fit(bootstrap=False)
     assert_allclose(res.params, ref.params, atol=1e-12)
 
 
@@ -140,19 +140,19 @@ def test_constant_covariate(mpdta):
 def test_covariate_constant_within_comparison_group(mpdta):
     df = mpdta.assign(c=np.where(mpdta["first.treat"] == 0, 1.0, mpdta["lpop"]))
     with pytest.raises(EstimationError, match=r"Cohort 2004, period 2004: covariate\(s\) \['c'\]"):
-        model(df, covariates=["c"], estimation="or").fit(bootstrap=False)
+        model(df, covariates=["c"], method="or").fit(bootstrap=False)
 
 
 def test_propensity_scores_at_one_name_cohort_and_period(mpdta):
     noise = np.random.default_rng(0).normal(size=len(mpdta)) * 0.01
     df = mpdta.assign(x=np.where(mpdta["first.treat"] == 2004, 10.0, 0.0) + noise)
     with pytest.raises(OverlapError, match="Cohort 2004, period 2004"):
-        model(df, covariates=["x"], estimation="dr").fit(bootstrap=False)
+        model(df, covariates=["x"], method="dr").fit(bootstrap=False)
 
 
 @pytest.mark.parametrize("kwargs,match", [
     ({"control_group": "never"}, "control_group"),
-    ({"estimation": "unconditional", "covariates": ["lpop"]}, "unconditional"),
+    ({"method": "unconditional", "covariates": ["lpop"]}, "unconditional"),
     ({"base_period": "fixed"}, "base_period"),
     ({"anticipation": -1}, "anticipation"),
     ({"unbalanced": "drop"}, "unbalanced"),

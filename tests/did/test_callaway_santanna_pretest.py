@@ -21,7 +21,7 @@ def fit(panel, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return CallawaySantAnna(panel, outcome="return_to_work", unit="unit_id", period="period",
-                                first_treated="first_treated", estimation="unconditional",
+                                first_treated="first_treated", method="unconditional",
                                 **kwargs).fit(bootstrap=False)
 
 
@@ -55,5 +55,5 @@ def test_more_pre_periods_than_clusters_is_explained():
     with pytest.warns(UserWarning, match="only 12 clusters"):
         res = CallawaySantAnna(panel, outcome="return_to_work", unit="unit_id",
                                period="period", first_treated="first_treated",
-                               estimation="unconditional", cluster="zone_id").fit(bootstrap=False)
+                               method="unconditional", cluster="zone_id").fit(bootstrap=False)
     assert res.pretest is None

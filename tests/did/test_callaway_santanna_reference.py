@@ -66,14 +66,14 @@ def model(df, **kwargs):
 
 @pytest.fixture(scope="module")
 def analytic(mpdta):
-    return model(mpdta, estimation="or").fit(bootstrap=False)
+    return model(mpdta, method="or").fit(bootstrap=False)
 
 
 @pytest.fixture(scope="module")
 def boot(mpdta):
     # 9,999 draws make our Monte Carlo error (~1 %) small next to the 10 % tolerance,
     # which then mostly absorbs the randomness of R's own published bootstrap SEs.
-    return model(mpdta, estimation="or").fit(bootstrap=True, n_boot=9999, seed=20210101)
+    return model(mpdta, method="or").fit(bootstrap=True, n_boot=9999, seed=20210101)
 
 
 def test_att_gt_points(analytic):
@@ -83,7 +83,7 @@ def test_att_gt_points(analytic):
 
 def test_att_gt_points_identical_across_estimation_methods_without_covariates(mpdta, analytic):
     for estimation in ("unconditional", "ipw", "dr"):
-        res = model(mpdta, estimation=estimation).fit(bootstrap=False)
+        res = model(mpdta, method=estimation).fit(bootstrap=False)
         assert_allclose(res.params.to_numpy(), analytic.params.to_numpy(), atol=1e-12)
         assert_allclose(res.std_errors.to_numpy(), analytic.std_errors.to_numpy(), atol=1e-12)
 
@@ -98,13 +98,13 @@ def test_pretest_unconditional(analytic):
 
 
 def test_lpop_dr_points_and_pretest(mpdta):
-    res = model(mpdta, estimation="dr", covariates=["lpop"]).fit(bootstrap=False)
+    res = model(mpdta, method="dr", covariates=["lpop"]).fit(bootstrap=False)
     assert_allclose(res.params.to_numpy(), R_ATT_GT_LPOP, atol=PRINTED)
     assert_allclose(res.pretest.pvalue, 0.23267, atol=5e-6)
 
 
 def test_lpop_dr_bootstrap_se_within_10_percent(mpdta):
-    res = model(mpdta, estimation="dr", covariates=["lpop"]).fit(n_boot=9999, seed=7)
+    res = model(mpdta, method="dr", covariates=["lpop"]).fit(n_boot=9999, seed=7)
     assert_allclose(res.std_errors.to_numpy(), R_BOOT_SE_LPOP, rtol=0.10)
 
 
@@ -173,7 +173,7 @@ def test_dynamic_window(analytic):
 
 
 def test_bootstrap_is_reproducible_for_a_seed(mpdta):
-    m = model(mpdta, estimation="or")
+    m = model(mpdta, method="or")
     a, b = m.fit(n_boot=199, seed=3), m.fit(n_boot=199, seed=3)
     assert_allclose(a.std_errors, b.std_errors, rtol=0, atol=0)
     assert_allclose(a.aggregate("dynamic").std_errors, b.aggregate("dynamic").std_errors,
@@ -183,5 +183,5 @@ def test_bootstrap_is_reproducible_for_a_seed(mpdta):
 
 
 def test_mammen_multipliers_give_similar_se(mpdta, boot):
-    res = model(mpdta, estimation="or").fit(n_boot=9999, seed=11, multiplier="mammen")
+    res = model(mpdta, method="or").fit(n_boot=9999, seed=11, multiplier="mammen")
     assert_allclose(res.std_errors.to_numpy(), boot.std_errors.to_numpy(), rtol=0.08)

@@ -71,7 +71,7 @@ def test_dr_unbiased_with_nominal_coverage_unconditional_biased():
     band_cover = []
     for rep in range(80):
         df = simulate(1000 + rep)
-        res = fit(df, covariates=["x"], estimation="dr", control_group="notyettreated")
+        res = fit(df, covariates=["x"], method="dr", control_group="notyettreated")
         agg = res.fit(bootstrap=False).aggregate("dynamic")
         dr.append(agg.overall_att)
         lo, hi = agg.overall.conf_int().iloc[0]
@@ -81,7 +81,7 @@ def test_dr_unbiased_with_nominal_coverage_unconditional_biased():
             ci = boot.conf_int()
             band_cover.append(all(ci.loc[e, "lower"] <= v <= ci.loc[e, "upper"]
                                   for e, v in truth_e.items()))
-        unc.append(fit(df, estimation="unconditional", control_group="notyettreated")
+        unc.append(fit(df, method="unconditional", control_group="notyettreated")
                    .fit(bootstrap=False).aggregate("dynamic").overall_att)
     dr, unc = np.asarray(dr), np.asarray(unc)
     mc_se = dr.std(ddof=1) / np.sqrt(len(dr))
@@ -99,7 +99,7 @@ def test_pretest_rejects_only_when_parallel_trends_fail():
     for rep in range(10):
         df = simulate(2000 + rep)
         p_dr.append(fit(df, covariates=["x"]).fit(bootstrap=False).pretest.pvalue)
-        p_unc.append(fit(df, estimation="unconditional").fit(bootstrap=False).pretest.pvalue)
+        p_unc.append(fit(df, method="unconditional").fit(bootstrap=False).pretest.pvalue)
     assert np.mean(np.asarray(p_dr) < 0.05) <= 0.3
     assert np.mean(np.asarray(p_unc) < 0.05) >= 0.9
 

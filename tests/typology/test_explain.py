@@ -207,7 +207,7 @@ def test_cluster_robust_errors_match_statsmodels(data):
 
     model = TypeMembershipModel(data.truth["career_type"], data["persons"], cluster="cpas",
                                 covariates=["sex", "education"], base="nonsustainable")
-    res = model.fit(cov_type="cluster")
+    res = model.fit(se="cluster")
     y = pd.Categorical(model.table.data["career_type"], categories=res.types).codes
     groups = pd.factorize(model.table.data["cpas"])[0]
     ref = sm.MNLogit(y, model.design).fit(method="newton", disp=False, cov_type="cluster",
@@ -217,7 +217,7 @@ def test_cluster_robust_errors_match_statsmodels(data):
         index=res.terms, columns=res.types[1:]).to_numpy(), np.asarray(ref.bse), rtol=1e-10)
     with pytest.raises(ConfigError, match="cluster"):
         TypeMembershipModel(data.truth["career_type"], data["persons"], covariates=["sex"]).fit(
-            cov_type="cluster")
+            se="cluster")
 
 
 def test_continuous_covariate_gets_the_statsmodels_derivative(data):

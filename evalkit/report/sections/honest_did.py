@@ -28,9 +28,9 @@ def _honest_did(data, ctx, params) -> Section:
         data.frame, outcome=data.role("outcome"), unit=data.role("id"),
         period=data.role("period"), first_treated=data.role("first_treated"),
         control_group=params["control_group"], base_period="universal",
-        estimation="dr" if covariates else "unconditional", covariates=covariates,
+        method="dr" if covariates else "unconditional", covariates=covariates,
         cluster=data.role("cluster", None),
-    ).fit(bootstrap=False, alpha=1 - level)
+    ).fit(bootstrap=False, level=level)
     restriction = params["restriction"]
     m = np.linspace(0, params["m_max"], params["n_m"]) if params["m_max"] > 0 else None
     res = HonestDiD(cs.aggregate("dynamic"), target=params["target"]).fit(

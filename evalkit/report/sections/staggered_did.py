@@ -140,10 +140,10 @@ def _callaway_santanna(data, ctx, params) -> Section:
         data.frame, outcome=data.role("outcome"), unit=data.role("id"),
         period=data.role("period"), first_treated=data.role("first_treated"),
         control_group=params["control_group"],
-        estimation=params["estimation"] if covariates else "unconditional",
+        method=params["estimation"] if covariates else "unconditional",
         covariates=covariates, cluster=data.role("cluster", None),
     )
-    res = model.fit(n_boot=params["n_boot"], alpha=1 - level, seed=ctx.seed)
+    res = model.fit(n_boot=params["n_boot"], level=level, seed=ctx.seed)
     labels = period_labels(data, ctx.lang)
     dynamic = res.aggregate("dynamic")
     group = res.aggregate("group")
