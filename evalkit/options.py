@@ -92,6 +92,9 @@ def _closest(value: Any, options: Iterable) -> Any:
     for key, option in strings.items():
         if key.replace("_", "").replace("-", "") == folded:
             return option
+    prefixed = [option for key, option in strings.items() if key.startswith(folded)]
+    if folded and len(prefixed) == 1:
+        return prefixed[0]
     match = difflib.get_close_matches(value.lower(), list(strings), n=1, cutoff=0.6)
     return strings[match[0]] if match else None
 

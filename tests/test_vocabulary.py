@@ -125,7 +125,8 @@ def test_options_after_the_data_are_keyword_only():
         if not params:
             continue
         method = qualname.rsplit(".", 1)[-1]
-        checked = params[0].name in DATA_NAMES or (
+        data_first = params[0].name in DATA_NAMES and params[0].default is params[0].empty
+        checked = data_first or (
             _is_model(owner) and method in ("__init__", "fit"))
         if not checked:
             continue
@@ -272,8 +273,8 @@ def test_deprecated_cohort_names_still_work():
                                    lambda: two.multiplier_draws(n_draws=50, seed=1),
                                    "n_draws= is deprecated.*use n_boot=")
     pd.testing.assert_frame_equal(new, old)
-    new, old = _same_after_warning(lambda: adjust_outcomes(two, n_boot=99, seed=1),
-                                   lambda: adjust_outcomes(two, n_draws=99, seed=1),
+    new, old = _same_after_warning(lambda: adjust_outcomes(two, n_boot=199, seed=1),
+                                   lambda: adjust_outcomes(two, n_draws=199, seed=1),
                                    "use n_boot=")
     pd.testing.assert_frame_equal(new, old)
     treated, control = np.arange(1.0, 31.0) + 2, np.arange(1.0, 31.0)
@@ -310,3 +311,13 @@ def test_no_deprecation_warning_from_evalkit_itself(recwarn):
     CohortComparison(_cohort_frame(), group="d", outcome="y", covariates=["x"]).fit(
         method="matching")
     assert not [w for w in recwarn if issubclass(w.category, DeprecationWarning)]
+
+
+def test_every_results_to_frame_takes_level():
+    """Table.from_results calls ``to_frame(level)`` on any results, without adapters."""
+    results_classes = [obj for _, q, obj, owner in CALLABLES
+                       if q.endswith(".to_frame") and owner is not None
+                       and owner.__name__ != "ExclusionLedger"]
+    assert len(results_classes) >= 8
+    for to_frame in results_classes:
+        assert "level" in inspect.signature(to_frame).parameters, to_frame.__qualname__

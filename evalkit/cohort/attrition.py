@@ -133,8 +133,12 @@ class AttritionResults:
     def differential(self) -> float:
         return float(abs(self.rates["attrition"].iloc[0] - self.rates["attrition"].iloc[1]))
 
-    def to_frame(self) -> pd.DataFrame:
-        """Tidy frame: the rates, then the differential and the two classifications."""
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Tidy frame: the rates, then the differential and the two classifications.
+
+        ``level`` is accepted so that every results object answers ``to_frame(level)``
+        (reports call it that way); attrition rates carry no confidence interval.
+        """
         frame = self.rates.copy()
         frame.loc["differential", "attrition"] = self.differential
         for name, row in self.classification.iterrows():

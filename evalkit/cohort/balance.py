@@ -120,8 +120,9 @@ class BalanceTable:
         self.treated_label = treated_label
         self.control_label = control_label
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per covariate level.
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """One row per covariate level (``level`` is accepted for the shared results
+        interface: balance statistics carry no confidence interval).
 
         Columns: ``type`` (binary/continuous), ``mean_treated_un``, ``mean_control_un``,
         ``smd_un`` (standardised, or raw difference for binary when ``binary="raw"``),

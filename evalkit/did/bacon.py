@@ -92,8 +92,12 @@ class BaconResults:
                          "avg_estimate": (part["weight"] * part["estimate"]).sum() / weight})
         return pd.DataFrame(rows).set_index("type")
 
-    def to_frame(self) -> pd.DataFrame:
-        """The 2x2 comparisons, heaviest first."""
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """The 2x2 comparisons, heaviest first.
+
+        ``level`` is accepted so that every results object answers ``to_frame(level)``
+        (reports call it that way); the 2x2 estimates and weights carry no confidence interval.
+        """
         return self.comparisons.sort_values("weight", ascending=False).reset_index(drop=True)
 
     def summary(self) -> str:

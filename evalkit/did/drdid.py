@@ -36,7 +36,7 @@ import numpy as np
 from scipy.special import expit
 
 from evalkit.errors import DataValidationError, EstimationError, OverlapError
-from evalkit.options import check_option, choices
+from evalkit.options import check_option, choices, renamed
 
 Method = Literal["or", "ipw", "dr"]
 METHODS = choices(Method)
@@ -82,12 +82,13 @@ class TwoPeriodDiD:
         return float(np.std(self.influence, ddof=1) / np.sqrt(self.n))
 
 
+@renamed(weights="weights_array")
 def drdid_panel(
     y_post,
     y_pre,
     treated,
     covariates=None,
-    weights=None,
+    weights_array=None,
     *,
     method: Method = "dr",
     trim_level: float = 0.995,
@@ -126,7 +127,7 @@ def drdid_panel(
     OR uses ``w0`` = ``D`` applied to ``m(X)``; IPW sets ``m = 0``.
     """
     method = _check_method(method)
-    d, w = _treatment_and_weights(treated, weights)
+    d, w = _treatment_and_weights(treated, weights_array)
     y_post, y_pre = np.asarray(y_post, dtype=float), np.asarray(y_pre, dtype=float)
     X = _design(covariates, len(d))
     _check_lengths(len(d), y_post=y_post, y_pre=y_pre, X=X, w=w)
@@ -165,12 +166,13 @@ def drdid_panel(
     return TwoPeriodDiD(eta1 - eta0, influence, method)
 
 
+@renamed(weights="weights_array")
 def drdid_rcs(
     y,
     post,
     treated,
     covariates=None,
-    weights=None,
+    weights_array=None,
     *,
     method: Method = "dr",
     trim_level: float = 0.995,
@@ -200,7 +202,7 @@ def drdid_rcs(
     both periods. ``"or"`` fits the comparison group's regressions only.
     """
     method = _check_method(method)
-    d, w = _treatment_and_weights(treated, weights)
+    d, w = _treatment_and_weights(treated, weights_array)
     y = np.asarray(y, dtype=float)
     post = np.asarray(post, dtype=float)
     if not ((post == 0) | (post == 1)).all():

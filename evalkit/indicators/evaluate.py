@@ -338,7 +338,8 @@ class IndicatorResults(EstimateResults):
         See :func:`evalkit.indicators.publication.publishable_frame`.
         """
         return publishable_frame(self.to_frame(), self.indicators, self.dimensions,
-                                 self.person_id, threshold, protect_numerator)
+                                 id=self.person_id, threshold=threshold,
+                                 protect_numerator=protect_numerator)
 
     def to_report_table(self, lang: str = "en", threshold: int = DEFAULT_THRESHOLD,
                         digits: int = 1) -> pd.DataFrame:
@@ -347,7 +348,7 @@ class IndicatorResults(EstimateResults):
         See :func:`evalkit.indicators.publication.report_table`.
         """
         return report_table(self.publishable(threshold), self.indicators, self.dimensions,
-                            self.person_id, lang=lang, threshold=threshold, digits=digits,
+                            id=self.person_id, lang=lang, threshold=threshold, digits=digits,
                             level=self.level)
 
     def summary(self, level: float | None = None) -> str:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from evalkit.disclosure import DEFAULT_THRESHOLD, suppress_long
 from evalkit.indicators.cells import ALL, MISSING
-from evalkit.options import check_option
+from evalkit.options import check_option, renamed
 
 DEPENDENT = ["n", "n_persons", "numerator", "denominator", "estimate", "std_error",
              "ci_lower", "ci_upper"]
@@ -26,8 +26,9 @@ DIMENSION_LABELS = {
 }
 
 
-def publishable_frame(tidy: pd.DataFrame, indicators: dict, dimensions: dict,
-                      person_id: str | None, threshold: int = DEFAULT_THRESHOLD,
+@renamed(person_id="id")
+def publishable_frame(tidy: pd.DataFrame, indicators: dict, dimensions: dict, *,
+                      id: str | None = None, threshold: int = DEFAULT_THRESHOLD,  # noqa: A002
                       protect_numerator: bool = True) -> pd.DataFrame:
     """The tidy indicator frame with small cells masked.
 
@@ -48,7 +49,7 @@ def publishable_frame(tidy: pd.DataFrame, indicators: dict, dimensions: dict,
     """
     tidy = tidy.copy()
     tidy["masked"] = False
-    count_col = "n_persons" if person_id is not None else "n"
+    count_col = "n_persons" if id is not None else "n"
     for name, indicator in indicators.items():
         dims = dimensions[name]
         sub = tidy[tidy["indicator"] == name]
@@ -83,8 +84,9 @@ def _mask(block: pd.DataFrame, count_col: str, active: list[str], threshold: int
     return mask.reindex(block.index).fillna(False).astype(bool)
 
 
-def report_table(published: pd.DataFrame, indicators: dict, dimensions: dict,
-                 person_id: str | None, *, lang: str = "en",
+@renamed(person_id="id")
+def report_table(published: pd.DataFrame, indicators: dict, dimensions: dict, *,
+                 id: str | None = None, lang: str = "en",  # noqa: A002
                  threshold: int = DEFAULT_THRESHOLD, digits: int = 1,
                  level: float = 0.95) -> pd.DataFrame:
     """Formatted table for a report from a :func:`publishable_frame`.
@@ -100,7 +102,7 @@ def report_table(published: pd.DataFrame, indicators: dict, dimensions: dict,
     all_label = "Ensemble" if fr else "All"
     missing_label = "Non renseigné" if fr else "Not known"
     dims = list(dict.fromkeys(d for ds in dimensions.values() for d in ds))
-    count_col = "n_persons" if person_id is not None else "n"
+    count_col = "n_persons" if id is not None else "n"
     dec = "," if fr else "."
 
     def fmt(v, nd=digits):

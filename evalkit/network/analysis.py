@@ -51,7 +51,7 @@ class ServiceNetworkAnalysis:
         ``sector``, ``directed``, ``duplicates``, ``waves``, ``ledger``).
     """
 
-    def __init__(self, edges, organisations: pd.DataFrame | None = None, **kwargs) -> None:
+    def __init__(self, edges, *, organisations: pd.DataFrame | None = None, **kwargs) -> None:
         if isinstance(edges, ServiceNetworks):
             self.networks = edges
         else:
@@ -93,8 +93,12 @@ class NetworkResults:
         self._orgs = orgs
         self.ledger: ExclusionLedger = networks.ledger
 
-    def to_frame(self) -> pd.DataFrame:
-        """Whole-network measures, one row per site x wave."""
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """Whole-network measures, one row per site x wave.
+
+        ``level`` is accepted so that every results object answers ``to_frame(level)``
+        (reports call it that way); network measures carry no confidence interval.
+        """
         return self.measures.copy()
 
     def organisations(self) -> pd.DataFrame:

@@ -185,11 +185,7 @@ class Table:
     @classmethod
     def from_results(cls, results: Any, caption: str = "", *, level: float = 0.95, **kwargs):
         """Table of ``results.to_frame(level)`` (any evalkit results object)."""
-        try:
-            frame = results.to_frame(level)
-        except TypeError:
-            frame = results.to_frame()
-        return cls(frame, caption or getattr(results, "title", ""), **kwargs)
+        return cls(results.to_frame(level), caption or getattr(results, "title", ""), **kwargs)
 
     def _flat(self) -> pd.DataFrame:
         frame = self.frame

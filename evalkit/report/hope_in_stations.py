@@ -468,7 +468,7 @@ def _network(edges: pd.DataFrame, organisations: pd.DataFrame, pilot: list[str],
              lang: str, seed: int) -> Section:
     from evalkit.network.analysis import ServiceNetworkAnalysis
 
-    res = ServiceNetworkAnalysis(edges, organisations).fit()
+    res = ServiceNetworkAnalysis(edges, organisations=organisations).fit()
     change = res.change(pilot=pilot, n_perm=params["n_perm"], seed=seed)
     measures = res.to_frame()
     cols = ["site", "wave", "n_organisations", "n_ties", "density", "degree_centralisation",

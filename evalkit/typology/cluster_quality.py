@@ -29,7 +29,7 @@ import pandas as pd
 from numba import njit, prange
 
 from evalkit.errors import DataValidationError
-from evalkit.options import check_option
+from evalkit.options import check_option, renamed
 from evalkit.typology.clustering import (
     WardTree,
     as_condensed,
@@ -78,12 +78,13 @@ def _silhouette_sums(d, n, code, k, w, sizes):
     return a1, aw, b
 
 
-def silhouette(distances, labels, weights=None, *, aggregated: bool = False) -> np.ndarray:
+@renamed(weights="weights_array")
+def silhouette(distances, labels, weights_array=None, *, aggregated: bool = False) -> np.ndarray:
     """Silhouette width of each case (WeightedCluster ``wcSilhouetteObs``; ``aggregated`` = ASWw)."""
     d = as_condensed(distances)
     n = n_items_from_condensed(d)
     _, code = _codes(labels)
-    w = case_weights(weights, n)
+    w = case_weights(weights_array, n)
     if code.shape[0] != n:
         raise DataValidationError(f"labels has {code.shape[0]} values for {n} sequences.")
     k = int(code.max()) + 1
@@ -119,7 +120,8 @@ class _Pairs:
         return cls(i, j, ww, x, float((w[w > 0] ** 2).sum()), values, group.reshape(-1))
 
 
-def cluster_quality(distances, labels, weights=None) -> pd.Series:
+@renamed(weights="weights_array")
+def cluster_quality(distances, labels, weights_array=None) -> pd.Series:
     """Quality indices of one partition (WeightedCluster ``wcClusterQuality``; module docstring).
 
     Parameters
@@ -139,7 +141,7 @@ def cluster_quality(distances, labels, weights=None) -> pd.Series:
     _, code = _codes(labels)
     if code.shape[0] != n:
         raise DataValidationError(f"labels has {code.shape[0]} values for {n} sequences.")
-    w = case_weights(weights, n)
+    w = case_weights(weights_array, n)
     return _quality(d, n, code, w, _Pairs.build(d, n, w))
 
 
@@ -204,7 +206,8 @@ def _quality(d, n, code, w, pairs: _Pairs) -> pd.Series:
     return pd.Series(out, name="quality")
 
 
-def quality_range(distances, partitions, weights=None) -> pd.DataFrame:
+@renamed(weights="weights_array")
+def quality_range(distances, partitions, weights_array=None) -> pd.DataFrame:
     """Quality indices for several partitions (WeightedCluster ``as.clustrange``).
 
     Parameters
@@ -227,7 +230,7 @@ def quality_range(distances, partitions, weights=None) -> pd.DataFrame:
     """
     d = as_condensed(distances)
     n = n_items_from_condensed(d)
-    w = case_weights(weights, n)
+    w = case_weights(weights_array, n)
     if isinstance(partitions, WardTree):
         partitions = partitions.labels_range(range(2, min(10, n - 1) + 1))
     pairs = _Pairs.build(d, n, w)

@@ -33,7 +33,7 @@ from numba import njit, prange
 from scipy.cluster.hierarchy import cut_tree, linkage
 
 from evalkit.errors import DataValidationError, EstimationError
-from evalkit.options import check_option
+from evalkit.options import check_option, renamed
 from evalkit.typology.distances import (
     _condensed_start,
     check_memory,
@@ -149,7 +149,8 @@ class WardTree:
         return out
 
 
-def ward(distances, *, variant: str = "D", weights=None) -> WardTree:
+@renamed(weights="weights_array")
+def ward(distances, *, variant: str = "D", weights_array=None) -> WardTree:
     r"""Ward agglomerative clustering on sequence distances.
 
     Parameters
@@ -180,9 +181,9 @@ def ward(distances, *, variant: str = "D", weights=None) -> WardTree:
         raise DataValidationError("Ward needs at least 2 sequences.")
     variant = str(variant).upper().replace("WARD.", "").replace("WARD_", "")
     check_option("variant", variant, ("D", "D2"))
-    if weights is not None:
+    if weights_array is not None:
         n = n_items_from_condensed(d)
-        w = case_weights(weights, n)
+        w = case_weights(weights_array, n)
         if (w <= 0).any():
             raise DataValidationError("Ward weights must be > 0 (drop cases of weight 0 first).")
         i, j = np.triu_indices(n, 1)
@@ -425,7 +426,8 @@ def case_weights(weights, n: int) -> np.ndarray:
     return w
 
 
-def pam(distances, k: int, *, weights=None, initial=None, max_iter: int = 100) -> MedoidPartition:
+@renamed(weights="weights_array")
+def pam(distances, k: int, *, weights_array=None, initial=None, max_iter: int = 100) -> MedoidPartition:
     r"""Partitioning Around Medoids (BUILD + SWAP) on a condensed distance vector.
 
     Minimises :math:`\sum_i w_i \min_{m \in M} d(i, m)` over sets :math:`M` of ``k`` medoids
@@ -446,7 +448,7 @@ def pam(distances, k: int, *, weights=None, initial=None, max_iter: int = 100) -
     d = as_condensed(distances)
     n = n_items_from_condensed(d)
     k = _check_k(k, d, n)
-    w = case_weights(weights, n)
+    w = case_weights(weights_array, n)
     if initial is None:
         medoids = _build(d, n, k, w)
     else:
@@ -458,12 +460,13 @@ def pam(distances, k: int, *, weights=None, initial=None, max_iter: int = 100) -
     return MedoidPartition(medoids, near + 1, float(cost), float(cost / w.sum()), int(n_iter))
 
 
-def medoids_of(distances, labels, weights=None) -> np.ndarray:
+@renamed(weights="weights_array")
+def medoids_of(distances, labels, weights_array=None) -> np.ndarray:
     """Row index of the medoid (minimal weighted distance sum) of each cluster ``1..k``."""
     d = as_condensed(distances)
     n = n_items_from_condensed(d)
     labels = np.asarray(labels)
-    w = case_weights(weights, n)
+    w = case_weights(weights_array, n)
     out = []
     for c in np.unique(labels):
         idx = np.flatnonzero(labels == c)
@@ -477,8 +480,9 @@ def medoids_of(distances, labels, weights=None) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
-def clara(seq, k: int, method: str = "OM", sm=None, indel=1.0, *, cval=None, miss_cost=None,
-          weights=None, cost_weights=None, norm: str = "none", missing: str = "raise",
+@renamed(weights="weights_array")
+def clara(seq, k: int, *, method: str = "OM", sm=None, indel=1.0, cval=None, miss_cost=None,
+          weights_array=None, cost_weights=None, norm: str = "none", missing: str = "raise",
           alphabet=None,
           n_samples: int = 5, sample_size: int | None = None, seed: int = 0,
           max_bytes: int | None = None) -> MedoidPartition:
@@ -514,7 +518,7 @@ def clara(seq, k: int, method: str = "OM", sm=None, indel=1.0, *, cval=None, mis
                          weights=cost_weights, norm=norm)
     codes = prepared.codes
     n = codes.shape[0]
-    w = case_weights(weights, n)
+    w = case_weights(weights_array, n)
     unique, inverse, _ = unique_rows(codes)
     if int(k) > unique.shape[0]:
         raise DataValidationError(
@@ -544,7 +548,7 @@ def clara(seq, k: int, method: str = "OM", sm=None, indel=1.0, *, cval=None, mis
         s_codes = unique[s_unique_idx]
         s_w = np.bincount(s_inv.reshape(-1), weights=w[draw], minlength=s_unique_idx.shape[0])
         s_dist = pairwise_unique(s_codes, u_len[s_unique_idx], spec)
-        part = pam(s_dist, k, weights=np.maximum(s_w, 1e-12))
+        part = pam(s_dist, k, weights_array=np.maximum(s_w, 1e-12))
         med_unique = s_unique_idx[part.medoids]
         to_medoids = cross_distances(unique, u_len, unique[med_unique], u_len[med_unique], spec)
         mean_d = float((u_weight * to_medoids.min(axis=1)).sum() / w.sum())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalkit.errors import DataValidationError
+from evalkit.options import renamed
 
 
 def constant_costs(n_states: int, value: float = 2.0) -> np.ndarray:
@@ -61,7 +62,8 @@ def _check_weights(weights, n: int) -> np.ndarray:
     return w
 
 
-def transition_count_matrix(matrix: np.ndarray, n_states: int, weights=None, *, lag: int = 1,
+@renamed(weights="weights_array")
+def transition_count_matrix(matrix: np.ndarray, n_states: int, weights_array=None, *, lag: int = 1,
                             time_varying: bool = False) -> np.ndarray:
     """Weighted counts of transitions ``state[t] -> state[t + lag]`` (pairs with a missing end are skipped).
 
@@ -71,7 +73,7 @@ def transition_count_matrix(matrix: np.ndarray, n_states: int, weights=None, *, 
     m = _check_codes(matrix, n_states)
     if lag < 1 or lag >= m.shape[1]:
         raise DataValidationError(f"lag must be in 1..{m.shape[1] - 1}, got {lag}.")
-    w = _check_weights(weights, m.shape[0])
+    w = _check_weights(weights_array, m.shape[0])
     src = m[:, :-lag].astype(np.int64)
     dst = m[:, lag:].astype(np.int64)
     ok = (src >= 0) & (dst >= 0)
@@ -87,7 +89,8 @@ def transition_count_matrix(matrix: np.ndarray, n_states: int, weights=None, *, 
     return counts.reshape(n_states, n_states)
 
 
-def transition_rate_matrix(matrix: np.ndarray, n_states: int, weights=None, *, lag: int = 1,
+@renamed(weights="weights_array")
+def transition_rate_matrix(matrix: np.ndarray, n_states: int, weights_array=None, *, lag: int = 1,
                            time_varying: bool = False) -> np.ndarray:
     r"""Transition rates :math:`p(j \mid i) = n_{ij} / \sum_k n_{ik}` on a code matrix, as TRATE uses them.
 
@@ -96,14 +99,15 @@ def transition_rate_matrix(matrix: np.ndarray, n_states: int, weights=None, *, l
     (the descriptive table with labels and groups is
     :func:`evalkit.typology.descriptives.transition_rates`, where such rows are NaN).
     """
-    counts = transition_count_matrix(matrix, n_states, weights, lag=lag, time_varying=time_varying)
+    counts = transition_count_matrix(matrix, n_states, weights_array, lag=lag, time_varying=time_varying)
     totals = counts.sum(axis=-1, keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = np.where(totals > 0, counts / np.where(totals > 0, totals, 1.0), 0.0)
     return rates
 
 
-def trate_costs(matrix: np.ndarray, n_states: int, weights=None, *, cval: float | None = None,
+@renamed(weights="weights_array")
+def trate_costs(matrix: np.ndarray, n_states: int, weights_array=None, *, cval: float | None = None,
                 lag: int = 1, time_varying: bool = False) -> np.ndarray:
     r"""Transition-rate substitution costs (TraMineR ``seqsubm(method="TRATE")``).
 
@@ -129,7 +133,7 @@ def trate_costs(matrix: np.ndarray, n_states: int, weights=None, *, cval: float 
     """
     if time_varying:
         c = 4.0 if cval is None else float(cval)
-        tr = transition_rate_matrix(matrix, n_states, weights, lag=lag, time_varying=True)
+        tr = transition_rate_matrix(matrix, n_states, weights_array, lag=lag, time_varying=True)
         sym = tr + np.swapaxes(tr, 1, 2)
         n_t = np.asarray(matrix).shape[1]
         costs = np.empty((n_t, n_states, n_states))
@@ -146,7 +150,7 @@ def trate_costs(matrix: np.ndarray, n_states: int, weights=None, *, cval: float 
             np.fill_diagonal(costs[t], 0.0)
         return costs
     c = 2.0 if cval is None else float(cval)
-    tr = transition_rate_matrix(matrix, n_states, weights, lag=lag)
+    tr = transition_rate_matrix(matrix, n_states, weights_array, lag=lag)
     sm = c - tr - tr.T
     np.fill_diagonal(sm, 0.0)
     return sm

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.errors import EmptyDataError
+from evalkit.options import renamed
 from evalkit.typology.states import as_sequences, person_groups, person_weights, skip_missing
 
 
@@ -51,7 +52,8 @@ def _stack(values: np.ndarray, names, inner: pd.Index, columns) -> pd.DataFrame:
     return pd.DataFrame(values.reshape(-1, values.shape[-1]), index=index, columns=columns)
 
 
-def state_distribution(data, *, groups=None, weights=None, counts: bool = False,
+@renamed(weights="weights_array")
+def state_distribution(data, *, groups=None, weights_array=None, counts: bool = False,
                        id: str = "person_id", period: str = "month", state: str = "state",  # noqa: A002
                        alphabet=None) -> pd.DataFrame:
     """Cross-sectional state distribution at each period (TraMineR ``seqstatd``).
@@ -64,7 +66,7 @@ def state_distribution(data, *, groups=None, weights=None, counts: bool = False,
     summing to 1 per row, or weighted counts when ``counts=True``. A period where nobody
     in a group is observed has NaN shares.
     """
-    seq, w, g, names = _prepare(data, groups, weights, id, period, state, alphabet)
+    seq, w, g, names = _prepare(data, groups, weights_array, id, period, state, alphabet)
     m = seq.matrix
     n_groups = 1 if names is None else len(names)
     n, t = m.shape
@@ -79,7 +81,8 @@ def state_distribution(data, *, groups=None, weights=None, counts: bool = False,
     return _stack(tab, names, inner, pd.Index(seq.alphabet, name="state"))
 
 
-def cross_sectional_entropy(data, *, groups=None, weights=None, norm: bool = True,
+@renamed(weights="weights_array")
+def cross_sectional_entropy(data, *, groups=None, weights_array=None, norm: bool = True,
                             id: str = "person_id", period: str = "month",  # noqa: A002
                             state: str = "state", alphabet=None) -> pd.Series:
     """Entropy of the state distribution at each period (TraMineR ``seqstatd``'s Entropy).
@@ -88,7 +91,7 @@ def cross_sectional_entropy(data, *, groups=None, weights=None, norm: bool = Tru
     divided by ``log(alphabet size)`` when ``norm``. Low values: most persons share a
     state at that period. Series indexed by period (or ``(group, period)``).
     """
-    shares = state_distribution(data, groups=groups, weights=weights, id=id, period=period,
+    shares = state_distribution(data, groups=groups, weights_array=weights_array, id=id, period=period,
                                 state=state, alphabet=alphabet)
     p = shares.to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -99,7 +102,8 @@ def cross_sectional_entropy(data, *, groups=None, weights=None, norm: bool = Tru
     return pd.Series(h, index=shares.index, name="entropy")
 
 
-def modal_states(data, *, groups=None, weights=None, id: str = "person_id",  # noqa: A002
+@renamed(weights="weights_array")
+def modal_states(data, *, groups=None, weights_array=None, id: str = "person_id",  # noqa: A002
                  period: str = "month", state: str = "state", alphabet=None) -> pd.DataFrame:
     """Most frequent state at each period and its share (TraMineR ``seqmodst``).
 
@@ -108,7 +112,7 @@ def modal_states(data, *, groups=None, weights=None, id: str = "person_id",  # n
     state of the alphabet. DataFrame indexed like :func:`state_distribution`, columns
     ``state`` and ``share``.
     """
-    shares = state_distribution(data, groups=groups, weights=weights, id=id, period=period,
+    shares = state_distribution(data, groups=groups, weights_array=weights_array, id=id, period=period,
                                 state=state, alphabet=alphabet)
     best = shares.to_numpy().argmax(axis=1)
     return pd.DataFrame({
@@ -117,7 +121,8 @@ def modal_states(data, *, groups=None, weights=None, id: str = "person_id",  # n
     }, index=shares.index)
 
 
-def mean_time_in_state(data, *, groups=None, weights=None, se: bool = False,
+@renamed(weights="weights_array")
+def mean_time_in_state(data, *, groups=None, weights_array=None, se: bool = False,
                        id: str = "person_id", period: str = "month",  # noqa: A002
                        state: str = "state", alphabet=None) -> pd.DataFrame:
     """Mean number of periods spent in each state (TraMineR ``seqmeant``).
@@ -131,7 +136,7 @@ def mean_time_in_state(data, *, groups=None, weights=None, se: bool = False,
     sum w^2)`` with ``W = sum w`` (the sample variance without weights) and
     ``se = sqrt(var / W)``.
     """
-    seq, w, g, names = _prepare(data, groups, weights, id, period, state, alphabet)
+    seq, w, g, names = _prepare(data, groups, weights_array, id, period, state, alphabet)
     w = np.ones(seq.n_persons) if w is None else w
     per_person = _state_counts(seq.matrix, len(seq.alphabet))
     n_groups = 1 if names is None else len(names)
@@ -155,7 +160,8 @@ def mean_time_in_state(data, *, groups=None, weights=None, se: bool = False,
                         columns=columns)
 
 
-def transition_rates(data, *, groups=None, weights=None, lag: int = 1,
+@renamed(weights="weights_array")
+def transition_rates(data, *, groups=None, weights_array=None, lag: int = 1,
                      time_varying: bool = False, id: str = "person_id",  # noqa: A002
                      period: str = "month", state: str = "state",
                      alphabet=None) -> pd.DataFrame:
@@ -174,7 +180,7 @@ def transition_rates(data, *, groups=None, weights=None, lag: int = 1,
     """
     if not isinstance(lag, int | np.integer) or lag < 1:
         raise ValueError(f"lag must be an integer >= 1, got {lag!r}")
-    seq, w, g, names = _prepare(data, groups, weights, id, period, state, alphabet)
+    seq, w, g, names = _prepare(data, groups, weights_array, id, period, state, alphabet)
     m = seq.matrix
     if m.shape[1] <= lag:
         raise EmptyDataError(f"sequences of {m.shape[1]} period(s) have no transition at lag {lag}")
@@ -323,7 +329,8 @@ def sequence_indicators(data, *, id: str = "person_id", period: str = "month",  
     }, index=pd.Index(seq.ids, name=seq.id))
 
 
-def indicators_by_group(data, *, groups=None, weights=None, id: str = "person_id",  # noqa: A002
+@renamed(weights="weights_array")
+def indicators_by_group(data, *, groups=None, weights_array=None, id: str = "person_id",  # noqa: A002
                         period: str = "month", state: str = "state",
                         alphabet=None) -> pd.DataFrame:
     """Weighted mean and standard deviation of :func:`sequence_indicators` by group.
@@ -332,7 +339,7 @@ def indicators_by_group(data, *, groups=None, weights=None, id: str = "person_id
     correction ``sum w (x - mean)^2 / (sum w - sum w^2 / sum w)`` (equal to the sample
     SD without weights). Columns ``n`` (persons) and ``weight`` (sum of weights).
     """
-    seq, w, g, names = _prepare(data, groups, weights, id, period, state, alphabet)
+    seq, w, g, names = _prepare(data, groups, weights_array, id, period, state, alphabet)
     w = np.ones(seq.n_persons) if w is None else w
     ind = sequence_indicators(seq)
     n_groups = 1 if names is None else len(names)

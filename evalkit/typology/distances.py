@@ -59,7 +59,7 @@ from evalkit.errors import (
     EstimationError,
     UnknownCategoryError,
 )
-from evalkit.options import check_option
+from evalkit.options import check_option, renamed
 from evalkit.typology.costs import constant_costs, trate_costs
 
 METHODS = ("OM", "HAM", "DHD", "LCS")
@@ -808,9 +808,10 @@ class UniqueDistances:
         return out
 
 
-def unique_sequence_distances(seq, method: str = "OM", sm=None, indel=1.0, *,
+@renamed(weights="weights_array")
+def unique_sequence_distances(seq, *, method: str = "OM", sm=None, indel=1.0,
                               cval: float | None = None, miss_cost: float | None = None,
-                              weights=None, norm: str = "none", missing: str = "raise",
+                              weights_array=None, norm: str = "none", missing: str = "raise",
                               alphabet=None,
                               max_bytes: int | None = None,
                               n_threads: int | None = None) -> UniqueDistances:
@@ -821,7 +822,7 @@ def unique_sequence_distances(seq, method: str = "OM", sm=None, indel=1.0, *,
     """
     prepared = prepare_sequences(seq, missing=missing, alphabet=alphabet)
     spec = resolve_costs(prepared, method, sm, indel, cval=cval, miss_cost=miss_cost,
-                         weights=weights, norm=norm)
+                         weights=weights_array, norm=norm)
     unique, inverse, counts = unique_rows(prepared.codes)
     lengths = (unique >= 0).sum(axis=1).astype(np.int64)
     check_memory(unique.shape[0], what="distance matrix of distinct sequences", max_bytes=max_bytes)
@@ -830,8 +831,9 @@ def unique_sequence_distances(seq, method: str = "OM", sm=None, indel=1.0, *,
     return UniqueDistances(condensed, inverse, counts, unique, spec)
 
 
-def sequence_distances(seq, method: str = "OM", sm=None, indel=1.0, *,
-                       cval: float | None = None, miss_cost: float | None = None, weights=None,
+@renamed(weights="weights_array")
+def sequence_distances(seq, *, method: str = "OM", sm=None, indel=1.0,
+                       cval: float | None = None, miss_cost: float | None = None, weights_array=None,
                        norm: str = "none", missing: str = "raise", alphabet=None,
                        max_bytes: int | None = None, n_threads: int | None = None) -> np.ndarray:
     r"""Condensed distance matrix between state sequences (TraMineR ``seqdist``).
@@ -886,8 +888,8 @@ def sequence_distances(seq, method: str = "OM", sm=None, indel=1.0, *,
     (hence TraMineR) to 1e-9 on ``mvad`` for OM (constant and TRATE costs), HAM and DHD.
     """
     check_memory(_state_matrix(seq)[0].shape[0], max_bytes=max_bytes)
-    result = unique_sequence_distances(seq, method, sm, indel, cval=cval, miss_cost=miss_cost,
-                                       weights=weights, norm=norm, missing=missing,
+    result = unique_sequence_distances(seq, method=method, sm=sm, indel=indel, cval=cval, miss_cost=miss_cost,
+                                       weights_array=weights_array, norm=norm, missing=missing,
                                        alphabet=alphabet,
                                        max_bytes=max_bytes, n_threads=n_threads)
     return result.expand(max_bytes=max_bytes)

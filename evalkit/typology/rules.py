@@ -46,7 +46,7 @@ from evalkit.errors import (
     EmptyDataError,
     UnknownCategoryError,
 )
-from evalkit.options import check_option
+from evalkit.options import check_option, renamed
 from evalkit.results import EstimateResults
 from evalkit.typology.descriptives import state_distribution
 from evalkit.typology.plots import plot_chronogram, plot_index, plot_type_shares
@@ -291,8 +291,9 @@ class RuleTypology:
     >>> res.types.head()      # per-person type and the figures that decided it
     """
 
-    def __init__(self, data, rules: CareerRules | None = None, *, id: str = "person_id",  # noqa: A002
-                 period: str = "month", state: str = "state", alphabet=None, weights=None,
+    @renamed(weights="weights_array")
+    def __init__(self, data, *, rules: CareerRules | None = None, id: str = "person_id",  # noqa: A002
+                 period: str = "month", state: str = "state", alphabet=None, weights_array=None,
                  too_short: str = "raise", unequal_length: str = "raise") -> None:
         check_option("too_short", too_short, ("raise", "exclude"))
         self.rules = CareerRules() if rules is None else rules
@@ -300,7 +301,7 @@ class RuleTypology:
                                       alphabet=CPAS_ALPHABET if alphabet is None else alphabet,
                                       unequal_length=unequal_length)
         self.rules.check_alphabet(self.sequences.alphabet)
-        self.weights = person_weights(weights, self.sequences)
+        self.weights = person_weights(weights_array, self.sequences)
         self.too_short = too_short
 
     def fit(self) -> RuleTypologyResults:
@@ -501,7 +502,7 @@ class RuleTypologyResults(EstimateResults):
         """State distribution over time, one panel per career type (weighted if fitted so)."""
         labels = career_type_labels(lang)
         groups = np.array([labels[c] for c in self.types["career_type"].astype(str)])
-        dist = state_distribution(self.sequences, groups=groups, weights=self.weights)
+        dist = state_distribution(self.sequences, groups=groups, weights_array=self.weights)
         return plot_chronogram(dist, labels=state_labels(lang), lang=lang)
 
     def index_plot(self, lang: str = "en", max_rows: int = 5000, seed: int = 0):

@@ -14,6 +14,7 @@ from numpy.testing import assert_allclose
 
 from evalkit.did.drdid import drdid_panel, drdid_rcs
 from evalkit.errors import DataValidationError, EstimationError, OverlapError
+from evalkit.options import OptionError
 
 peer = pytest.importorskip("drdid._estimators")
 
@@ -84,7 +85,7 @@ def test_invalid_inputs():
         drdid_panel(y1, y0, d * 2, x)
     with pytest.raises(EstimationError, match="both treated and comparison"):
         drdid_panel(y1, y0, np.ones_like(d), x)
-    with pytest.raises(DataValidationError, match="method"):
+    with pytest.raises(OptionError, match="method='aipw'.*'or', 'ipw', 'dr'"):
         drdid_panel(y1, y0, d, x, method="aipw")
     with pytest.raises(DataValidationError, match="length"):
         drdid_panel(y1, y0[:-1], d, x)

@@ -43,7 +43,7 @@ def karate_results():
     edges = pd.DataFrame(list(g.edges()), columns=["org_a", "org_b"]).assign(station="karate", wave=1)
     orgs = pd.DataFrame({"station": "karate", "org": list(g.nodes),
                          "sector": [g.nodes[v]["club"] for v in g.nodes]})
-    return ServiceNetworkAnalysis(edges, orgs).fit()
+    return ServiceNetworkAnalysis(edges, organisations=orgs).fit()
 
 
 # ------------------------------------------------------------------ karate club
@@ -101,7 +101,7 @@ def test_average_path_length_uses_largest_component():
 # ------------------------------------------------------------- hope_in_stations
 def test_hope_measures_equal_networkx(hope):
     edges, orgs = hope["edges"], hope["organisations"]
-    res = ServiceNetworkAnalysis(edges, orgs).fit()
+    res = ServiceNetworkAnalysis(edges, organisations=orgs).fit()
     measures = res.to_frame().set_index(["site", "wave"])
     org_measures = res.organisations().set_index(["site", "wave", "organisation"])
     assert len(measures) == 14
@@ -127,7 +127,7 @@ def test_hope_measures_equal_networkx(hope):
 
 
 def test_hope_pilot_integration_rises(hope):
-    res = ServiceNetworkAnalysis(hope["edges"], hope["organisations"]).fit()
+    res = ServiceNetworkAnalysis(hope["edges"], organisations=hope["organisations"]).fit()
     pilots = hope["survey"].groupby("station")["pilot"].first()
     chg = res.change(pilot=pilots, n_perm=199, seed=3, alternative="greater")
     m = res.to_frame().set_index(["site", "wave"])["density"]
@@ -322,7 +322,7 @@ def test_density_change_detects_a_real_rise():
 
 # ------------------------------------------------------------------------ plots
 def test_plot_uses_one_layout_per_site(hope):
-    res = ServiceNetworkAnalysis(hope["edges"], hope["organisations"]).fit()
+    res = ServiceNetworkAnalysis(hope["edges"], organisations=hope["organisations"]).fit()
     net = res.networks
     pos1 = site_layout(net, "Paris Nord", seed=0)
     pos2 = site_layout(net, "Paris Nord", seed=0)
@@ -344,7 +344,7 @@ def test_organisations_listed_per_wave():
                          "sector": ["ngo", "public", "health", "ngo", "public", "health", "police"]})
     edges = pd.DataFrame({"station": "S", "wave": [1, 2, 2], "org_a": ["A", "A", "N"],
                           "org_b": ["B", "B", "C"]})
-    res = ServiceNetworkAnalysis(edges, orgs, intensity=None, tie_type=None).fit()
+    res = ServiceNetworkAnalysis(edges, organisations=orgs, intensity=None, tie_type=None).fit()
     m = res.to_frame().set_index("wave")
     assert m.loc[1, "n_organisations"] == 3 and m.loc[2, "n_organisations"] == 4
     assert_allclose(m.loc[2, "density"], 2 / 6)
@@ -366,7 +366,7 @@ def test_cross_check_with_igraph(hope):
     btw = np.array(zachary.betweenness()) / (33 * 32 / 2)
     assert_allclose(btw[[0, 33]], [0.43763528, 0.30407498], rtol=1e-7)
     assert_allclose(zachary.average_path_length(), 2.408199643, rtol=1e-9)
-    res = ServiceNetworkAnalysis(hope["edges"], hope["organisations"]).fit()
+    res = ServiceNetworkAnalysis(hope["edges"], organisations=hope["organisations"]).fit()
     measures = res.to_frame().set_index(["site", "wave"])
     orgs = res.organisations().set_index(["site", "wave", "organisation"])
     for (site, wave), graph in res.networks.items():

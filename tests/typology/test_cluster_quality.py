@@ -13,6 +13,7 @@ from scipy.cluster.hierarchy import cut_tree
 from scipy.spatial.distance import squareform
 
 from evalkit.errors import DataValidationError
+from evalkit.options import OptionError
 from evalkit.typology.cluster_quality import (
     QUALITY_INDICES,
     adjusted_rand_index,
@@ -28,7 +29,7 @@ from evalkit.typology.distances import sequence_distances
 
 def _mvad_om(n):
     df = load_mvad().head(n)
-    return df, sequence_distances(codes(df, month_columns(df, False)), "OM", "TRATE", "auto")
+    return df, sequence_distances(codes(df, month_columns(df, False)), method="OM", sm="TRATE", indel="auto")
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +51,9 @@ def test_quality_range_equals_sequenzo(weighted, n):
     assert list(table.columns) == list(QUALITY_INDICES)
     # same partitions as sequenzo's tree, and ours (ward.D) gives the same ones
     parts = {k: cut_tree(ref.linkage_matrix, n_clusters=k).ravel() for k in range(2, 11)}
-    mine = quality_range(d, parts, weights=w)
+    mine = quality_range(d, parts, weights_array=w)
     assert_allclose(mine.to_numpy(), table.to_numpy(), rtol=1e-10, atol=1e-12)
-    assert_allclose(quality_range(d, ward(d), weights=w).to_numpy(), table.to_numpy(),
+    assert_allclose(quality_range(d, ward(d), weights_array=w).to_numpy(), table.to_numpy(),
                     rtol=1e-10, atol=1e-12)
 
 
@@ -82,7 +83,7 @@ def test_choose_k(mvad):
     assert choose_k(table, "HC").k == int(table["HC"].idxmin())
     assert choose_k(table, "vote").k in table.index
     assert "ASW" in str(choice)
-    with pytest.raises(DataValidationError):
+    with pytest.raises(OptionError, match="criterion='nonsense'.*'vote', 'PBC'"):
         choose_k(table, "nonsense")
 
 
@@ -115,7 +116,7 @@ def _cpas_ari(seed: int, n_persons: int = 1000) -> float:
 
     ds = cpas_careers.generate(seed=seed, n_persons=n_persons)
     truth = ds.truth["career_type"]["career_type"].to_numpy()
-    d = sequence_distances(ds.truth["matrix"], "OM", alphabet=ds.truth["alphabet"])
+    d = sequence_distances(ds.truth["matrix"], method="OM", alphabet=ds.truth["alphabet"])
     return compare_partitions(truth, ward(d).labels(7)).ari
 
 

@@ -11,6 +11,7 @@ from numpy.testing import assert_allclose
 from scipy.spatial.distance import pdist, squareform
 
 from evalkit.errors import DataValidationError
+from evalkit.options import OptionError
 from evalkit.typology.cluster_quality import adjusted_rand_index
 from evalkit.typology.clustering import clara, medoids_of, pam, ward
 from evalkit.typology.distances import sequence_distances
@@ -19,7 +20,7 @@ from evalkit.typology.distances import sequence_distances
 @pytest.fixture(scope="module")
 def mvad_om():
     df = load_mvad()
-    return sequence_distances(codes(df, month_columns(df, False)), "OM", "TRATE", "auto")
+    return sequence_distances(codes(df, month_columns(df, False)), method="OM", sm="TRATE", indel="auto")
 
 
 def _total_cost(D, medoids, w=None):
@@ -45,7 +46,7 @@ def test_ward_d2_is_scipy_ward():
 
     ref = fcluster(linkage(x, "ward"), 4, "maxclust")
     assert adjusted_rand_index(ward(d, variant="D2").labels(4), ref) == 1.0
-    with pytest.raises(DataValidationError, match="variant"):
+    with pytest.raises(OptionError, match="variant='CENTROID'.*'D', 'D2'"):
         ward(d, variant="centroid")
 
 
@@ -70,7 +71,7 @@ def test_pam_against_brute_force(seed):
     D = squareform(pdist(x))
     for k in (2, 3, 4):
         best = min(_total_cost(D, c, w) for c in itertools.combinations(range(11), k))
-        got = pam(pdist(x), k, weights=w)
+        got = pam(pdist(x), k, weights_array=w)
         assert got.cost >= best - 1e-12
         # PAM is a local search: no single swap of a medoid improves its result
         for i, h in itertools.product(range(k), range(11)):
@@ -98,15 +99,15 @@ def test_pam_initial_and_medoids_of(mvad_om):
 def test_clara_close_to_pam_without_full_matrix():
     df = load_mvad()
     x = codes(df, month_columns(df, False))
-    full = pam(sequence_distances(x, "OM", "TRATE", "auto"), 5)
-    approx = clara(x, 5, "OM", "TRATE", "auto", n_samples=5, sample_size=200, seed=1)
+    full = pam(sequence_distances(x, method="OM", sm="TRATE", indel="auto"), 5)
+    approx = clara(x, 5, method="OM", sm="TRATE", indel="auto", n_samples=5, sample_size=200, seed=1)
     assert approx.labels.shape == (712,) and set(approx.labels) == set(range(1, 6))
     # CLARA optimises the same criterion on samples: within 10 % of full PAM on mvad
     assert full.mean_distance <= approx.mean_distance <= 1.10 * full.mean_distance
     # reported criterion is the true mean distance to the chosen medoids
-    D = squareform(sequence_distances(x, "OM", "TRATE", "auto"))
+    D = squareform(sequence_distances(x, method="OM", sm="TRATE", indel="auto"))
     assert approx.mean_distance == pytest.approx(_total_cost(D, approx.medoids) / 712, rel=1e-12)
-    again = clara(x, 5, "OM", "TRATE", "auto", n_samples=5, sample_size=200, seed=1)
+    again = clara(x, 5, method="OM", sm="TRATE", indel="auto", n_samples=5, sample_size=200, seed=1)
     assert np.array_equal(again.labels, approx.labels)  # reproducible for a seed
 
 
@@ -129,9 +130,9 @@ def test_weighted_ward_on_distinct_sequences_equals_ward_on_everyone(variant):
     from evalkit.typology.distances import unique_sequence_distances
 
     df = load_mvad()
-    u = unique_sequence_distances(codes(df, month_columns(df, False)), "OM", "TRATE", "auto")
+    u = unique_sequence_distances(codes(df, month_columns(df, False)), method="OM", sm="TRATE", indel="auto")
     everyone = ward(u.expand(), variant=variant)
-    distinct = ward(u.condensed, variant=variant, weights=u.counts)
+    distinct = ward(u.condensed, variant=variant, weights_array=u.counts)
     for k in range(2, 13):
         assert adjusted_rand_index(everyone.labels(k), distinct.labels(k)[u.inverse]) == 1.0
     # the last merges (between distinct sequences) happen at the same heights
@@ -140,7 +141,7 @@ def test_weighted_ward_on_distinct_sequences_equals_ward_on_everyone(variant):
                     rtol=1e-9, atol=1e-9)
     # unit weights: the nearest-neighbour chain reproduces scipy's tree (tied low-level merges
     # may be taken in another order, so compare the partitions and the upper merges)
-    unit = ward(u.condensed, variant=variant, weights=np.ones(u.n_unique))
+    unit = ward(u.condensed, variant=variant, weights_array=np.ones(u.n_unique))
     plain = ward(u.condensed, variant=variant)
     assert_allclose(np.sort(unit.linkage[:, 2])[-30:], np.sort(plain.linkage[:, 2])[-30:],
                     rtol=1e-9, atol=1e-9)

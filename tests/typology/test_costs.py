@@ -69,4 +69,4 @@ def test_constant_costs_and_errors():
     with pytest.raises(DataValidationError, match="0..1"):
         trate_costs(np.array([[0, 5]]), 2)
     with pytest.raises(DataValidationError, match="one value per sequence"):
-        trate_costs(np.array([[0, 1]]), 2, weights=[1.0, 2.0])
+        trate_costs(np.array([[0, 1]]), 2, weights_array=[1.0, 2.0])

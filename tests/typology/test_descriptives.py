@@ -52,11 +52,11 @@ def test_state_distribution_and_its_entropy_equal_sequenzo(mvad, weighted):
     w = df["weight"].to_numpy() if weighted else None
     ref = quiet(get_cross_sectional_entropy, sequenzo_data(df, periods, w), weighted=weighted,
                 return_format="wide", round_decimals=15)
-    ours = D.state_distribution(seq, weights=w)
+    ours = D.state_distribution(seq, weights_array=w)
     assert list(ours.index) == periods
     assert_allclose(ours.to_numpy(), ref["Frequencies"].T.to_numpy(), atol=1e-12)
     assert_allclose(ours.sum(axis=1), 1.0)
-    entropy = D.cross_sectional_entropy(seq, weights=w)
+    entropy = D.cross_sectional_entropy(seq, weights_array=w)
     assert_allclose(entropy.to_numpy(), ref["per_time_entropy_norm"].to_numpy(), atol=1e-12)
 
 
@@ -69,7 +69,7 @@ def test_modal_states_equal_sequenzo(mvad, weighted):
     df, periods, seq = mvad
     w = df["weight"].to_numpy() if weighted else None
     ref = quiet(get_modal_state_sequence, sequenzo_data(df, periods, w), weighted=weighted)
-    ours = D.modal_states(seq, weights=w)
+    ours = D.modal_states(seq, weights_array=w)
     assert (ours["state"].cat.codes.to_numpy() + 1 == ref.iloc[0].to_numpy()).all()
     total = len(df) if not weighted else w.sum()
     assert_allclose(ours["share"].to_numpy(), ref.attrs["Frequencies"] / total, rtol=1e-12)
@@ -82,7 +82,7 @@ def test_transition_rates_equal_sequenzo(mvad, weighted):
     df, periods, seq = mvad
     w = df["weight"].to_numpy() if weighted else None
     ref = compute_transition_matrix(sequenzo_data(df, periods, w), weights=w)
-    ours = D.transition_rates(seq, weights=w)
+    ours = D.transition_rates(seq, weights_array=w)
     assert_allclose(ours.to_numpy(), ref, atol=1e-12)
 
 
@@ -93,12 +93,12 @@ def test_mean_time_in_state_equals_sequenzo(mvad, weighted):
     df, periods, seq = mvad
     w = df["weight"].to_numpy() if weighted else None
     ref = quiet(get_mean_time_in_states, sequenzo_data(df, periods, w), weighted=weighted)
-    ours = D.mean_time_in_state(seq, weights=w)
+    ours = D.mean_time_in_state(seq, weights_array=w)
     assert_allclose(ours["all"].to_numpy(), ref["Mean"].to_numpy(), atol=1e-10)
     assert_allclose(ours["all"].sum(), 72)
     ref = quiet(get_mean_time_in_states, sequenzo_data(df, periods, w), weighted=weighted,
                 serr=True)
-    ours = D.mean_time_in_state(seq, weights=w, se=True)["all"]
+    ours = D.mean_time_in_state(seq, weights_array=w, se=True)["all"]
     for ours_col, ref_col in (("mean", "Mean"), ("var", "Var"), ("sd", "Stdev"), ("se", "SE")):
         assert_allclose(ours[ours_col].to_numpy(), ref[ref_col].to_numpy(), rtol=1e-10)
 
@@ -131,8 +131,8 @@ def test_grouped_results_equal_per_group_sequenzo(mvad):
     df, periods, seq = mvad
     groups = pd.Series(df["male"].to_numpy(), index=df["id"])
     w = df["weight"].to_numpy()
-    dist = D.state_distribution(seq, groups=groups, weights=w)
-    rates = D.transition_rates(seq, groups=groups, weights=w)
+    dist = D.state_distribution(seq, groups=groups, weights_array=w)
+    rates = D.transition_rates(seq, groups=groups, weights_array=w)
     for label in ("no", "yes"):
         part = df[df["male"] == label]
         sd = sequenzo_data(part, periods, part["weight"].to_numpy())
@@ -177,7 +177,7 @@ def test_indicators_by_group_weighted_means():
     assert list(ind["n_spells"]) == [2, 4, 1]
     w = np.array([1.0, 3.0, 2.0])
     out = D.indicators_by_group(m, alphabet=["A", "B"], groups=np.array(["x", "x", "y"]),
-                                weights=w)
+                                weights_array=w)
     assert_allclose(out.loc["x", "n_spells_mean"], (1 * 2 + 3 * 4) / 4)
     assert out.loc["y", "n"] == 1
     import statsmodels.api as sm
@@ -245,7 +245,7 @@ def test_distribution_and_rates_with_gaps_weights_groups_equal_pandas_long_form(
     expected = (obs.pivot_table(index=["g", "t"], columns="s", values="w", aggfunc="sum",
                                 fill_value=0.0))
     expected = expected.div(expected.sum(axis=1), axis=0)
-    ours = D.state_distribution(m, alphabet=list("ABCD"), weights=w, groups=g)
+    ours = D.state_distribution(m, alphabet=list("ABCD"), weights_array=w, groups=g)
     assert_allclose(ours.to_numpy(), expected.to_numpy(), atol=1e-12)
 
     nxt = long.assign(t=long["t"] - 1).rename(columns={"s": "s_next"})[["p", "t", "s_next"]]
@@ -254,14 +254,14 @@ def test_distribution_and_rates_with_gaps_weights_groups_equal_pandas_long_form(
     expected = pairs.pivot_table(index=["g", "s"], columns="s_next", values="w",
                                  aggfunc="sum", fill_value=0.0)
     expected = expected.div(expected.sum(axis=1), axis=0)
-    ours = D.transition_rates(m, alphabet=list("ABCD"), weights=w, groups=g)
+    ours = D.transition_rates(m, alphabet=list("ABCD"), weights_array=w, groups=g)
     assert_allclose(ours.to_numpy(), expected.to_numpy(), atol=1e-12)
 
     # Time-varying rates: one matrix per starting period t.
     expected = pairs.pivot_table(index=["g", "t", "s"], columns="s_next", values="w",
                                  aggfunc="sum", fill_value=0.0)
     expected = expected.div(expected.sum(axis=1), axis=0)
-    ours = D.transition_rates(m, alphabet=list("ABCD"), weights=w, groups=g, time_varying=True)
+    ours = D.transition_rates(m, alphabet=list("ABCD"), weights_array=w, groups=g, time_varying=True)
     ours = ours.dropna()  # from-states absent at a period (pandas has no row for them)
     assert ours.index.names == ["group", "period", "from_state"]
     assert len(ours) == len(expected)
@@ -270,9 +270,9 @@ def test_distribution_and_rates_with_gaps_weights_groups_equal_pandas_long_form(
     counts = obs.assign(one=1).pivot_table(index="p", columns="s", values="one",
                                            aggfunc="sum", fill_value=0)
     expected = counts.mul(w, axis=0).groupby(g).sum().div(pd.Series(w).groupby(g).sum(), axis=0)
-    ours = D.mean_time_in_state(m, alphabet=list("ABCD"), weights=w, groups=g)
+    ours = D.mean_time_in_state(m, alphabet=list("ABCD"), weights_array=w, groups=g)
     assert_allclose(ours.to_numpy(), expected.T.to_numpy(), atol=1e-12)
-    grouped = D.mean_time_in_state(m, alphabet=list("ABCD"), weights=w, groups=g, se=True)
-    alone = D.mean_time_in_state(m[g == "b"], alphabet=list("ABCD"), weights=w[g == "b"],
+    grouped = D.mean_time_in_state(m, alphabet=list("ABCD"), weights_array=w, groups=g, se=True)
+    alone = D.mean_time_in_state(m[g == "b"], alphabet=list("ABCD"), weights_array=w[g == "b"],
                                  se=True)
     assert_allclose(grouped["b"].to_numpy(), alone["all"].to_numpy(), rtol=1e-12)

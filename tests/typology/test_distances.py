@@ -10,6 +10,7 @@ from numpy.testing import assert_allclose
 from scipy.spatial.distance import squareform
 
 from evalkit.errors import DataValidationError, EmptyDataError, UnknownCategoryError
+from evalkit.options import OptionError
 from evalkit.typology.costs import trate_costs
 from evalkit.typology.distances import (
     DistanceMatrixTooLargeError,
@@ -69,7 +70,7 @@ def test_om_constant_matches_sequenzo(mvad, window, cost, n):
     cols = month_columns(mvad, window)
     sd = sequenzo_data(mvad, cols)
     ref = _sequenzo_dist(sd, method="OM", sm=cost * (1 - np.eye(6)), indel=1.0)
-    mine = sequence_distances(codes(mvad, cols), "OM", "CONSTANT", 1.0, cval=cost, alphabet=STATES)
+    mine = sequence_distances(codes(mvad, cols), method="OM", sm="CONSTANT", indel=1.0, cval=cost, alphabet=STATES)
     assert_allclose(mine, ref, rtol=0, atol=1e-9)
 
 
@@ -82,14 +83,14 @@ def test_om_trate_matches_sequenzo(mvad, window, weighted, n):
     w = mvad["weight"].to_numpy() if weighted else None
     # indel "auto" = max(sm) / 2 (TraMineR and sequenzo default for TRATE)
     ref = _sequenzo_dist(sequenzo_data(mvad, cols, weights=w), method="OM", sm="TRATE")
-    mine = sequence_distances(codes(mvad, cols), "OM", "TRATE", "auto", weights=w)
+    mine = sequence_distances(codes(mvad, cols), method="OM", sm="TRATE", indel="auto", weights_array=w)
     assert_allclose(mine, ref, rtol=0, atol=1e-9)
 
 
 def test_om_trate_indel1_matches_sequenzo(mvad):
     cols = month_columns(mvad, False)
     ref = _sequenzo_dist(sequenzo_data(mvad.head(200), cols), method="OM", sm="TRATE", indel=1.0)
-    mine = sequence_distances(codes(mvad.head(200), cols), "OM", "TRATE", 1.0)
+    mine = sequence_distances(codes(mvad.head(200), cols), method="OM", sm="TRATE", indel=1.0)
     assert_allclose(mine, ref, rtol=0, atol=1e-9)
 
 
@@ -97,10 +98,10 @@ def test_om_trate_indel1_matches_sequenzo(mvad):
 def test_hamming_matches_sequenzo(mvad, window):
     cols = month_columns(mvad, window)
     sd = sequenzo_data(mvad, cols)
-    assert_allclose(sequence_distances(codes(mvad, cols), "HAM"), _sequenzo_dist(sd, method="HAM"),
+    assert_allclose(sequence_distances(codes(mvad, cols), method="HAM"), _sequenzo_dist(sd, method="HAM"),
                     rtol=0, atol=1e-9)
     sm = trate_costs(codes(mvad, cols), 6)
-    assert_allclose(sequence_distances(codes(mvad, cols), "HAM", sm),
+    assert_allclose(sequence_distances(codes(mvad, cols), method="HAM", sm=sm),
                     _sequenzo_dist(sd, method="HAM", sm=sm), rtol=0, atol=1e-9)
 
 
@@ -110,7 +111,7 @@ def test_lcs_matches_sequenzo(mvad, window, n):
     mvad = mvad.head(n)
     cols = month_columns(mvad, window)
     ref = _sequenzo_dist(sequenzo_data(mvad, cols), method="LCS")
-    assert_allclose(sequence_distances(codes(mvad, cols), "LCS"), ref, rtol=0, atol=1e-9)
+    assert_allclose(sequence_distances(codes(mvad, cols), method="LCS"), ref, rtol=0, atol=1e-9)
 
 
 @WINDOWS
@@ -129,7 +130,7 @@ def test_dhd_matches_sequenzo_costs(mvad, window):
     t = np.arange(x.shape[1])
     ref = np.array([[sm[t, a, b].sum() for b in x] for a in x])
     full = codes(mvad, cols)
-    mine = squareform(sequence_distances(full, "DHD"))[:150, :150]
+    mine = squareform(sequence_distances(full, method="DHD"))[:150, :150]
     assert_allclose(mine, ref, rtol=0, atol=1e-9)
 
 
@@ -142,12 +143,12 @@ def test_om_kernel_against_plain_dp_unequal_lengths():
     sm = rng.uniform(0.2, 3.0, size=(k, k))
     sm = (sm + sm.T) / 2
     np.fill_diagonal(sm, 0)
-    got = squareform(sequence_distances(x, "OM", sm, 0.9, missing="trailing"))
+    got = squareform(sequence_distances(x, method="OM", sm=sm, indel=0.9, missing="trailing"))
     seqs = [row[row >= 0] for row in x]
     for i in range(n):
         for j in range(i + 1, n):
             assert got[i, j] == pytest.approx(reference_om(seqs[i], seqs[j], sm, 0.9), abs=1e-12)
-    lcs = squareform(sequence_distances(x, "LCS", missing="trailing"))
+    lcs = squareform(sequence_distances(x, method="LCS", missing="trailing"))
     assert lcs[0, 1] == reference_lcs(seqs[0], seqs[1])
     assert lcs[5, 20] == reference_lcs(seqs[5], seqs[20])
 
@@ -157,7 +158,7 @@ def test_om_routes_to_lcs_when_substitution_is_dear():
     x = rng.integers(0, 3, size=(12, 10)).astype(np.int8)
     spec = resolve_costs(prepare_sequences(x), "OM", "CONSTANT", 1.5, cval=3.5)
     assert spec.kernel == "LCS" and spec.scale == 1.5
-    got = squareform(sequence_distances(x, "OM", "CONSTANT", 1.5, cval=3.5))
+    got = squareform(sequence_distances(x, method="OM", sm="CONSTANT", indel=1.5, cval=3.5))
     sm = 3.5 * (1 - np.eye(3))
     for i, j in [(0, 1), (2, 7), (5, 11)]:
         assert got[i, j] == pytest.approx(reference_om(x[i], x[j], sm, 1.5))
@@ -168,7 +169,7 @@ def test_dedup_and_cross_distances_agree():
     rng = np.random.default_rng(5)
     base = rng.integers(0, 4, size=(6, 12)).astype(np.int8)
     x = base[rng.integers(0, 6, size=40)]
-    res = unique_sequence_distances(x, "OM", "TRATE", "auto")
+    res = unique_sequence_distances(x, method="OM", sm="TRATE", indel="auto")
     assert res.n_unique <= 6 and res.counts.sum() == 40
     full = squareform(res.expand())
     same = res.inverse[:, None] == res.inverse[None, :]
@@ -178,7 +179,7 @@ def test_dedup_and_cross_distances_agree():
     assert_allclose(cross, full[:, :7], atol=1e-12)
     ham = resolve_costs(prepare_sequences(x), "HAM")
     assert_allclose(cross_distances(x, lengths, x[:3], lengths[:3], ham),
-                    squareform(sequence_distances(x, "HAM"))[:, :3])
+                    squareform(sequence_distances(x, method="HAM"))[:, :3])
 
 
 def test_missing_as_state_matches_sequenzo(mvad):
@@ -189,11 +190,11 @@ def test_missing_as_state_matches_sequenzo(mvad):
     x = codes(mvad, cols)
     x[[3, 10, 11], 5:9] = -1
     ref = _sequenzo_dist(sequenzo_data(frame, cols), method="OM", sm="CONSTANT", indel=1.0)
-    mine = sequence_distances(x, "OM", "CONSTANT", 1.0, cval=1.999, missing="state", alphabet=STATES)
+    mine = sequence_distances(x, method="OM", sm="CONSTANT", indel=1.0, cval=1.999, missing="state", alphabet=STATES)
     ref_1999 = _sequenzo_dist(sequenzo_data(frame, cols), method="OM",
                               sm=1.999 * (1 - np.eye(7)), indel=1.0)
     assert_allclose(mine, ref_1999, rtol=0, atol=1e-9)
-    assert_allclose(sequence_distances(x, "OM", missing="state", alphabet=STATES), ref, atol=1e-9)
+    assert_allclose(sequence_distances(x, method="OM", missing="state", alphabet=STATES), ref, atol=1e-9)
 
 
 def test_clear_errors():
@@ -207,13 +208,13 @@ def test_clear_errors():
     with pytest.raises(DataValidationError, match="end of a sequence"):
         sequence_distances(np.array([[0, -1, 1], [0, 1, 1]]), missing="trailing")
     with pytest.raises(DataValidationError, match="equal length"):
-        sequence_distances(np.array([[0, 1, -1], [0, 1, 1]]), "HAM", missing="trailing")
+        sequence_distances(np.array([[0, 1, -1], [0, 1, 1]]), method="HAM", missing="trailing")
     with pytest.raises(DataValidationError, match="symmetric"):
         sequence_distances(x, sm=np.array([[0, 1, 2], [2, 0, 1], [1, 1, 0]]))
     with pytest.raises(DataValidationError, match="not relevant for DHD"):
-        sequence_distances(x, "DHD", "CONSTANT")
-    with pytest.raises(DataValidationError, match="method"):
-        sequence_distances(x, "EUCLID")
+        sequence_distances(x, method="DHD", sm="CONSTANT")
+    with pytest.raises(OptionError, match="method='EUCLID'.*'OM', 'HAM'"):
+        sequence_distances(x, method="EUCLID")
     with pytest.raises(DistanceMatrixTooLargeError, match="clara"):
         sequence_distances(np.zeros((5000, 3), dtype=np.int8), max_bytes=10_000_000)
     with pytest.raises(DataValidationError, match="integers"):
@@ -252,7 +253,7 @@ def test_accepts_sequences_contract(mvad):
     seq = Sequences.from_wide(mvad, id="id", columns=cols, alphabet=STATES)
     assert seq.matrix.shape == (150, 72)
     ref = _sequenzo_dist(sequenzo_data(mvad, cols), method="OM", sm="TRATE")
-    assert_allclose(sequence_distances(seq, "OM", "TRATE", "auto"), ref, rtol=0, atol=1e-9)
+    assert_allclose(sequence_distances(seq, method="OM", sm="TRATE", indel="auto"), ref, rtol=0, atol=1e-9)
 
 
 def test_missing_state_costs_are_fixed():
@@ -282,7 +283,7 @@ def test_normalisations_match_sequenzo(mvad, norm):
         if method == "OM":
             kwargs["indel"] = indel
         ref = _sequenzo_dist(sd, method=method, norm=norm, **kwargs)
-        ours = sequence_distances(x, method, sm, indel, norm=norm)
+        ours = sequence_distances(x, method=method, sm=sm, indel=indel, norm=norm)
         assert_allclose(ours, ref, rtol=0, atol=1e-9, err_msg=f"{method} {sm}")
     # sequences with a missing state (sequenzo adds it for NaN): constant costs and LCS
     frame = mvad.copy()
@@ -291,7 +292,7 @@ def test_normalisations_match_sequenzo(mvad, norm):
     sdm = sequenzo_data(frame, cols)
     for method, kwargs in [("OM", {"sm": "CONSTANT", "indel": 1.0}), ("LCS", {})]:
         ref = _sequenzo_dist(sdm, method=method, norm=norm, **kwargs)
-        ours = sequence_distances(x, method, norm=norm, missing="state", alphabet=STATES)
+        ours = sequence_distances(x, method=method, norm=norm, missing="state", alphabet=STATES)
         assert_allclose(ours, ref, rtol=0, atol=1e-9, err_msg=f"missing {method}")
 
 
@@ -299,11 +300,11 @@ def test_normalisation_of_unequal_lengths():
     # trailing voids: lengths 3 and 5, OM indel 1 sub 1.5 -> raw d = 2 + 1.5 = 3.5
     x = np.array([[0, 1, 1, -1, -1], [0, 0, 1, 1, 1]], dtype=np.int8)
     sm = 1.5 * (1 - np.eye(2))
-    raw = sequence_distances(x, "OM", sm, 1.0, missing="trailing")[0]
+    raw = sequence_distances(x, method="OM", sm=sm, indel=1.0, missing="trailing")[0]
     assert raw == pytest.approx(reference_om([0, 1, 1], [0, 0, 1, 1, 1], sm, 1.0))
     dmax = 2 * 1.0 + 1.5 * 3  # |5 - 3| indels + max substitution x min length
     expected = {"maxlength": raw / 5, "maxdist": raw / dmax, "YujianBo": 2 * raw / (raw + 8),
                 "gmean": 1 - (dmax - raw) / (2 * np.sqrt(3 * 5))}
     for norm, value in expected.items():
-        got = sequence_distances(x, "OM", sm, 1.0, norm=norm, missing="trailing")[0]
+        got = sequence_distances(x, method="OM", sm=sm, indel=1.0, norm=norm, missing="trailing")[0]
         assert got == pytest.approx(value, rel=1e-12), norm

@@ -18,6 +18,7 @@ from evalkit.errors import (
     EmptyDataError,
     UnknownCategoryError,
 )
+from evalkit.options import OptionError
 from evalkit.typology.rules import CareerRules, RuleTypology, classify_matrix
 from evalkit.typology.states import CAREER_TYPE_CODES, CPAS_ALPHABET, STUDY_SHARES
 
@@ -248,7 +249,7 @@ def test_standard_errors_match_statsmodels_normal_interval(default_fit):
 def test_weighted_shares_and_linearised_se():
     data = cpas_careers.generate(seed=9, n_persons=3000)
     w = np.random.default_rng(0).uniform(0.5, 2.0, 3000)
-    res = RuleTypology(data["sequences"], weights=pd.Series(w, index=data["persons"]["person_id"]
+    res = RuleTypology(data["sequences"], weights_array=pd.Series(w, index=data["persons"]["person_id"]
                                                             )).fit()
     y = pd.get_dummies(res.types["career_type"]).to_numpy(dtype=float)
     assert_allclose(res.params, (w[:, None] * y).sum(0) / w.sum())
@@ -338,7 +339,7 @@ def test_bad_rule_parameters_raise():
     renamed = ["FT", "PT", "SE", "ACT", "UB", "RI", "ALW", "INA"]
     with pytest.raises(UnknownCategoryError, match=r"integration_state: \['RIS'\]"):
         RuleTypology(np.zeros((2, 24), dtype=np.int8), alphabet=renamed)
-    ok = RuleTypology(np.full((2, 24), 5, dtype=np.int8), CareerRules(integration_state="RI"),
+    ok = RuleTypology(np.full((2, 24), 5, dtype=np.int8), rules=CareerRules(integration_state="RI"),
                       alphabet=renamed).fit()
     assert list(ok.types["career_type"]) == ["integration_income"] * 2
     with pytest.raises(ConfigError):
@@ -348,9 +349,9 @@ def test_bad_rule_parameters_raise():
 def test_bad_weights_raise():
     m = np.zeros((3, 24), dtype=np.int8)
     with pytest.raises(DataValidationError, match="no weight"):
-        RuleTypology(m, weights=pd.Series([1.0, 2.0], index=[1, 2]))
+        RuleTypology(m, weights_array=pd.Series([1.0, 2.0], index=[1, 2]))
     with pytest.raises(DataValidationError, match="non-negative"):
-        RuleTypology(m, weights=np.array([1.0, -1.0, 1.0]))
+        RuleTypology(m, weights_array=np.array([1.0, -1.0, 1.0]))
 
 
 def test_long_table_with_missing_months_needs_a_policy():
@@ -370,12 +371,12 @@ def test_threshold_sensitivity_equals_refits_and_is_monotone():
     values = [0.3, 0.4, 0.5, 0.6, 0.7]
     table = model.sensitivity("sustainable_min_share", values)
     for v in values:
-        refit = RuleTypology(data["sequences"], CareerRules(sustainable_min_share=v)).fit()
+        refit = RuleTypology(data["sequences"], rules=CareerRules(sustainable_min_share=v)).fit()
         assert_allclose(table.loc[v, list(CAREER_TYPE_CODES)], refit.params)
     sustainable = table["sustainable"] + table["sustainable_interrupted"]
     assert (np.diff(sustainable.to_numpy()) <= 0).all()
     assert table.loc[0.5, "changed"] == 0.0
-    with pytest.raises(ConfigError, match="sensitivity"):
+    with pytest.raises(OptionError, match="parameter='min_months'.*sustainable_min_share"):
         model.sensitivity("min_months", [6])
 
 
