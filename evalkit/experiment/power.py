@@ -226,7 +226,9 @@ class PowerCurve:
             points, on=self.argument, how="outer").sort_values(self.argument)
         return self
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """The curve, one row per point (``level`` is accepted for the shared results
+        interface used by report tables)."""
         return self.frame.reset_index(drop=True)
 
     def plot(self, ax=None, *, target: float | None = 0.8, xlabel: str | None = None,
