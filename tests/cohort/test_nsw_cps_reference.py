@@ -52,7 +52,7 @@ def fit_quiet(model, method, **options):
 
 def test_no_refusal_and_scores_equal_statsmodels(nsw_cps, reference):
     with pytest.warns(OverlapWarning, match="0 treated and 3 comparison"):
-        ps = PropensityScore(nsw_cps, "treat", SPEC).fit()
+        ps = PropensityScore(nsw_cps, group="treat", covariates=SPEC).fit()
     assert_allclose(ps.ps, reference["ps"], rtol=1e-6, atol=1e-12)
     t = reference["d"] == 1
     assert 0.001 < ps.ps[t].min() and ps.ps[t].max() < 0.94
@@ -169,6 +169,6 @@ def test_small_integer_columns_are_upcast_before_arithmetic():
                                weight="w").fit(method=method, estimand="ATT", **options)
         assert_allclose(raw.params, ref.params, rtol=1e-13)
         assert_allclose(raw.std_errors, ref.std_errors, rtol=1e-13)
-    bal_raw = balance_table(nsw, "treat", cov).table
-    bal_ref = balance_table(as_float, "treat", cov).table
+    bal_raw = balance_table(nsw, group="treat", covariates=cov).table
+    bal_ref = balance_table(as_float, group="treat", covariates=cov).table
     assert_allclose(bal_raw["smd_un"], bal_ref["smd_un"], rtol=1e-13)

@@ -58,7 +58,7 @@ def test_entropy_balancing_exact_means_and_independent_dual(nsw_cps):
     ref = np.exp(u @ sol.x - (u @ sol.x).max())
     assert_allclose(w[~d] / w[~d].sum(), ref / ref.sum(), atol=1e-6 * ref.max() / ref.sum())
     # balance_table agrees: every SMD after weighting is 0
-    bal = balance_table(nsw_cps, "treat", SPEC, weights_array=w)
+    bal = balance_table(nsw_cps, group="treat", covariates=SPEC, weights_array=w)
     assert np.abs(bal.table["smd_adj"]).max() < 1e-8
     assert res.counts["ess_control"].iloc[0] == pytest.approx(
         w[~d].sum() ** 2 / (w[~d] ** 2).sum())
