@@ -241,7 +241,7 @@ def test_bias_corrected_matching_equals_brute_force(small, estimand):
             contributions[i] = (y[i] - imputed) if group == 1 else (imputed - y[i])
     used = d == 1 if estimand == "ATT" else np.ones(len(y), bool)
     expected = np.sum(s[used] * contributions[used]) / s[used].sum()
-    est, _ = nn_matching(y, d, s, z, estimand, n_neighbors=2, bias_x=x, se="sample")
+    est, _ = nn_matching(y, d, s, z, estimand, n_neighbors=2, bias_x=x, variance="sample")
     assert_allclose(est.tau, expected, rtol=1e-12)
     resid = y - np.where(d == 1, mu[1], mu[0])
     _, se = _brute_matching(resid, d, s, z, estimand, 2, 2, "sample")
