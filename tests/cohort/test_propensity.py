@@ -113,13 +113,13 @@ def test_perfect_separation_warns_names_covariate_and_estimators_refuse():
     assert res.overlap()["n"].tolist() == [50, 50]
     for estimand in ["ATT", "ATE"]:
         with pytest.raises(OverlapError, match="'age'"):
-            CohortComparison(df, "d", "y", ["x", "age"]).fit(method="ipw", estimand=estimand)
+            CohortComparison(df, group="d", outcome="y", covariates=["x", "age"]).fit(method="ipw", estimand=estimand)
     # a dummy whose level 1 occurs only among the treated (quasi-separation)
     df["flag"] = np.r_[np.ones(10), np.zeros(90)]
     with pytest.warns(OverlapWarning, match="'flag'"):
         PropensityScore(df, group="d", covariates=["x", "flag"]).fit()
     with pytest.raises(OverlapError, match="'flag'.*trim='crump'"):
-        CohortComparison(df, "d", "y", ["x", "flag"]).fit(method="ipw", estimand="ATT")
+        CohortComparison(df, group="d", outcome="y", covariates=["x", "flag"]).fit(method="ipw", estimand="ATT")
 
 
 def test_att_ignores_comparison_scores_at_zero_and_trimming_remedy_works():
@@ -131,7 +131,7 @@ def test_att_ignores_comparison_scores_at_zero_and_trimming_remedy_works():
     x = np.r_[x0, rng.uniform(-14, -10, 100)]  # 100 comparison persons far out: e(x) < 1e-8
     d = np.r_[(rng.uniform(size=n) < 1 / (1 + np.exp(-2 * x0))).astype(float), np.zeros(100)]
     df = pd.DataFrame({"d": d, "x": x, "y": x + d + rng.normal(size=n + 100)})
-    model = CohortComparison(df, "d", "y", ["x"])
+    model = CohortComparison(df, group="d", outcome="y", covariates=["x"])
     att = model.fit(method="ipw", estimand="ATT")
     t = d == 1
     assert np.isfinite(att.params.iloc[0]) and abs(att.params.iloc[0] - 1) < 0.5
