@@ -50,6 +50,7 @@ from evalkit.did.honest_arp import (
 )
 from evalkit.did.honest_flci import optimal_flci, second_differences
 from evalkit.errors import ConfigError, EstimationError, EvalkitWarning
+from evalkit.options import OptionError
 
 Restriction = Literal["relative_magnitudes", "smoothness"]
 Method = Literal["flci", "conditional", "c-f", "c-lf"]
@@ -301,8 +302,16 @@ class HonestDiDResults:
         covers = self.table[(self.table["lower"] <= 0) & (self.table["upper"] >= 0)]
         return None if covers.empty else float(covers["m"].min())
 
-    def to_frame(self) -> pd.DataFrame:
-        """Original CI (``m`` missing) then the robust sets, one row each."""
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """Original CI (``m`` missing) then the robust sets, one row each.
+
+        The sets are computed at the level given when they were built; ``level`` (accepted
+        for the shared results interface) must be that level or ``None``.
+        """
+        if level is not None and not np.isclose(level, self.level):
+            raise OptionError(
+                f"level={level!r}: these robust sets were computed at level={self.level!r}; "
+                "rebuild them with that level to change it.")
         first = pd.DataFrame([{"m": np.nan, "lower": self.original["lower"],
                                "upper": self.original["upper"], "method": "original"}])
         return pd.concat([first, self.table], ignore_index=True)
