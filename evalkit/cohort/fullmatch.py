@@ -20,10 +20,14 @@ Effects are weighted differences within sets:
   ``s S1k/S0k`` (MatchIt's full-matching weights, times survey weights);
 * ATE: ``tau = sum_k (Sk/S) (ybar_1k - ybar_0k)``.
 
+Sets are formed on persons; survey weights ``s`` enter the set means and sizes only.
+
 Standard errors treat the sets as fixed strata: ``psi_i = s_i (tau_k - tau)/S_target`` plus the
 within-set deviations ``+- w_i (y_i - ybar_gk)/S_target`` -- for pairs the paired-difference
-variance ``sum (tau_k - tau)^2 / n^2``. The dense distance matrix limits the method to
-:data:`MAX_PAIRS` treated x comparison pairs.
+variance ``sum (tau_k - tau)^2 / n^2``. It ignores the estimation of the score and the
+randomness of the sets: in simulations (logit selection, n = 500) it ran ~10 % below the
+Monte-Carlo SD, 95 % intervals covering ~92 % (slow test). The dense distance matrix limits
+the method to :data:`MAX_PAIRS` treated x comparison pairs.
 """
 
 from __future__ import annotations
