@@ -124,7 +124,7 @@ class CohortEstimateResults(EstimateResults):
         self.details = dict(details or {})
         self._matched = matched
 
-    def matched_data(self, outcome: str | None = None) -> pd.DataFrame:
+    def matched_data(self, *, outcome: str | None = None) -> pd.DataFrame:
         """The matched sample, like MatchIt's ``match.data()``: one row per person used.
 
         Rows are the caller's rows (all their columns, original index labels) of the
