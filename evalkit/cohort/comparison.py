@@ -301,7 +301,7 @@ class CohortComparison:
         est.details["unmatched"] = unmatched
         return est
 
-    def compare(self, methods: Sequence[Method] = METHODS, *, estimand: Estimand = "ATT",
+    def compare(self, methods: Sequence[Method] = COMPARED, *, estimand: Estimand = "ATT",
                 level: float = 0.95, **options) -> pd.DataFrame:
         """Run several methods and stack their :meth:`CohortEstimateResults.to_frame` rows.
 
