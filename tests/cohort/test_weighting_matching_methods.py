@@ -191,8 +191,8 @@ def test_full_matching_simulation_bias_and_coverage(estimand):
         d = (rng.uniform(size=n) < 1 / (1 + np.exp(-(x @ [0.8, -0.5])))).astype(float)
         y = 1 + x @ [1.0, 2.0] + 2 * d + rng.normal(size=n)
         df = pd.DataFrame({"d": d, "x1": x[:, 0], "x2": x[:, 1], "y": y})
-        res = CohortComparison(df, treatment="d", outcome="y", covariates=["x1", "x2"]).fit(
-            "fullmatch", estimand)
+        res = CohortComparison(df, group="d", outcome="y", covariates=["x1", "x2"]).fit(
+            method="fullmatch", estimand=estimand)
         est.append(res.params.iloc[0])
         se.append(res.std_errors.iloc[0])
     est, se = np.array(est), np.array(se)
@@ -213,10 +213,10 @@ def test_survey_weights_equal_replicated_rows(method):
     df = pd.DataFrame({"d": d, "x": x, "y": x + d + rng.normal(size=n),
                        "k": rng.integers(1, 4, n)})
     expanded = df.loc[df.index.repeat(df["k"])].reset_index(drop=True)
-    weighted = CohortComparison(df, treatment="d", outcome="y", covariates=["x"],
-                                weight="k").fit(method, "ATT")
-    replicated = CohortComparison(expanded, treatment="d", outcome="y",
-                                  covariates=["x"]).fit(method, "ATT")
+    weighted = CohortComparison(df, group="d", outcome="y", covariates=["x"],
+                                weight="k").fit(method=method, estimand="ATT")
+    replicated = CohortComparison(expanded, group="d", outcome="y",
+                                  covariates=["x"]).fit(method=method, estimand="ATT")
     assert_allclose(weighted.params.iloc[0], replicated.params.iloc[0], rtol=1e-8)
     if method == "ebal":
         w = weighted.details["y"]["weights"]
@@ -239,8 +239,8 @@ def test_entropy_balancing_equals_published_entbal_output(nsw_cps):
         covariates += [col, f"{col}_2", f"{col}_3"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExtremeWeightsWarning)
-        res = CohortComparison(df, treatment="treat", outcome="re78",
-                               covariates=covariates).fit("ebal", "ATT")
+        res = CohortComparison(df, group="treat", outcome="re78",
+                               covariates=covariates).fit(method="ebal", estimand="ATT")
     assert_allclose(res.params.iloc[0], 1392.2, atol=0.05)
     assert_allclose(res.potential_outcomes["y0"].iloc[0], 4957.0, atol=0.05)
     assert_allclose(res.counts["ess_control"].iloc[0], 116.46, atol=0.005)
