@@ -138,12 +138,12 @@ class CohortEstimateResults(EstimateResults):
             weights are then rescaled to sum to the number of distinct matched comparison
             persons (MatchIt). For the ATE every person gets ``1 + K_i/s_i``.
         ``subclass``
-            Pair (matched-set) number, 1-based, after matching without replacement; missing
-            with replacement (a comparison person may then serve several sets).
+            Pair (matched-set) number, 1-based, after matching without replacement and full
+            matching; missing with replacement (a comparison person may serve several sets).
 
-        ``balance_table(res.matched_data(), group, covariates, weights="weights")`` then
-        shows balance after matching (multiply by the survey weight, or pass ``weight=``,
-        when there is one).
+        ``balance_table(res.matched_data(), group=..., covariates=...,
+        weights_array="weights")`` then shows balance after matching (pass ``weight=`` the
+        survey weight column too, when there is one).
 
         Parameters
         ----------
