@@ -25,6 +25,7 @@ from evalkit.report.elements import (
     Figure,
     IdentifierGuard,
     LedgerFlow,
+    ReportWarning,
     Section,
     Table,
     Text,
@@ -32,6 +33,7 @@ from evalkit.report.elements import (
 from evalkit.report.i18n import check_lang, format_number, frame_labels, label, warning_lead
 from evalkit.report.output import write_atomic
 from evalkit.report.provenance import Provenance
+from evalkit.report.redaction import redacting
 
 __all__ = ["Report"]
 
@@ -103,6 +105,10 @@ class Report:
         """Refuse to render any of ``values`` or any column named in ``columns``."""
         self.guard = self.guard.merged(columns, values)
 
+    def protect_id_column(self, column: str, ids) -> None:
+        """Protect an input's declared identifier column and its values (text or numeric)."""
+        self.guard = self.guard.with_id_column(column, ids)
+
     @property
     def failures(self) -> list[Section]:
         """Sections (at any depth) whose analysis raised."""
@@ -115,7 +121,10 @@ class Report:
 
     def render(self, lang: str | None = None) -> str:
         """The report as one HTML document (in ``lang``, default the report's)."""
-        lang = check_lang(lang or self.lang)
+        with redacting(lambda: self.guard):
+            return self._render(check_lang(lang or self.lang))
+
+    def _render(self, lang: str) -> str:
         if self.provenance.finished is None:
             self.provenance.finish()
         counters = {"table": 0, "figure": 0}
@@ -170,9 +179,12 @@ class Report:
         anchor = section.key or "s-" + "-".join(map(str, number))
         number_text = ".".join(map(str, number)) + "."
         where = f"section {number_text} {section.title!r}"
-        self.guard.check_text(
-            " ".join([section.title, section.reason, *map(str, section.warnings)]), where
-        )
+        self.guard.check_text(section.title, where)
+        # Messages (failure reasons, warnings) keep their sense with ids replaced by ‹id›.
+        section.reason = self.guard.redact(section.reason)
+        section.warnings = [w if self.guard.redact(str(w)) == str(w)
+                            else ReportWarning(getattr(w, "kind", ""), self.guard.redact(str(w)))
+                            for w in section.warnings]
         blocks = []
         k_sub = 0
         for block in section.content:
@@ -190,7 +202,8 @@ class Report:
                     log.error("%s cannot be rendered: %s", where, exc)
                 else:
                     log.exception("%s cannot be rendered", where)
-                section.status, section.reason = "failed", f"{type(exc).__name__}: {exc}"
+                section.status = "failed"
+                section.reason = self.guard.redact(f"{type(exc).__name__}: {exc}")
                 blocks = []
                 break
             blocks.append({"section": None, "html": Markup(block_html)})

@@ -354,4 +354,5 @@ PROGRAMME = ProgrammeSpec(
     },
     build=build,
     generate=generate,
+    id_parameter="person_id",
 )

@@ -47,13 +47,20 @@ def _is_pvalue(column) -> bool:
     return name in _PVALUE_COLUMNS or name.endswith("_p_value") or name.startswith("p_")
 
 
+# Numeric ids this long are matched in text; shorter ones cannot be told from counts or
+# years, so they are protected by their column (tables showing it are refused).
+MIN_NUMERIC_ID_DIGITS = 5
+REDACTED = "‹id›"
+
+
 @dataclass(frozen=True)
 class IdentifierGuard:
     """Person identifiers that must never be rendered.
 
     ``columns``: names of identifier columns (a table showing one is refused
     whatever its values); ``values``: the identifiers themselves, as text
-    (a table cell or text block equal to one is refused).
+    (a table cell or text block equal to one is refused; error and warning
+    messages have them replaced by ``‹id›``, see :meth:`redact`).
     """
 
     columns: frozenset[str] = frozenset()
@@ -64,6 +71,38 @@ class IdentifierGuard:
             self.columns | frozenset(map(str, columns)),
             self.values | frozenset(str(v) for v in values if not pd.isna(v)),
         )
+
+    def with_id_column(self, column: str, ids: pd.Series) -> IdentifierGuard:
+        """Also protect identifier column ``column`` holding ``ids`` (text or numbers).
+
+        Text ids are protected by value; numeric ids (also integers stored as
+        floats) by value when they have at least ``MIN_NUMERIC_ID_DIGITS`` digits,
+        as the text a message would print them as (``1850675178889``, not
+        ``1850675178889.0``).
+        """
+        from evalkit.pseudonymise import canonical_identifier
+
+        unique = pd.unique(ids.dropna())
+        if pd.api.types.is_numeric_dtype(ids) and not pd.api.types.is_bool_dtype(ids):
+            texts = set()
+            for value in unique:
+                try:
+                    text = canonical_identifier(value)
+                except Exception:  # noqa: BLE001 -- fractional "ids" are not protected by value
+                    continue
+                if len(text.lstrip("-")) >= MIN_NUMERIC_ID_DIGITS:
+                    texts.add(text)
+            values = texts
+        else:
+            values = {str(v).strip() for v in unique} - {""}
+        return self.merged([column], values)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every protected identifier replaced by ``‹id›`` (for messages)."""
+        if not self.values or not text:
+            return text
+        return re.sub(r"[\w-]+", lambda m: REDACTED if m.group(0) in self.values else m.group(0),
+                      str(text))
 
     def check_frame(self, frame: pd.DataFrame, where: str) -> None:
         shown = [c for c in frame.columns if str(c) in self.columns]

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from evalkit.errors import EvalkitError, EvalkitWarning
 from evalkit.report.elements import ReportWarning, Section
+from evalkit.report.redaction import redact
 
 __all__ = ["build_analyses", "build_section"]
 
@@ -61,16 +62,16 @@ def build_section(title: str, build: Callable[..., Section], /, *args, key: str 
     except ImportError as exc:
         if not (exc.name or "").startswith("evalkit"):
             log.exception("section %r failed", title)
-            return Section.failed(title, f"{type(exc).__name__}: {exc}", key=key)
+            return Section.failed(title, redact(f"{type(exc).__name__}: {exc}"), key=key)
         reason = f"{exc.name} does not provide what this section needs ({exc})"
         log.warning("section %r not available: %s", title, reason)
         return Section.unavailable(title, reason, key=key)
     except EvalkitError as exc:
         log.error("section %r failed: %s: %s", title, type(exc).__name__, exc)
-        return Section.failed(title, f"{type(exc).__name__}: {exc}", key=key)
+        return Section.failed(title, redact(f"{type(exc).__name__}: {exc}"), key=key)
     except Exception as exc:  # noqa: BLE001 -- any crash must become a reported failure
         log.exception("section %r failed", title)
-        return Section.failed(title, f"{type(exc).__name__}: {exc}", key=key)
+        return Section.failed(title, redact(f"{type(exc).__name__}: {exc}"), key=key)
     if not isinstance(section, Section):
         return Section.failed(
             title, f"the section builder returned {type(section).__name__}, not a Section", key=key
@@ -84,7 +85,7 @@ def build_section(title: str, build: Callable[..., Section], /, *args, key: str 
         log.warning("section %r: %s", title, text)
         if issubclass(warning.category, EvalkitWarning):
             section.warnings.append(ReportWarning(warning.category.__name__,
-                                                  str(warning.message)))
+                                                  redact(str(warning.message))))
     if key and section.key is None:
         section.key = key
     log.info("section %r built in %.2f s", title, time.perf_counter() - started)

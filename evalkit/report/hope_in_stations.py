@@ -666,4 +666,5 @@ PROGRAMME = ProgrammeSpec(
     },
     build=build,
     generate=generate,
+    id_parameter="respondent_id",
 )

@@ -154,8 +154,15 @@ class ProgrammeSpec:
     def defaults(self) -> dict[str, Any]:
         return {name: spec.default for name, spec in self.parameters.items()}
 
-    def identifier_columns(self) -> dict[str, str]:
-        return {name: s.id_column for name, s in self.inputs.items() if s.id_column}
+    def identifier_columns(self, params: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """Person-identifier column of each input: its ``id`` role, as the configuration
+        ``params`` point it (``id = "nir"``), so protection follows the declared role."""
+        out = {}
+        for name in self.inputs:
+            column = self._roles(name, params or {}).get("id")
+            if column:
+                out[name] = column
+        return out
 
     def generate(self, seed: int) -> dict[str, pd.DataFrame]:
         """Synthetic inputs of this programme's shape (``[samples]`` of its definition)."""
@@ -479,12 +486,16 @@ class PythonProgramme:
     build: Any
     generate: Any
     read_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    id_parameter: str | None = None  # the parameter that points the id role at a column
 
     def defaults(self) -> dict[str, Any]:
         return {name: spec.default for name, spec in self.parameters.items()}
 
-    def identifier_columns(self) -> dict[str, str]:
-        return {name: s.id_column for name, s in self.inputs.items() if s.id_column}
+    def identifier_columns(self, params: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """Person-identifier column of each input (its ``id`` role, or the column the
+        ``id_parameter`` of ``params`` names)."""
+        given = (params or {}).get(self.id_parameter) if self.id_parameter else None
+        return {name: given or s.id_column for name, s in self.inputs.items() if s.id_column}
 
 
 def get_programme(name: str, *, beside: str | Path | None = None,

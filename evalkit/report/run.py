@@ -25,6 +25,7 @@ from evalkit.report.guarded import build_section
 from evalkit.report.output import output_lock, report_target
 from evalkit.report.programme import ProgrammeSpec, get_programme, read_inputs, sample_paths
 from evalkit.report.provenance import InputFile, Provenance
+from evalkit.report.redaction import redacting
 
 __all__ = [
     "RunResult",
@@ -102,14 +103,10 @@ def programme_section(
                     InputFile.from_path(path, f"{name}/{input_name}: {Path(path).name}")
                 )
             data = read_inputs(spec, paths or {})
-        for input_name, column in spec.identifier_columns().items():
+        for input_name, column in spec.identifier_columns(settings).items():
             frame = data.get(input_name)
-            if frame is None or column not in frame.columns:
-                continue
-            ids = frame[column]
-            numeric = pd.api.types.is_numeric_dtype(ids)
-            # Numeric ids would match ordinary numbers in text: protect them by column name.
-            report.protect_identifiers(values=() if numeric else ids.unique(), columns=[column])
+            if frame is not None and column in frame.columns:
+                report.protect_id_column(column, frame[column])
         with figure_language(report.lang):
             # A TOML definition layers the configuration over its analyses' own parameters.
             given = overrides if isinstance(spec, ProgrammeSpec) else settings
@@ -118,7 +115,9 @@ def programme_section(
 
     report.provenance.update({f"{name}.analyses": chosen})
     report.provenance.update({f"{name}.{k}": v for k, v in settings.items()})
-    return build_section(title, load_and_build, key=name)
+    # Failure reasons, warnings and logs of this section name no registered identifier.
+    with redacting(lambda: report.guard):
+        return build_section(title, load_and_build, key=name)
 
 
 def programme_report(
