@@ -151,6 +151,11 @@ class Panel:
 
         required = [self.unit, self.period, self.treatment, *self.covariates, self.cluster,
                     self.weight]
+        # Units losing rows to a missing value, by column: a gap they leave is explained.
+        dropped_units = {
+            c: set(frame.loc[frame[c].isna(), self.unit].dropna())
+            for c in dict.fromkeys(required) if c and c != self.unit and frame[c].isna().any()
+        } if missing == "drop" else {}
         frame = drop_missing(frame, [c for c in dict.fromkeys(required) if c], ledger,
                              policy=missing, contract=CONTRACT, id_col=self.unit)
         check_not_empty(frame, ledger, CONTRACT)
@@ -167,7 +172,7 @@ class Panel:
         frame = self._check_window(frame, out_of_window, ledger)
         check_not_empty(frame, ledger, CONTRACT)
         if not self.repeated_cross_section and not allow_gaps:
-            self._check_gaps(frame)
+            self._check_gaps(frame, dropped_units)
         check_outcomes_present(frame, self.outcomes, CONTRACT)
         if self.weight:
             check_weights(frame, self.weight, CONTRACT)
@@ -271,7 +276,7 @@ class Panel:
             "(they are counted in the exclusion ledger)."
         )
 
-    def _check_gaps(self, frame: pd.DataFrame) -> None:
+    def _check_gaps(self, frame: pd.DataFrame, dropped_units: dict | None = None) -> None:
         grid = np.sort(frame[self.period].unique())
         position = np.searchsorted(grid, frame[self.period].to_numpy())
         by_unit = pd.Series(position).groupby(frame[self.unit].to_numpy(), sort=False)
@@ -281,9 +286,19 @@ class Panel:
         if bad.any():
             units = pd.unique(frame.loc[bad, self.unit])
             rows = frame[self.unit].isin(units[:2]).to_numpy()
+            gap_units = set(units)
+            causes = [(c, len(gap_units & lost)) for c, lost in
+                      (dropped_units or {}).items() if gap_units & lost]
+            because = "".join(
+                f"\nFor {k} of these unit(s) the gap comes from rows dropped because {c!r} is "
+                f"missing there (see the exclusion ledger): fill in {c!r}, or make it a "
+                "baseline value repeated on every row of the unit."
+                for c, k in causes
+            )
             raise PeriodGapError(
                 f"{CONTRACT}: {len(units)} unit(s) have gaps between their periods "
-                f"(e.g. {show_values(units)}).\n{show_rows(frame, rows, [self.unit, self.period])}\n"
+                f"(e.g. {show_values(units)}).\n{show_rows(frame, rows, [self.unit, self.period])}"
+                f"{because}\n"
                 "Fill the missing unit x period rows (outcome missing is fine), or pass "
                 "allow_gaps=True to treat the panel as unbalanced."
             )
