@@ -15,18 +15,35 @@ weights...) are listed in the section, so the reader sees them too.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 
 from evalkit.errors import EvalkitError, EvalkitWarning
 from evalkit.report.elements import ReportWarning, Section
 from evalkit.report.redaction import redact
 
-__all__ = ["build_analyses", "build_section"]
+__all__ = ["build_analyses", "build_section", "explaining_key_errors"]
 
 log = logging.getLogger("evalkit.report")
+
+_explain_key_error: ContextVar[Callable[[KeyError], EvalkitError | None] | None] = ContextVar(
+    "evalkit_explain_key_error", default=None)
+
+
+@contextlib.contextmanager
+def explaining_key_errors(explain: Callable[[KeyError], EvalkitError | None]) -> Iterator[None]:
+    """Within the block, a section failing with a raw ``KeyError`` (a column the analysis
+    needs is not in the input) is reported as ``explain(error)`` when that gives an
+    :class:`~evalkit.errors.EvalkitError` naming the input, the column and the key to set."""
+    token = _explain_key_error.set(explain)
+    try:
+        yield
+    finally:
+        _explain_key_error.reset(token)
 
 
 def build_section(title: str, build: Callable[..., Section], /, *args, key: str | None = None,
@@ -69,6 +86,14 @@ def build_section(title: str, build: Callable[..., Section], /, *args, key: str 
     except EvalkitError as exc:
         log.error("section %r failed: %s: %s", title, type(exc).__name__, exc)
         return Section.failed(title, redact(f"{type(exc).__name__}: {exc}"), key=key)
+    except KeyError as exc:
+        explain = _explain_key_error.get()
+        clear = explain(exc) if explain is not None else None
+        if clear is None:
+            log.exception("section %r failed", title)
+            return Section.failed(title, redact(f"{type(exc).__name__}: {exc}"), key=key)
+        log.error("section %r failed: %s: %s", title, type(clear).__name__, clear)
+        return Section.failed(title, redact(f"{type(clear).__name__}: {clear}"), key=key)
     except Exception as exc:  # noqa: BLE001 -- any crash must become a reported failure
         log.exception("section %r failed", title)
         return Section.failed(title, redact(f"{type(exc).__name__}: {exc}"), key=key)

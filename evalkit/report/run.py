@@ -11,17 +11,20 @@ over the last good report when a section failed.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from evalkit.data.validation import show_values
+from evalkit.errors import MissingColumnError
 from evalkit.report.builder import Report
 from evalkit.report.config import ReportConfig
 from evalkit.report.elements import Section
 from evalkit.report.figures import figure_language
-from evalkit.report.guarded import build_section
+from evalkit.report.guarded import build_section, explaining_key_errors
 from evalkit.report.output import output_lock, report_target
 from evalkit.report.programme import ProgrammeSpec, get_programme, read_inputs, sample_paths
 from evalkit.report.provenance import InputFile, Provenance
@@ -30,6 +33,7 @@ from evalkit.report.redaction import redacting
 __all__ = [
     "RunResult",
     "build_report",
+    "missing_column_explainer",
     "programme_report",
     "programme_section",
     "project_path",
@@ -107,17 +111,55 @@ def programme_section(
             frame = data.get(input_name)
             if frame is not None and column in frame.columns:
                 report.protect_id_column(column, frame[column])
-        with figure_language(report.lang):
+        explain = missing_column_explainer(name, data, settings, paths or {})
+        with figure_language(report.lang), explaining_key_errors(explain):
             # A TOML definition layers the configuration over its analyses' own parameters.
             given = overrides if isinstance(spec, ProgrammeSpec) else settings
-            return spec.build(data, analyses=chosen, params=given, lang=report.lang,
-                              seed=seed, threshold=report.threshold)
+            try:
+                return spec.build(data, analyses=chosen, params=given, lang=report.lang,
+                                  seed=seed, threshold=report.threshold)
+            except KeyError as exc:
+                raise (explain(exc) or exc) from exc
 
     report.provenance.update({f"{name}.analyses": chosen})
     report.provenance.update({f"{name}.{k}": v for k, v in settings.items()})
     # Failure reasons, warnings and logs of this section name no registered identifier.
     with redacting(lambda: report.guard):
         return build_section(title, load_and_build, key=name)
+
+
+def missing_column_explainer(name: str, data: Mapping[str, pd.DataFrame], settings: Mapping,
+                             paths: Mapping[str, str | Path]):
+    """A function turning an analysis' ``KeyError`` for a column into a clear error.
+
+    The column is matched to the parameter(s) whose value it is; the error
+    names the inputs (file and columns) it is missing from and the
+    configuration key that sets it, like the data layer's
+    :class:`~evalkit.errors.MissingColumnError`.
+    """
+    present = set().union(*(map(str, f.columns) for f in data.values())) if data else set()
+
+    def explain(exc: KeyError) -> MissingColumnError | None:
+        text = " ".join(map(str, exc.args))
+        for param, value in settings.items():
+            for column in value if isinstance(value, list) else [value]:
+                if not isinstance(column, str) or not column or column in present:
+                    continue
+                if not re.search(rf"(?<![\w]){re.escape(column)}(?![\w])", text):
+                    continue
+                inputs = "; ".join(
+                    f"input '{k}' ({Path(paths[k]).name if k in paths else 'table'}) has "
+                    f"{show_values(list(map(str, f.columns)), limit=8)}"
+                    for k, f in data.items()
+                )
+                return MissingColumnError(
+                    f"{name}: column {column!r} (parameter '{param}') is not in the inputs: "
+                    f"{inputs}. Set the key '{name}.parameters.{param}' in the configuration "
+                    "to the name of your column, or rename the column in the file."
+                )
+        return None
+
+    return explain
 
 
 def programme_report(

@@ -92,3 +92,29 @@ def test_text_ids_under_a_custom_column_name_are_redacted_in_a_failed_report(sam
     for where, body in {"report": _visible(html), "stderr": err}.items():
         found = set(re.findall(r"H\d{6}", body)) & ids
         assert not found, f"ids in the {where}: {sorted(found)[:3]}"
+
+
+def test_missing_column_in_a_section_is_a_clear_error_naming_input_column_and_key(
+        sample_dir, tmp_path, capsys):
+    # Finding 8 of issue 17: a survey whose station column is called 'gare' gave a raw
+    # "KeyError: 'station'" in the report.
+    survey = pd.read_csv(sample_dir / "hope_in_stations_survey.csv").rename(
+        columns={"station": "gare"})
+    data = tmp_path / "data"
+    data.mkdir()
+    survey.to_csv(data / "hope_in_stations_survey.csv", index=False)
+    out = tmp_path / "out"
+    config = tmp_path / "c.toml"
+    config.write_text(small_config(data, out, programmes=("hope_in_stations",)).replace(
+        '["descriptives", "cohort", "robustness", "did", "attrition", "indicators", "network"]',
+        '["descriptives"]'))
+    code = main(["report", str(config), "-q"])
+    err = capsys.readouterr().err
+    html = (out / "report.failed.html").read_text(encoding="utf-8")
+    assert code == 1
+    for text in (err, html.replace("&#39;", "'")):
+        assert "KeyError" not in text
+        assert "MissingColumnError" in text
+        assert "column 'station' (parameter 'station')" in text
+        assert "input 'survey' (hope_in_stations_survey.csv)" in text and "'gare'" in text
+        assert "'hope_in_stations.parameters.station'" in text
