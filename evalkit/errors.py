@@ -89,3 +89,12 @@ class OverlapWarning(EvalkitWarning):
 
 class FewClustersWarning(EvalkitWarning):
     """Cluster-robust inference with fewer than :data:`MIN_CLUSTERS` clusters."""
+
+
+#: Below this many persons in a group, normal-approximation p-values and intervals of the
+#: cohort estimators are unreliable; every estimator warns under it.
+MIN_GROUP_SIZE = 10
+
+
+class SmallGroupWarning(EvalkitWarning):
+    """A treated or comparison group has fewer than :data:`MIN_GROUP_SIZE` persons."""

@@ -52,7 +52,14 @@ from evalkit.cohort.regression import (
 from evalkit.cohort.results import CohortEstimateResults, influence_variance
 from evalkit.cohort.sample import CohortSample
 from evalkit.cohort.weighting import ipw as ipw_estimate
-from evalkit.errors import MIN_CLUSTERS, DataValidationError, FewClustersWarning
+from evalkit.errors import (
+    MIN_CLUSTERS,
+    MIN_GROUP_SIZE,
+    DataValidationError,
+    EstimationError,
+    FewClustersWarning,
+    SmallGroupWarning,
+)
 from evalkit.options import check_option, choices, renamed
 
 Method = Literal["dim", "ra", "ra_pooled", "ipw", "matching", "aipw", "ebal", "fullmatch"]
@@ -180,6 +187,7 @@ class CohortComparison:
                               persons_after=persons_before - n_missing)
             sub = sample.subset(rows)
             sub.check_groups()
+            _check_group_sizes(sub, method, estimand, name)
             logit = None
             if method in _PS_METHODS or (method == "matching" and match_on == "ps"):
                 # the score depends only on the rows used: fitted once per model and sample
@@ -200,6 +208,14 @@ class CohortComparison:
             elif method == "ra":
                 est = regression_adjustment(y, sub.d, sub.x, sub.s, estimand,
                                             sub.covariate_names, labels)
+                # Checked for overlap like the score methods (after the regression's own
+                # checks): under separation its predictions for one group extrapolate beyond
+                # the other group's support.
+                key = (repr(trim), rows.tobytes())
+                if key not in self._ps_cache:
+                    self._ps_cache[key] = estimate_logit(sub.x, sub.d, sub.s,
+                                                         sub.covariate_names)
+                check_overlap(self._ps_cache[key], sub.d, sub.s, sub.covariate_names, estimand)
             elif method == "ra_pooled":
                 est = pooled_regression_adjustment(y, sub.d, sub.x, sub.s, estimand,
                                                    sub.covariate_names,
@@ -350,6 +366,42 @@ def _ps_scale(logit, ps_scale: str) -> np.ndarray:
     if check_option("ps_scale", ps_scale, PsScale) == "logit":
         return logit.logit
     return logit.ps
+
+
+def _check_group_sizes(sub: CohortSample, method: str, estimand: str, outcome: str) -> None:
+    """Refuse groups too small to estimate a variance; warn under MIN_GROUP_SIZE persons.
+
+    Every method needs 2 persons per group (with one treated person the treated
+    part of the influence function is identically zero and the standard error
+    only reflects the comparison group: p-values of 1e-12 on noise). Outcome
+    regressions (``ra``; ``aipw``) also need more persons than parameters in each
+    group whose outcome model is fitted (the comparison group for the ATT, both
+    for the ATE).
+    """
+    n_t = int(((sub.d == 1) & (sub.s > 0)).sum())
+    n_c = int(((sub.d == 0) & (sub.s > 0)).sum())
+    sizes = f"{n_t} treated and {n_c} comparison person(s) with outcome {outcome!r}"
+    if min(n_t, n_c) < 2:
+        raise EstimationError(
+            f"{sizes}: a group with fewer than 2 persons has no variance, so no standard "
+            "error or test can be given. Pool groups or report descriptive figures only."
+        )
+    if method in ("ra", "ra_pooled", "aipw"):
+        n_params = len(sub.covariate_names) + 1
+        fitted = {"comparison": n_c} if estimand == "ATT" and method == "ra" else {
+            "treated": n_t, "comparison": n_c}
+        short = [g for g, n in fitted.items() if n <= n_params]
+        if short:
+            raise EstimationError(
+                f"{sizes}: the outcome regression of the {' and '.join(short)} group needs "
+                f"more persons than its {n_params} parameters (intercept and covariates). "
+                "Use fewer covariates or method='dim'."
+            )
+    if min(n_t, n_c) < MIN_GROUP_SIZE:
+        warnings.warn(
+            f"{sizes}: with fewer than {MIN_GROUP_SIZE} persons in a group, normal-approximation "
+            "p-values and confidence intervals are unreliable (consider randomisation "
+            "inference).", SmallGroupWarning, stacklevel=4)
 
 
 def _se_label(method, variance, sample, score_adjusted: bool = False) -> str:

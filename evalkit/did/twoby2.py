@@ -67,7 +67,7 @@ from evalkit.did.checks import (
 from evalkit.did.drdid import drdid_panel, drdid_rcs
 from evalkit.did.fixed_effects import clustered_ols, factorize
 from evalkit.did.wild_bootstrap import WildBootstrapMixin
-from evalkit.errors import ConfigError, DataValidationError, EmptyDataError
+from evalkit.errors import ConfigError, DataValidationError, EmptyDataError, EstimationError
 from evalkit.options import check_option, choices
 from evalkit.results import EstimateResults
 
@@ -363,6 +363,13 @@ class DiD2x2:
         frame, ledger, post, treated = self._sample()
         y = frame[self.outcome].to_numpy(dtype=float)
         w = frame[p.weight].to_numpy(dtype=float) if p.weight else np.ones(len(y))
+        if np.ptp(y[w > 0]) <= 1e-12 * max(1.0, float(np.abs(y).max())):
+            # Rounding noise of ~1e-16 would get an SE of the same size and t = -3.
+            raise EstimationError(
+                f"{self.name}: outcome {self.outcome!r} is constant ({y[w > 0][0]:g}) on "
+                "every row used: there is no difference to estimate and no standard error. "
+                "Check the outcome column (wrong column, or coded constant by mistake)."
+            )
         if self.covariates:
             check_covariates_vary(frame, self.covariates, None, self.name,
                                   "a constant covariate is collinear with the intercept.")
@@ -418,6 +425,13 @@ class DiD2x2:
             df_resid = g - 1 if cluster_col else None
             info["Standard errors"] = ("influence function, clustered, t(G-1)" if cluster_col
                                        else "influence function, normal")
+        scale = max(1.0, float(np.abs(y).max()))
+        if not np.isfinite(std_errors[0]) or std_errors[0] <= 1e-10 * scale:
+            raise EstimationError(
+                f"{self.name}: the standard error of the effect is zero: outcome "
+                f"{self.outcome!r} does not vary within the treated/comparison x before/after "
+                "cells, so no test or confidence interval can be given."
+            )
         results = DiD2x2Results(
             pd.Series(params, index=names), pd.Series(std_errors, index=names),
             title=f"2x2 difference-in-differences: {self.outcome}", df_resid=df_resid,
