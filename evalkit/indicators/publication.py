@@ -39,8 +39,8 @@ def publishable_frame(tidy: pd.DataFrame, indicators: dict, dimensions: dict, *,
     set's last dimension as columns): primary suppression under
     ``threshold`` and secondary suppression against the set's totals. For
     proportions with ``protect_numerator`` the numerator count (people with
-    the attribute) is protected the same way, zeros allowed, and the two
-    masks are combined. Masked cells lose their counts, estimates and
+    the attribute) and its complement (people without it) are protected the
+    same way, zeros allowed, and the masks are combined. Masked cells lose their counts, estimates and
     intervals; the ``masked`` column flags them.
 
     Protection holds within each published two-way layout; relations across
@@ -64,6 +64,12 @@ def publishable_frame(tidy: pd.DataFrame, indicators: dict, dimensions: dict, *,
             mask = _mask(block, count_col, active, threshold, mask_zeros=True)
             if protect_numerator and indicator.kind == "proportion":
                 mask |= _mask(block, "numerator", active, threshold, mask_zeros=False)
+                # 68 % of 25 also says 8 people are without the attribute: the complement
+                # (denominator - numerator) is a count of people too.
+                complement = block.assign(
+                    numerator=block["denominator"].astype(float)
+                    - block["numerator"].astype(float))
+                mask |= _mask(complement, "numerator", active, threshold, mask_zeros=False)
             tidy.loc[idx[mask.to_numpy()], "masked"] = True
     for col in DEPENDENT:
         tidy[col] = tidy[col].astype(float).mask(tidy["masked"])

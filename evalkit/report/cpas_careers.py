@@ -14,6 +14,7 @@ Sub-sections (``analyses``):
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from evalkit.report.elements import Figure, LedgerFlow, Section, Table
@@ -70,7 +71,8 @@ def _descriptives(seq, lang: str) -> Section:
     return section
 
 
-def _rule_typology(seq, persons: pd.DataFrame | None, params, lang: str):
+def _rule_typology(seq, persons: pd.DataFrame | None, params, lang: str, threshold: int):
+    from evalkit.typology.plots import plot_type_shares
     from evalkit.typology.rules import RuleTypology
     from evalkit.typology.states import career_type_labels
 
@@ -78,26 +80,41 @@ def _rule_typology(seq, persons: pd.DataFrame | None, params, lang: str):
     frame = res.to_frame(params["level"], lang=lang)[
         ["label", "n", "share", "ci_lower", "ci_upper", "study_share"]
     ]
+    table = Table(frame.set_index("label").rename_axis(choose(lang, "Type de carrière",
+                                                              "Career type")),
+                  choose(lang, "Types de carrière", "Career types"),
+                  counts=["n"], percent=["share", "ci_lower", "ci_upper", "study_share"],
+                  labels={"share": choose(lang, "Part", "Share"),
+                          "study_share": choose(lang, "Part dans l'étude", "Study share")})
+    # The sentence and the figure show only what the table publishes: a share of the
+    # (known) total is a count, so masked types are left out of both.
+    _, mask = table.protected(threshold)
+    masked = pd.Series(mask["n"].to_numpy(), index=frame.index)
+    durable = frame.index[frame.index.isin(["sustainable", "sustainable_interrupted"])]
     section = Section(choose(lang, "Typologie des carrières", "Career typology"))
-    sustainable = res.params[["sustainable", "sustainable_interrupted"]].sum()
-    section.add(choose(
+    intro = choose(
         lang,
         "Chaque trajectoire est classée dans l'un des sept types de l'étude CPAS par des "
-        "règles explicites (part des mois en emploi, statut dominant, interruptions). "
-        f"Carrières durables (interrompues ou non) : **{format_percent(sustainable, lang)}**.",
+        "règles explicites (part des mois en emploi, statut dominant, interruptions). ",
         "Each career is classified into one of the seven types of the CPAS study by explicit "
-        "rules (share of months in work, dominant status, interruptions). Sustainable careers "
-        f"(interrupted or not): **{format_percent(sustainable, lang)}**.",
-    ))
+        "rules (share of months in work, dominant status, interruptions). ")
+    if len(durable) and not masked[durable].any():
+        sustainable = res.params[list(durable)].sum()
+        intro += choose(
+            lang,
+            f"Carrières durables (interrompues ou non) : **{format_percent(sustainable, lang)}**.",
+            f"Sustainable careers (interrupted or not): **{format_percent(sustainable, lang)}**.")
+    else:
+        intro += choose(
+            lang, "La part des carrières durables n'est pas publiée (effectifs trop petits).",
+            "The share of sustainable careers is not published (counts too small).")
+    section.add(intro)
+    shown = frame.copy()
+    shown.loc[masked.to_numpy(), ["n", "share", "ci_lower", "ci_upper"]] = np.nan
     section.add(
-        Table(frame.set_index("label").rename_axis(choose(lang, "Type de carrière",
-                                                          "Career type")),
-              choose(lang, "Types de carrière", "Career types"),
-              counts=["n"], percent=["share", "ci_lower", "ci_upper", "study_share"],
-              labels={"share": choose(lang, "Part", "Share"),
-                      "study_share": choose(lang, "Part dans l'étude", "Study share")}),
-        Figure(res.plot(lang=lang), choose(lang, "Parts des types de carrière",
-                                           "Shares of career types")),
+        table,
+        Figure(plot_type_shares(shown, lang=lang), choose(lang, "Parts des types de carrière",
+                                                          "Shares of career types")),
     )
     site = params["site"]
     if persons is not None and site and site in persons.columns:
@@ -115,10 +132,21 @@ def _rule_typology(seq, persons: pd.DataFrame | None, params, lang: str):
     return section, res
 
 
-def _membership(res, persons: pd.DataFrame, params, lang: str) -> Section:
+def _membership(res, persons: pd.DataFrame, params, lang: str, threshold: int) -> Section:
     from evalkit.typology.explain import TypeMembershipModel
     from evalkit.typology.states import career_type_labels
 
+    if (res.counts < threshold).any():
+        # Naming the type, or saying the model failed for a type "with fewer than 2
+        # persons", would tell more than the masked type table does.
+        section = Section(choose(lang, "Qui suit quel type de carrière ?",
+                                 "Who follows which career type?"))
+        return section.add(choose(
+            lang,
+            f"Le modèle n'est pas présenté : au moins un type compte moins de {threshold} "
+            "personnes (seuil de diffusion).",
+            f"The model is not shown: at least one type has fewer than {threshold} persons "
+            "(the disclosure threshold)."))
     model = TypeMembershipModel(res, persons, covariates=list(params["covariates"]),
                                 id=params["person_id"])
     fit = model.fit()
@@ -294,7 +322,8 @@ def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11
 
     def typology():
         if "res" not in state:
-            state["section"], state["res"] = _rule_typology(sequences(), persons, params, lang)
+            state["section"], state["res"] = _rule_typology(sequences(), persons, params, lang,
+                                                            threshold)
         return state["res"]
 
     def needs_persons():
@@ -311,7 +340,8 @@ def build(tables, *, analyses, params, lang: str, seed: int, threshold: int = 11
                           lambda: (typology(), state["section"])[1]),
         "membership": (choose(lang, "Qui suit quel type de carrière ?",
                               "Who follows which career type?"),
-                       lambda: _membership(typology(), needs_persons(), params, lang)),
+                       lambda: _membership(typology(), needs_persons(), params, lang,
+                                           threshold)),
         "clustering": (choose(lang, "Typologie par classification", "Typology by clustering"),
                        lambda: _clustering(sequences(), typology(), params, lang, seed)),
     }
