@@ -88,3 +88,34 @@ def test_messages_name_no_small_type(small_report):
     assert f"moins de {T} personnes" in body
     for code in ("sustainable", "allowance", "onem_activation", "integration_income"):
         assert code not in body
+
+
+def test_cohort_rate_figure_draws_only_published_cohorts():
+    # The repro: the rSa cohort-rate figure drew cohorts of 7 and 4 units that the table
+    # masked (their rates move in steps of 1/7 and 1/4).
+    from evalkit.datasets import rsa_experiment
+    from evalkit.report.elements import Figure, Table, _svg_text
+
+    panel = dict(rsa_experiment.generate(seed=2, n_units=600, n_zones=12).tables)["panel"]
+    units = panel.drop_duplicates("unit_id")
+    cohorts = units.groupby("first_treated")["unit_id"].apply(list)
+    keep = set(units["unit_id"])
+    small = [g for g in cohorts.index if g != 0][:2]
+    for g, n in zip(small, (7, 4), strict=True):
+        keep -= set(cohorts[g][n:])
+    tables = {"panel": panel[panel["unit_id"].isin(keep)]}
+    report = Report("Rapport", lang="fr", threshold=T)
+    section = programme_section("rsa_experiment", report, tables=tables,
+                                analyses=["descriptives"])
+    blocks = [b for s in section.walk() for b in s.content]
+    table = next(b for b in blocks if isinstance(b, Table))
+    shown, mask = table.protected(T)
+    names = table._flat().iloc[:, 0]
+    hidden = set(names[mask["n"].to_numpy()])
+    assert len(hidden) >= 2
+    figure = next(b for b in blocks if isinstance(b, Figure))
+    text = _svg_text(figure.figure)
+    for name in hidden:
+        assert str(name) not in text, f"masked cohort {name} drawn"
+    for name in set(names) - hidden:
+        assert str(name) in text

@@ -33,14 +33,20 @@ def _panel(data, ctx, params) -> Section:
         "n": grouped.size(),
         **({"clusters": grouped[cluster].nunique()} if cluster else {}),
     }).reset_index()
-    table = table.rename(columns={"cohort": ctx.text("cohort_start"),
-                                  "clusters": ctx.text("clusters")})
+    cohort_table = Table(table.rename(columns={"cohort": ctx.text("cohort_start"),
+                                               "clusters": ctx.text("clusters")}),
+                         ctx.text("cohort_caption"), counts=["n"])
+    # The figure draws only the cohorts the table publishes: a rate of a cohort of 4 units
+    # moves in steps of 1/4 and gives its size away.
+    _, mask = cohort_table.protected(ctx.threshold)
+    published = set(table.loc[~mask["n"].to_numpy(), "cohort"])
     rates = (
         frame.sort_values(first)
         .assign(cohort=lambda d: d[first].map(lambda g: cohort_name(g, labels, ctx)))
         .groupby(["cohort", period], sort=False)[outcome].mean().unstack("cohort")
         .sort_index()
     )
+    rates = rates[[c for c in rates.columns if c in published]]
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
     for name in rates.columns:
         ax.plot(rates.index, rates[name], marker="o", ms=3, label=name)
@@ -58,7 +64,7 @@ def _panel(data, ctx, params) -> Section:
     section.add(ctx.text("intro", n_units=ctx.number(contract.n_units),
                          n_periods=ctx.number(len(contract.periods))))
     section.add(
-        Table(table, ctx.text("cohort_caption"), counts=["n"]),
+        cohort_table,
         Figure(fig, ctx.text("figure", outcome=ctx.variable(outcome))),
         LedgerFlow(contract.ledger),
     )
