@@ -170,19 +170,19 @@ def _read_text(path: Path, fmt: str, columns, kwargs: dict) -> pd.DataFrame:
         raise InputFileError(
             f"Could not read {str(path)!r}: it is not {encoding} text past its first lines "
             f"({exc.reason} at byte {exc.start}). Re-save it as 'CSV UTF-8', or give the "
-            "encoding: read_table(path, encoding='cp1252') in Python."
+            f"encoding: {_how('encoding', 'cp1252')}."
         ) from exc
     except (ValueError, pd.errors.ParserError) as exc:
         raise InputFileError(
             f"Could not read {str(path)!r} as a table separated by {_name(sep)} "
             f"({type(exc).__name__}: {exc}). Check that every line has the same number of "
-            "fields, or give the separator: read_table(path, sep=';') in Python."
+            f"fields, or give the separator: {_how('sep', ';')}."
         ) from exc
     single = frame.shape[1] == 1 and any(s in str(frame.columns[0]) for s in _SEPARATORS)
     if single and given_sep is None:
         raise InputFileError(
             f"{str(path)!r} was read as a single column {str(frame.columns[0])[:60]!r}: its "
-            "separator could not be detected. Give it: read_table(path, sep=';') in Python."
+            f"separator could not be detected. Give it: {_how('sep', ';')}."
         )
     return frame
 
@@ -274,6 +274,13 @@ def _refuse_duplicate_columns(names: list, path: Path, *, sep: str | None = None
             "needs its own name. Rename the copies in the source file (they would otherwise "
             "be read as different variables called 'x' and 'x.1')."
         )
+
+
+def _how(option: str, example: str) -> str:
+    """How to pass a reading option, in Python and in a programme definition (TOML)."""
+    return (f"read_table(path, {option}={example!r}) in Python, or "
+            f"read = {{ {option} = \"{example}\" }} under the input's [inputs.NAME] table of "
+            "the programme definition")
 
 
 def _name(sep: str | None) -> str:

@@ -145,3 +145,13 @@ def test_office_csv_round_trip(tmp_path, table):
                                        frame[col].round(3).to_numpy(float), atol=1e-9)
         else:
             assert back[col].tolist() == frame[col].tolist()
+
+
+def test_undetectable_separator_says_which_option_to_pass(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("id;age\n1;30;x\n2\n3;40;y;z\n")
+    with pytest.raises(InputFileError) as info:
+        read_table(path)
+    message = str(info.value)
+    assert "read_table(path, sep=';')" in message
+    assert 'read = { sep = ";" }' in message and "[inputs.NAME]" in message
