@@ -98,3 +98,7 @@ MIN_GROUP_SIZE = 10
 
 class SmallGroupWarning(EvalkitWarning):
     """A treated or comparison group has fewer than :data:`MIN_GROUP_SIZE` persons."""
+
+
+class ZeroVarianceWarning(EvalkitWarning):
+    """A standard error is zero: no test or confidence interval can be given."""

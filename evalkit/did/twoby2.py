@@ -50,6 +50,7 @@ ATT, the difference of the four group means.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Literal
 
@@ -67,7 +68,13 @@ from evalkit.did.checks import (
 from evalkit.did.drdid import drdid_panel, drdid_rcs
 from evalkit.did.fixed_effects import clustered_ols, factorize
 from evalkit.did.wild_bootstrap import WildBootstrapMixin
-from evalkit.errors import ConfigError, DataValidationError, EmptyDataError, EstimationError
+from evalkit.errors import (
+    ConfigError,
+    DataValidationError,
+    EmptyDataError,
+    EstimationError,
+    ZeroVarianceWarning,
+)
 from evalkit.options import check_option, choices
 from evalkit.results import EstimateResults
 
@@ -426,12 +433,16 @@ class DiD2x2:
             info["Standard errors"] = ("influence function, clustered, t(G-1)" if cluster_col
                                        else "influence function, normal")
         scale = max(1.0, float(np.abs(y).max()))
-        if not np.isfinite(std_errors[0]) or std_errors[0] <= 1e-10 * scale:
-            raise EstimationError(
-                f"{self.name}: the standard error of the effect is zero: outcome "
+        if np.isfinite(std_errors[0]) and std_errors[0] <= 1e-10 * scale:
+            # A zero SE (outcome constant within the group x period cells, or one cluster
+            # per group) would give t = +-inf or, on rounding noise, t = -3: no test at all.
+            # The point estimate stays (randomisation inference uses it).
+            warnings.warn(
+                f"{self.name}: the standard error of the effect is zero (outcome "
                 f"{self.outcome!r} does not vary within the treated/comparison x before/after "
-                "cells, so no test or confidence interval can be given."
-            )
+                "cells, or each group is a single cluster): no test or confidence interval is "
+                "given; use randomisation inference.", ZeroVarianceWarning, stacklevel=2)
+            std_errors = [np.nan, *list(std_errors)[1:]]
         results = DiD2x2Results(
             pd.Series(params, index=names), pd.Series(std_errors, index=names),
             title=f"2x2 difference-in-differences: {self.outcome}", df_resid=df_resid,
