@@ -26,14 +26,14 @@ def _one_treated(n=400, n_treated=1, seed=0):
 @pytest.mark.parametrize("method", METHODS)
 def test_one_treated_among_400_is_refused_by_every_method(method):
     # The repro: dim, ra, ipw and aipw gave p ~ 1e-12 on pure noise; matching refused.
-    model = CohortComparison(_one_treated(), treatment="d", outcome="y", covariates=["x"])
+    model = CohortComparison(_one_treated(), group="d", outcome="y", covariates=["x"])
     with pytest.raises(EstimationError, match="1 treated and 399 comparison"):
         model.fit(method=method)
 
 
 @pytest.mark.parametrize("method", ["dim", "ra", "ipw", "aipw"])
 def test_small_groups_warn_and_noise_is_not_significant(method):
-    model = CohortComparison(_one_treated(n_treated=4, seed=1), treatment="d", outcome="y",
+    model = CohortComparison(_one_treated(n_treated=4, seed=1), group="d", outcome="y",
                              covariates=["x"])
     with pytest.warns(SmallGroupWarning, match="4 treated and 396 comparison"):
         res = model.fit(method=method)
@@ -45,14 +45,14 @@ def test_regression_needs_more_persons_than_parameters():
     df = _one_treated(n=60, n_treated=3, seed=2)
     for k in range(4):
         df[f"c{k}"] = np.random.default_rng(k).normal(size=len(df))
-    model = CohortComparison(df, treatment="d", outcome="y",
+    model = CohortComparison(df, group="d", outcome="y",
                              covariates=["x", "c0", "c1", "c2", "c3"])
     with pytest.raises(EstimationError, match="outcome regression of the treated"):
         model.fit(method="aipw")
 
 
 def test_no_warning_with_enough_persons():
-    model = CohortComparison(_one_treated(n_treated=50), treatment="d", outcome="y",
+    model = CohortComparison(_one_treated(n_treated=50), group="d", outcome="y",
                              covariates=["x"])
     with warnings.catch_warnings():
         warnings.simplefilter("error", SmallGroupWarning)
@@ -66,7 +66,7 @@ def test_regression_adjustment_refuses_to_extrapolate_under_separation():
     x = np.r_[rng.uniform(2, 3, 40), rng.uniform(0, 1, 200)]
     df = pd.DataFrame({"d": np.r_[np.ones(40), np.zeros(200)].astype(int), "x": x,
                        "y": x + rng.normal(size=240)})
-    model = CohortComparison(df, treatment="d", outcome="y", covariates=["x"])
+    model = CohortComparison(df, group="d", outcome="y", covariates=["x"])
     for method in ("ra", "ipw", "aipw"):
         with pytest.raises(OverlapError, match="separat"):
             model.fit(method=method)
