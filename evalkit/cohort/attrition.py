@@ -38,6 +38,7 @@ from evalkit.data.validation import show_values
 from evalkit.errors import ConfigError, DataValidationError, EmptyDataError
 from evalkit.options import check_option
 from evalkit.results import EstimateResults
+from evalkit.summary import Summary
 
 # WWC Standards Handbook v4.1, Table II.1: overall attrition 0..65 % -> highest differential
 # attrition (percentage points) for low attrition. Cautious ends at 57 % overall.
@@ -146,23 +147,19 @@ class AttritionResults:
             frame.loc[f"wwc_{name}", "classification"] = row["attrition"]
         return frame
 
-    def summary(self) -> str:
-        lines = [
-            f"Attrition of the follow-up sample ({self.treated_label!r} vs "
-            f"{self.control_label!r})",
-            "=" * 60,
-            self.rates.to_string(float_format=lambda v: f"{v:.4f}"),
-            f"differential attrition: {self.differential:.4f}",
-            "-" * 60,
-            "WWC (Standards Handbook 4.1, Table II.1):",
-            self.classification.to_string(float_format=lambda v: f"{v:.3f}"),
-        ]
+    def summary(self, level: float = 0.95) -> Summary:
+        """Rates, differential attrition, WWC classification and the response model
+        (``level`` accepted for the shared interface: the rates carry no interval)."""
+        notes = [f"differential attrition: {self.differential:.4f}"]
         if self.response_model is not None:
-            lines += ["-" * 60, self.response_model.summary()]
-        return "\n".join(lines)
+            notes.append(str(self.response_model.summary()))
+        return Summary(f"Attrition of the follow-up sample ({self.treated_label!r} vs "
+                       f"{self.control_label!r})", self.rates,
+                       more={"WWC (Standards Handbook 4.1, Table II.1)": self.classification},
+                       notes=notes)
 
     def __str__(self) -> str:
-        return self.summary()
+        return str(self.summary())
 
     def __repr__(self) -> str:
         return (f"<AttritionResults: overall {self.overall:.3f}, differential "

@@ -45,6 +45,7 @@ from evalkit.data.persons import PersonTable
 from evalkit.data.validation import show_values
 from evalkit.errors import ConfigError, DataValidationError, EmptyDataError
 from evalkit.options import check_option, renamed
+from evalkit.summary import Summary
 
 Estimand = Literal["ATT", "ATE", "ATC"]
 SdDenom = Literal["treated", "pooled", "control"]
@@ -138,26 +139,22 @@ class BalanceTable:
         col = "smd_adj" if self.adjusted else "smd_un"
         return float(self.table[col].abs().max())
 
-    def summary(self) -> str:
-        """Plain-text balance table with the sample sizes."""
+    def summary(self, level: float = 0.95) -> Summary:
+        """Balance table with the sample sizes (``level`` accepted for the shared
+        interface: balance statistics carry no interval)."""
         cols = ["type", "smd_un", "var_ratio_un", "ks_un"]
         if self.adjusted:
             cols += ["smd_adj", "var_ratio_adj", "ks_adj"]
-        lines = [
-            f"Covariate balance ({self.treated_label!r} vs {self.control_label!r}; "
-            f"estimand {self.estimand}, SMD denominator: {self.sd_denom} SD, binary: "
-            f"{self.binary})",
-            "=" * 60,
-            self.table[cols + ["balanced"]].to_string(float_format=lambda v: f"{v:.4f}"),
-            "-" * 60,
-            self.sample_sizes.to_string(float_format=lambda v: f"{v:.1f}"),
-            f"Balanced (|SMD| <= {self.threshold}): {int(self.table['balanced'].sum())} of "
-            f"{len(self.table)} covariates",
-        ]
-        return "\n".join(lines)
+        info = {"Groups": f"{self.treated_label!r} (treated) vs {self.control_label!r}",
+                "Estimand": self.estimand, "SMD denominator": f"{self.sd_denom} SD",
+                "Binary covariates": self.binary}
+        notes = [f"Balanced (|SMD| <= {self.threshold}): {int(self.table['balanced'].sum())} "
+                 f"of {len(self.table)} covariates"]
+        return Summary("Covariate balance", self.table[cols + ["balanced"]], info=info,
+                       notes=notes, more={"Sample sizes": self.sample_sizes})
 
     def __str__(self) -> str:
-        return self.summary()
+        return str(self.summary())
 
     def __repr__(self) -> str:
         return (f"<BalanceTable: {len(self.table)} covariates, max |SMD| "

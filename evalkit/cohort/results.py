@@ -189,25 +189,14 @@ class CohortEstimateResults(EstimateResults):
         frame.insert(0, "method", self.method)
         return frame.join(self.counts)
 
-    def plot(self, level: float = 0.95, ax=None):
-        """Estimates with confidence intervals, one row per outcome (a forest plot)."""
-        import matplotlib.pyplot as plt
-
-        ci = self.conf_int(level)
-        if ax is None:
-            fig, ax = plt.subplots(figsize=(6.4, 0.5 * len(self.params) + 1.2))
-        else:
-            fig = ax.figure
-        pos = np.arange(len(self.params))[::-1]
-        ax.errorbar(self.params.to_numpy(), pos,
-                    xerr=[self.params - ci["lower"], ci["upper"] - self.params],
-                    fmt="o", color="C0", capsize=3)
-        ax.axvline(0.0, color="0.6", lw=1, ls="--")
-        ax.set_yticks(pos, [str(o) for o in self.params.index])
-        ax.set_xlabel(f"{self.estimand} ({METHOD_LABELS.get(self.method, self.method)}), "
-                      f"{level:.0%} CI")
-        fig.tight_layout()
-        return fig
+    def plot(self, ax=None, *, level: float = 0.95, text=None):
+        """Estimates with confidence intervals, one row per outcome (a forest plot);
+        ``text`` overrides ``title``, ``xlabel`` and ``interval`` (see
+        :meth:`EstimateResults.plot`)."""
+        words = {"title": "",
+                 "xlabel": f"{self.estimand} ({METHOD_LABELS.get(self.method, self.method)}), "
+                           f"{level:.0%} CI", **(text or {})}
+        return super().plot(ax, level=level, text=words)
 
     @renamed(n_draws="n_boot")
     def multiplier_draws(self, *, n_boot: int = 999, seed=None,

@@ -37,6 +37,7 @@ import pandas as pd
 from evalkit.did.checks import as_panel, check_group_sizes, require_comparison_group, usable_rows
 from evalkit.did.fixed_effects import factorize, within
 from evalkit.errors import ConfigError, DataValidationError, EvalkitWarning
+from evalkit.summary import Summary
 
 TREATED_VS_UNTREATED = "Treated vs Untreated"
 EARLIER_VS_LATER = "Earlier vs Later Treated"
@@ -100,16 +101,18 @@ class BaconResults:
         """
         return self.comparisons.sort_values("weight", ascending=False).reset_index(drop=True)
 
-    def summary(self) -> str:
-        lines = [f"Goodman-Bacon decomposition of the TWFE estimate: {self.outcome}", "=" * 60,
-                 f"TWFE coefficient: {self.twfe:.4f} (weighted sum of 2x2s: {self.weighted_sum:.4f})",
-                 f"Weight on forbidden comparisons (later vs earlier treated): "
-                 f"{self.forbidden_weight:.1%}", "-" * 60,
-                 self.by_type().to_string(float_format=lambda v: f"{v:.4f}")]
-        return "\n".join(lines)
+    def summary(self, level: float = 0.95) -> Summary:
+        """Weights and mean estimates by comparison type (``level`` accepted for the
+        shared interface: the decomposition carries no interval)."""
+        info = {"TWFE coefficient": f"{self.twfe:.4f} (weighted sum of 2x2s: "
+                                    f"{self.weighted_sum:.4f})",
+                "Weight on forbidden comparisons (later vs earlier treated)":
+                    f"{self.forbidden_weight:.1%}"}
+        return Summary(f"Goodman-Bacon decomposition of the TWFE estimate: {self.outcome}",
+                       self.by_type(), info=info)
 
     def __str__(self) -> str:
-        return self.summary()
+        return str(self.summary())
 
     def __repr__(self) -> str:
         return f"<BaconResults: TWFE {self.twfe:.4f}, {len(self.comparisons)} comparisons>"

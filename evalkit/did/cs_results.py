@@ -17,11 +17,12 @@ from evalkit.did.multiplier_bootstrap import (
     uniform_critical_value,
 )
 from evalkit.errors import EvalkitWarning
-from evalkit.results import EstimateResults
+from evalkit.results import EstimateResults, TestResult
+from evalkit.summary import Summary
 
 
 @dataclass(frozen=True)
-class PreTest:
+class PreTest(TestResult):
     """Wald test that all pre-treatment ATT(g, t) are zero (R ``did`` pre-test).
 
     Without clusters this is R's statistic ``W = theta' V^-1 theta ~ chi2(q)``. With
@@ -32,10 +33,9 @@ class PreTest:
     Cameron & Miller 2015, sec. VII.B), exact for normal cluster scores.
     """
 
-    statistic: float
-    df: int
-    pvalue: float
     n_clusters: int | None = None
+    method: str = "Wald pre-test of parallel trends"
+    null: str = "all pre-treatment ATT(g,t) = 0"
 
     @property
     def f_statistic(self) -> float | None:
@@ -208,17 +208,17 @@ class CallawaySantAnnaResults(EstimateResults):
         stat = float(theta @ np.linalg.solve(cov, theta))
         q = int(pre.sum())
         if self._inference.cluster is None:
-            return PreTest(stat, q, float(stats.chi2.sf(stat, q)))
+            return PreTest(statistic=stat, df=q, pvalue=float(stats.chi2.sf(stat, q)))
         n_clusters = self._inference.cluster.shape[0]
-        test = PreTest(stat, q, np.nan, n_clusters)
-        return PreTest(stat, q, float(stats.f.sf(test.f_statistic, q, n_clusters - q)),
-                       n_clusters)
+        f_stat = stat * (n_clusters - q) / (q * (n_clusters - 1))
+        return PreTest(statistic=stat, df=q, df_denom=n_clusters - q, n_clusters=n_clusters,
+                       pvalue=float(stats.f.sf(f_stat, q, n_clusters - q)))
 
-    def summary(self, level: float | None = None) -> str:
-        text = super().summary(self.level if level is None else level)
+    def summary(self, level: float | None = None) -> Summary:
+        summary = super().summary(self.level if level is None else level)
         if self.pretest is not None:
-            text += "\n" + str(self.pretest)
-        return text
+            summary.notes.append(str(self.pretest))
+        return summary
 
     def to_frame(self, level: float | None = None) -> pd.DataFrame:
         frame = super().to_frame(self.level if level is None else level)
@@ -339,7 +339,7 @@ class AggregatedResults(EstimateResults):
     def overall_se(self) -> float:
         return float(self.overall.std_errors.iloc[0])
 
-    def summary(self, level: float | None = None) -> str:
+    def summary(self, level: float | None = None) -> Summary:
         return super().summary(self.level if level is None else level)
 
     def to_frame(self, level: float | None = None) -> pd.DataFrame:

@@ -36,20 +36,30 @@ from evalkit.did.fixed_effects import twoway_fe_ols
 from evalkit.did.wild_bootstrap import WildBootstrapMixin
 from evalkit.errors import ConfigError, EstimationError
 from evalkit.options import check_option
-from evalkit.results import EstimateResults
+from evalkit.results import EstimateResults, TestResult
 
 
 @dataclass(frozen=True)
-class PretrendTest:
-    """Joint Wald test that every lead (pre-treatment) coefficient is zero."""
+class PretrendTest(TestResult):
+    """Joint Wald test that every lead (pre-treatment) coefficient is zero.
 
-    leads: tuple[int, ...]
-    chi2: float
-    df: int
-    pvalue_chi2: float
-    f_stat: float
-    df_denom: int
-    pvalue_f: float
+    ``statistic`` / ``pvalue`` are the chi2(q) Wald test; ``f_stat`` / ``pvalue_f`` its
+    small-cluster F(q, G - 1) version (``df_denom = G - 1``).
+    """
+
+    leads: tuple[int, ...] = ()
+    f_stat: float = float("nan")
+    pvalue_f: float = float("nan")
+    method: str = "Wald pre-trend test"
+    null: str = "lead coefficients = 0"
+
+    @property
+    def chi2(self) -> float:
+        return self.statistic
+
+    @property
+    def pvalue_chi2(self) -> float:
+        return self.pvalue
 
     def __str__(self) -> str:
         return (f"Pre-trend test (H0: {self.df} lead coefficients = 0): chi2({self.df}) = "
@@ -85,10 +95,11 @@ class EventStudyResults(WildBootstrapMixin, EstimateResults):
         w = float(b @ np.linalg.solve(v, b))
         q = len(leads)
         df2 = self.n_clusters - 1
-        return PretrendTest(tuple(int(e) for e in leads), w, q, float(stats.chi2.sf(w, q)),
-                            w / q, df2, float(stats.f.sf(w / q, q, df2)))
+        return PretrendTest(leads=tuple(int(e) for e in leads), statistic=w, df=q,
+                            pvalue=float(stats.chi2.sf(w, q)), f_stat=w / q, df_denom=df2,
+                            pvalue_f=float(stats.f.sf(w / q, q, df2)))
 
-    def plot(self, level: float = 0.95, ax=None, *, text=None):
+    def plot(self, ax=None, *, level: float = 0.95, text=None):
         """Coefficients with pointwise confidence intervals; the reference period at 0.
 
         ``text`` overrides the figure's fixed text (keys ``"pre"``, ``"post"``,

@@ -32,6 +32,7 @@ import numpy as np
 from evalkit.did.fixed_effects import factorize, within
 from evalkit.errors import ConfigError, EstimationError
 from evalkit.options import check_option, choices
+from evalkit.results import TestResult
 
 WeightType = Literal["webb", "rademacher"]
 WEIGHT_TYPES = choices(WeightType)
@@ -41,18 +42,22 @@ _WEBB = np.array([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt
 
 
 @dataclass(frozen=True)
-class WildBootstrapResult:
-    """Outcome of a wild cluster restricted bootstrap test (and CI) for one coefficient."""
+class WildBootstrapResult(TestResult):
+    """Outcome of a wild cluster restricted bootstrap test (and CI) for one coefficient.
 
-    name: str
-    estimate: float
-    pvalue: float
-    conf_int: tuple[float, float] | None
-    level: float
-    n_boot: int
-    weight_type: str
-    n_clusters: int
-    enumerated: bool
+    ``statistic`` is the observed cluster-robust t of ``H0: coefficient = null``; its
+    p-value comes from the bootstrap distribution (no degrees of freedom).
+    """
+
+    name: str = "coefficient"
+    estimate: float = float("nan")
+    conf_int: tuple[float, float] | None = None
+    level: float = 0.0
+    n_boot: int = 0
+    weight_type: str = "webb"
+    n_clusters: int = 0
+    enumerated: bool = False
+    method: str = "wild cluster restricted bootstrap"
 
     def __str__(self) -> str:
         ci = ("" if self.conf_int is None else
@@ -184,8 +189,10 @@ def wild_cluster_bootstrap(y, X, clusters, column: int, *, factors=None,
     ci = None
     if level is not None:
         ci = _invert(design, v, estimate, 1 - level)
-    return WildBootstrapResult(name, estimate, pvalue, ci, level or 0.0, len(v),
-                               weight_type, design.g, enumerated)
+    return WildBootstrapResult(statistic=t_obs, pvalue=pvalue, null=f"{name} = {null:g}",
+                               name=name, estimate=estimate, conf_int=ci, level=level or 0.0,
+                               n_boot=len(v), weight_type=weight_type, n_clusters=design.g,
+                               enumerated=enumerated)
 
 
 def _invert(design: _Design, v: np.ndarray, estimate: float, alpha: float):

@@ -33,6 +33,7 @@ from evalkit.indicators.pandas_engine import pandas_cells
 from evalkit.indicators.publication import publishable_frame, report_table
 from evalkit.indicators.trends import period_differences
 from evalkit.results import EstimateResults
+from evalkit.summary import Summary
 
 
 def _unwrap(data, person_id, weight, disagg):
@@ -351,8 +352,8 @@ class IndicatorResults(EstimateResults):
                             id=self.person_id, lang=lang, threshold=threshold, digits=digits,
                             level=self.level)
 
-    def summary(self, level: float | None = None) -> str:
-        """Plain-text table (unmasked, for the analyst)."""
+    def summary(self, level: float | None = None) -> Summary:
+        """Table of every cell (unmasked, for the analyst)."""
         tidy = self.to_frame(level)
         cols = [c for c in tidy.columns if c not in ("label_en", "label_fr", "level", "std_error")]
         intervals = (
@@ -360,11 +361,12 @@ class IndicatorResults(EstimateResults):
             f"(proportion), normal (rate), t (mean)" if self.weight else
             "intervals: Wilson (proportion), exact Poisson (rate), t (mean)"
         )
-        lines = [self.title, "=" * 40, f"engine: {self.engine}; {intervals} at {self.level:.0%}",
-                 "NOT disclosure-controlled: use publishable() / to_report_table() for reports",
-                 "-" * 40, tidy[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"),
-                 "-" * 40, self.exclusions.to_string(index=False)]
-        return "\n".join(lines)
+        return Summary(
+            self.title, tidy[cols].reset_index(drop=True),
+            info={"engine": self.engine, "intervals": f"{intervals} at {self.level:.0%}"},
+            notes=["NOT disclosure-controlled: use publishable() / to_report_table() for "
+                   "reports"],
+            more={"Exclusions": self.exclusions.reset_index(drop=True)})
 
     def plot(self, indicator: str | None = None, by: str | None = None, lang: str = "en",
              category_labels=None):

@@ -27,6 +27,7 @@ from evalkit.network.permutation import (
 from evalkit.network.plotting import plot_networks
 from evalkit.options import check_option
 from evalkit.results import EstimateResults
+from evalkit.summary import Summary
 
 MEASURES = (
     "n_organisations", "n_ties", "density", "mean_degree", "degree_centralisation",
@@ -105,26 +106,24 @@ class NetworkResults:
         """Organisation-level measures (degree, betweenness, Gould–Fernandez roles) per site x wave."""
         return self._orgs.copy()
 
-    def summary(self) -> str:
-        """Plain-text table of the main measures per site and wave."""
-        cols = ["site", "wave", "n_organisations", "n_ties", "density", "degree_centralisation",
+    def summary(self, level: float = 0.95) -> Summary:
+        """The main measures per site and wave (``level`` accepted for the shared
+        interface: whole-network measures carry no interval)."""
+        cols = ["n_organisations", "n_ties", "density", "degree_centralisation",
                 "n_components", "average_path_length", "cross_sector_share"]
-        lines = [
-            "Service-integration networks",
-            "=" * 40,
-            f"{len(self.networks.sites)} sites x {len(self.networks.waves)} waves, "
-            f"{'directed' if self.networks.directed else 'undirected'} ties "
-            f"(binary: intensity not used as weight)",
-            "average_path_length: largest component only",
-            "-" * 40,
-            self.measures[cols].to_string(index=False, float_format=lambda v: f"{v:.3f}"),
-        ]
+        info = {"Networks": f"{len(self.networks.sites)} sites x {len(self.networks.waves)} "
+                            f"waves, {'directed' if self.networks.directed else 'undirected'} "
+                            "ties (binary: intensity not used as weight)",
+                "average_path_length": "largest component only"}
+        more = {}
         if len(self.ledger):
-            lines += ["-" * 40, self.ledger.to_frame()[["step", "reason", "n_rows"]].to_string(index=False)]
-        return "\n".join(lines)
+            more["Exclusions"] = self.ledger.to_frame()[["step", "reason", "n_rows"]]
+        return Summary("Service-integration networks",
+                       self.measures.set_index(["site", "wave"])[cols], info=info, more=more,
+                       decimals=3)
 
     def __str__(self) -> str:
-        return self.summary()
+        return str(self.summary())
 
     def __repr__(self) -> str:
         return f"<NetworkResults: {self.networks!r}>"
@@ -278,10 +277,11 @@ class NetworkChangeResults(EstimateResults):
         """Permutation p-values."""
         return self._pvalues
 
-    def summary(self, level: float = 0.95) -> str:
-        text = super().summary(level)
-        qap = self.qap.drop(columns=["note"]).to_string(index=False, float_format=lambda v: f"{v:.4f}")
-        return f"{text}\n{'-' * 40}\nQAP correlation between waves\n{qap}"
+    def summary(self, level: float = 0.95) -> Summary:
+        summary = super().summary(level)
+        summary.more["QAP correlation between waves"] = (
+            self.qap.drop(columns=["note"]).reset_index(drop=True))
+        return summary
 
     def plot(self):
         """Bar chart of the change per site (pilot sites are not distinguished here)."""

@@ -48,6 +48,7 @@ from evalkit.errors import (
 )
 from evalkit.options import check_option, renamed
 from evalkit.results import EstimateResults
+from evalkit.summary import Summary
 from evalkit.typology.descriptives import state_distribution
 from evalkit.typology.plots import plot_chronogram, plot_index, plot_type_shares
 from evalkit.typology.states import (
@@ -454,7 +455,7 @@ class RuleTypologyResults(EstimateResults):
         means.index = pd.Index([career_type_labels(lang)[c] for c in order], name="career_type")
         return means
 
-    def summary(self, level: float = 0.95, lang: str = "en") -> str:
+    def summary(self, level: float = 0.95, lang: str = "en") -> Summary:
         """Text table of the shares (percent) with the rule parameters; no person ids."""
         frame = self.to_frame(level, lang)
         table = pd.DataFrame({
@@ -465,16 +466,12 @@ class RuleTypologyResults(EstimateResults):
             "CI]": 100 * frame["ci_upper"],
             "study %": 100 * frame["study_share"],
         })
-        lines = [self.title, "=" * 60]
-        lines += [f"{k}: {v}" for k, v in self.info.items()]
-        lines.append("Rules: " + ", ".join(f"{k}={v}" for k, v in self.rules.to_dict().items()
-                                           if not isinstance(v, tuple)))
-        lines.append("-" * 60)
-        lines.append(table.to_string(index=False, float_format=lambda v: f"{v:.1f}"))
+        info = {**self.info, "Rules": ", ".join(
+            f"{k}={v}" for k, v in self.rules.to_dict().items() if not isinstance(v, tuple))}
+        notes = []
         if self.ledger is not None and len(self.ledger):
-            lines.append("-" * 60)
-            lines.append(f"Excluded: {self.ledger.n_persons_dropped} sequence(s), see .ledger")
-        return "\n".join(lines)
+            notes.append(f"Excluded: {self.ledger.n_persons_dropped} sequence(s), see .ledger")
+        return Summary(self.title, table.set_index("type"), info=info, notes=notes, decimals=1)
 
     def audit(self, person) -> str:
         """The figures and the rule path that gave ``person`` their type (for checking)."""
@@ -512,6 +509,6 @@ class RuleTypologyResults(EstimateResults):
                           labels=state_labels(lang), group_labels=career_type_labels(lang),
                           lang=lang, max_rows=max_rows, seed=seed)
 
-    def plot(self, ax=None, lang: str = "en", level: float = 0.95):
+    def plot(self, ax=None, *, lang: str = "en", level: float = 0.95):
         """Bar chart of the type shares with confidence intervals and the study's shares."""
         return plot_type_shares(self.to_frame(level, lang), ax=ax, lang=lang)
