@@ -43,6 +43,7 @@ from evalkit.errors import ConfigError, DataValidationError, DesignError
 from evalkit.experiment.assignment import treated_indicator
 from evalkit.experiment.inputs import analysis_frame
 from evalkit.results import EstimateResults
+from evalkit.summary import Summary
 
 
 class LeeBoundsResults(EstimateResults):
@@ -91,10 +92,11 @@ class LeeBoundsResults(EstimateResults):
         c = imbens_manski_critical_value(upper - lower, max(s_low, s_up), level)
         return float(lower - c * s_low), float(upper + c * s_up)
 
-    def summary(self, level: float = 0.95) -> str:
+    def summary(self, level: float = 0.95) -> Summary:
         lo, hi = self.imbens_manski(level)
-        return (super().summary(level)
-                + f"\nImbens-Manski {level:.0%} CI for the effect: [{lo:.4f}, {hi:.4f}]")
+        summary = super().summary(level)
+        summary.notes.append(f"Imbens-Manski {level:.0%} CI for the effect: [{lo:.4f}, {hi:.4f}]")
+        return summary
 
 
 def imbens_manski_critical_value(width: float, sigma: float, level: float) -> float:
