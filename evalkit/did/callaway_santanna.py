@@ -198,21 +198,8 @@ class CallawaySantAnna:
                                        model=self, uniform_bands=uniform_bands)
 
     def _plan(self):
-        """(group, time index, base index, comparison threshold) for every cell."""
-        periods = self.data.periods
-        varying = self.base_period == "varying"
-        shift = 1 if varying else 0
-        plan = []
-        for g in self.data.groups:
-            last_pre = int(np.flatnonzero(periods + self.anticipation < g)[-1])
-            for ti in range(len(periods) - shift):
-                cur = ti + shift
-                base = ti if varying else last_pre
-                if periods[cur] >= g - self.anticipation:
-                    base = last_pre
-                threshold = periods[max(cur, base)] + self.anticipation
-                plan.append((g, cur, base, threshold))
-        return plan
+        return cell_plan(self.data.periods, self.data.groups, self.anticipation,
+                         self.base_period)
 
     def _estimate_cells(self):
         d = self.data
@@ -297,6 +284,30 @@ class CallawaySantAnna:
             raise EstimationError(
                 f"ATT({g:g}, {t}) cannot be estimated: no observation of {', '.join(empty)}."
             )
+
+
+def cell_plan(periods: np.ndarray, groups: np.ndarray, anticipation: int,
+              base_period: str) -> list[tuple]:
+    """(group, time index, base index, comparison threshold) of every ATT(g, t) cell.
+
+    The base period is ``g - anticipation - 1`` for post-treatment cells and
+    for ``base_period="universal"``; ``t - 1`` for pre-treatment cells with
+    ``"varying"``. Not-yet-treated comparisons are cohorts treated after the
+    threshold ``max(t, base) + anticipation``.
+    """
+    varying = base_period == "varying"
+    shift = 1 if varying else 0
+    plan = []
+    for g in groups:
+        last_pre = int(np.flatnonzero(periods + anticipation < g)[-1])
+        for ti in range(len(periods) - shift):
+            cur = ti + shift
+            base = ti if varying else last_pre
+            if periods[cur] >= g - anticipation:
+                base = last_pre
+            threshold = periods[max(cur, base)] + anticipation
+            plan.append((g, cur, base, threshold))
+    return plan
 
 
 def _with_intercept(x: np.ndarray) -> np.ndarray:

@@ -63,6 +63,7 @@ class Inference:
 
     def __init__(self, influence, data, *, bootstrap, n_boot, level, seed, multiplier):
         self.psi = influence
+        self.n_cells = influence.shape[1]
         self.n = data.n
         self.level = level
         self.n_boot = n_boot
@@ -72,6 +73,7 @@ class Inference:
         self.group_share = (share_w[:, None] * member).mean(axis=0)
         self.z = share_w[:, None] * member - self.group_share
         self.cluster = None
+        self.n_clusters = data.n_clusters
         if data.unit_cluster is not None:
             nc = data.n_clusters
             self.cluster = sparse.csr_matrix(
@@ -110,7 +112,7 @@ class Inference:
         return scores.T @ scores / self.n ** 2
 
     def bootstrap(self, weights: np.ndarray | None, uniform: bool):
-        k = self.psi.shape[1]
+        k = self.n_cells
         draws = self.draws[:, :k] if weights is None else self.draws @ weights
         se = bootstrap_se(draws)
         crit = uniform_critical_value(draws, se, 1 - self.level) if uniform else None
@@ -174,7 +176,8 @@ class CallawaySantAnnaResults(EstimateResults):
             "Cohorts": ", ".join(f"{g:g}" for g in data.groups),
             "Std. errors": (f"multiplier bootstrap ({n_boot} draws, {multiplier})" if bootstrap
                             else "analytic (influence function)")
-            + (f", clustered ({data.n_clusters} clusters)" if data.unit_cluster is not None else ""),
+            + (f", clustered ({self._inference.n_clusters} clusters)"
+               if self._inference.n_clusters is not None else ""),
             "Intervals": f"uniform {level:.0%} band" if self.uniform_bands
             else f"pointwise {level:.0%}",
         }
@@ -194,7 +197,7 @@ class CallawaySantAnnaResults(EstimateResults):
             return None
         cov = self._inference.cell_cov(pre)
         theta = cells["att"].to_numpy()[pre]
-        n_clusters = None if self._inference.cluster is None else self._inference.cluster.shape[0]
+        n_clusters = self._inference.n_clusters
         if n_clusters is not None and n_clusters <= pre.sum():
             warnings.warn(f"Pre-test not computed: {int(pre.sum())} pre-treatment ATT(g,t) but "
                           f"only {n_clusters} clusters, so their clustered covariance is "
@@ -207,9 +210,8 @@ class CallawaySantAnnaResults(EstimateResults):
             return None
         stat = float(theta @ np.linalg.solve(cov, theta))
         q = int(pre.sum())
-        if self._inference.cluster is None:
+        if n_clusters is None:
             return PreTest(statistic=stat, df=q, pvalue=float(stats.chi2.sf(stat, q)))
-        n_clusters = self._inference.cluster.shape[0]
         f_stat = stat * (n_clusters - q) / (q * (n_clusters - 1))
         return PreTest(statistic=stat, df=q, df_denom=n_clusters - q, n_clusters=n_clusters,
                        pvalue=float(stats.f.sf(f_stat, q, n_clusters - q)))
@@ -299,7 +301,7 @@ class AggregatedResults(EstimateResults):
         est = att @ weights.cell
         overall_est = float(att @ weights.overall_cell)
         self.influence = inf.influence(w_levels)
-        se = inf.se_of(self.influence)
+        se = inf.analytic_se(w_levels) if self.influence is None else inf.se_of(self.influence)
         overall_se = inf.analytic_se(w_overall)
         crit = None
         if parent.bootstrap:
