@@ -10,6 +10,7 @@ cross-sections) or a DataFrame with column names, and return results objects wit
 from evalkit.did.bacon import BaconDecomposition, BaconResults, ForbiddenComparisonWarning
 from evalkit.did.callaway_santanna import CallawaySantAnna
 from evalkit.did.checks import SmallGroupWarning
+from evalkit.did.cs_engine import CallawaySantAnnaEngine, CohortMoments, cohort_moments
 from evalkit.did.cs_results import AggregatedResults, CallawaySantAnnaResults, PreTest
 from evalkit.did.drdid import TwoPeriodDiD, drdid_panel, drdid_rcs
 from evalkit.did.event_study import EventStudy, EventStudyResults, PretrendTest
@@ -25,7 +26,9 @@ __all__ = [
     "AggregatedResults",
     "BaconDecomposition",
     "BaconResults",
+    "CohortMoments",
     "CallawaySantAnna",
+    "CallawaySantAnnaEngine",
     "CallawaySantAnnaResults",
     "DiD2x2",
     "DiD2x2Results",
@@ -46,6 +49,7 @@ __all__ = [
     "TWFEResults",
     "TwoPeriodDiD",
     "WildBootstrapResult",
+    "cohort_moments",
     "drdid_panel",
     "drdid_rcs",
     "wild_cluster_bootstrap",
