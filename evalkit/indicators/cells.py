@@ -1,7 +1,7 @@
 """Per-cell sufficient statistics of an indicator: the frame both engines return.
 
 :func:`evalkit.indicators.pandas_engine.pandas_cells` and
-:func:`evalkit.indicators.duckdb_engine.duckdb_cells` return the same frame,
+:func:`evalkit.indicators.engine_cells.engine_cells` return the same frame,
 one row per cell of every requested grouping set (the full cross of the
 disaggregations and, with margins, each subset of them down to the overall
 total): ``<dimension columns>`` (labels as strings; ``ALL`` in rolled-up
@@ -135,5 +135,10 @@ def finish_cells(cells: pd.DataFrame, names: list[str], with_persons: bool) -> p
     return cells.iloc[np.lexsort(keys)].reset_index(drop=True)
 
 
-def validate_engine(engine: str) -> str:
-    return check_option("engine", engine, ("pandas", "duckdb"))
+def validate_engine(engine):
+    """``"pandas"``, an engine name of :mod:`evalkit.engine`, or an ``EngineSession``."""
+    from evalkit.engine import ENGINES, EngineSession
+
+    if isinstance(engine, EngineSession):
+        return engine
+    return check_option("engine", engine, ("pandas", *ENGINES))

@@ -188,13 +188,14 @@ class AgeBands:
         labels[np.isnan(age)] = None
         return labels
 
-    def to_sql(self, column_sql: str) -> str:
-        """``CASE`` expression giving the same labels as :meth:`assign`."""
-        parts = [f"WHEN {column_sql} IS NULL THEN NULL"]
-        for edge, label in zip(self.edges, self.labels[:-1], strict=True):
-            parts.append(f"WHEN {column_sql} < {edge!r} THEN '{label}'")
-        parts.append(f"ELSE '{self.labels[-1]}'")
-        return "CASE " + " ".join(parts) + " END"
+    def to_ibis(self, column):
+        """Ibis ``CASE`` expression giving the same labels as :meth:`assign`."""
+        import ibis
+
+        cases = [(column.isnull(), ibis.null("string"))]
+        cases += [(column < edge, label)
+                  for edge, label in zip(self.edges, self.labels[:-1], strict=True)]
+        return ibis.cases(*cases, else_=self.labels[-1])
 
 
 @dataclass(frozen=True)

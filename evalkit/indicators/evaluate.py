@@ -1,7 +1,7 @@
 """Evaluate indicator definitions on data: model -> fit() -> results.
 
 >>> model = IndicatorModel([ind1, ind2], persons, disaggregations=Disaggregations(territory="station"))
->>> res = model.fit()                              # engine="pandas" (default) or "duckdb"
+>>> res = model.fit()                              # engine="pandas" (default), "duckdb", "spark"
 >>> res.to_frame()                                 # tidy, unmasked (for analysts)
 >>> res.publishable()                              # disclosure-controlled (for reports)
 >>> res.to_report_table(lang="fr")                 # formatted, localised, masked
@@ -21,7 +21,7 @@ from evalkit.disclosure import DEFAULT_THRESHOLD
 from evalkit.errors import ConfigError, EmptyDataError, EstimationError
 from evalkit.indicators.cells import ALL, CellStats, validate_engine
 from evalkit.indicators.definition import Disaggregations, Indicator
-from evalkit.indicators.duckdb_engine import duckdb_cells, duckdb_source
+from evalkit.indicators.engine_cells import engine_cells
 from evalkit.indicators.intervals import (
     linearised_ratio,
     poisson_rate_interval,
@@ -62,8 +62,9 @@ class IndicatorModel:
     data
         A :class:`~evalkit.data.PersonTable`, a :class:`~evalkit.data.Panel`
         (its unit is the person id and its period the ``period`` role), a
-        DataFrame, or (``engine="duckdb"``) Parquet file(s) / a directory of
-        Parquet files, read directly by DuckDB.
+        DataFrame, or (``engine="duckdb"`` / ``"spark"``) Parquet file(s), a
+        directory of Parquet files (hive partitions allowed), a table of the
+        engine or an Ibis table, read in place by the engine.
     disaggregations
         Column of each disaggregation role (:class:`Disaggregations`).
     id
@@ -77,12 +78,18 @@ class IndicatorModel:
         intervals are Wilson with the effective sample size (proportions),
         t (means) or normal (rates). Counts for disclosure stay unweighted.
     engine
-        ``"pandas"`` or ``"duckdb"``; both return the same numbers.
+        ``"pandas"``, ``"duckdb"`` (embedded) or ``"spark"`` (PySpark; the
+        active SparkSession, or ``spark=``), or an
+        :class:`evalkit.engine.EngineSession`; all return the same numbers.
+        The engines run one Ibis aggregation (:mod:`evalkit.indicators.engine_cells`);
+        only cell statistics leave them.
     margins
         Publish every margin (each subset of the disaggregations, down to the
         total) besides the full cross.
     memory_limit, threads
         DuckDB settings (e.g. ``"8GB"``, 2).
+    spark
+        An existing ``SparkSession`` for ``engine="spark"``.
     """
 
     def __init__(
@@ -97,6 +104,7 @@ class IndicatorModel:
         margins: bool = True,
         memory_limit: str | None = None,
         threads: int | None = None,
+        spark=None,
     ) -> None:
         self.indicators = [indicators] if isinstance(indicators, Indicator) else list(indicators)
         if not self.indicators:
@@ -120,6 +128,7 @@ class IndicatorModel:
         self.margins = margins
         self.memory_limit = memory_limit
         self.threads = threads
+        self.spark = spark
 
     def fit(self, level: float = 0.95) -> IndicatorResults:
         """Compute every indicator's cells, estimates and intervals."""
@@ -131,34 +140,32 @@ class IndicatorModel:
                     weight=self.weight,
                     margins=self.margins)
         else:
-            import duckdb
+            from evalkit.engine import EngineSession, connect
 
-            con = duckdb.connect()
+            session = connect(self.engine, memory_limit=self.memory_limit,
+                              threads=self.threads, spark=self.spark)
             try:
-                con.execute("SET enable_progress_bar = false")
-                if self.memory_limit:
-                    con.execute(f"SET memory_limit = '{self.memory_limit}'")
-                if self.threads:
-                    con.execute(f"SET threads = {int(self.threads)}")
-                source = duckdb_source(con, self.data)
+                table = session.table(self.data)
+                n_input = int(session.con.execute(table.count()))
                 for ind in self.indicators:
-                    stats_by_name[ind.name] = duckdb_cells(
-                        con, source, ind, self.disaggregations, person_id=self.person_id,
-                        weight=self.weight,
-                        margins=self.margins)
+                    stats_by_name[ind.name] = engine_cells(
+                        session, table, ind, self.disaggregations, person_id=self.person_id,
+                        weight=self.weight, margins=self.margins, n_input=n_input)
             finally:
-                con.close()
+                if not isinstance(self.engine, EngineSession):
+                    session.close()
         for ind in self.indicators:
             _check_denominators(ind, stats_by_name[ind.name])
         if self._ledger is not None:
             ledger = self._ledger.copy()
         elif isinstance(self.data, pd.DataFrame):
             ledger = ExclusionLedger.start(self.data, id_col=self.person_id, source="DataFrame")
-        else:  # Parquet read by DuckDB: rows known, persons only through the indicators
+        else:  # Parquet read by the engine: rows known, persons only through the indicators
             n_rows = next(iter(stats_by_name.values())).n_input
             ledger = ExclusionLedger(n_rows, n_rows, source=str(self.data))
         return IndicatorResults(self.indicators, stats_by_name, level=level, ledger=ledger,
-                                engine=self.engine, person_id=self.person_id, weight=self.weight)
+                                engine=getattr(self.engine, "engine", self.engine),
+                                person_id=self.person_id, weight=self.weight)
 
 
 def _check_denominators(ind: Indicator, cell_stats: CellStats) -> None:

@@ -1,4 +1,4 @@
-"""A small expression language for indicator definitions, run by pandas or DuckDB.
+"""A small expression language for indicator definitions, run by pandas or an engine (Ibis).
 
 Numerators, denominators and filters are written in Python syntax restricted
 to what both engines evaluate identically:
@@ -28,8 +28,8 @@ import pandas as pd
 
 from evalkit.errors import ConfigError, MissingColumnError
 
-_CMP_SQL = {ast.Eq: "=", ast.NotEq: "<>", ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">="}
-_ARITH_SQL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_COMPARISONS = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE)
+_ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div)
 _BACKQUOTED = re.compile(r"`([^`]+)`")
 
 
@@ -82,14 +82,14 @@ class Expression:
             )
         return _eval(self.tree, frame, self)
 
-    # -------------------------------------------------------------- SQL side
-    def to_sql(self) -> str:
-        """The same expression in DuckDB SQL (identifiers double-quoted)."""
-        return _sql(self.tree, self)
+    # ----------------------------------------------------------- engine side
+    def to_ibis(self, table):
+        """The same expression on an Ibis table (DuckDB, Spark: SQL semantics)."""
+        return _ibis(self.tree, table, self)
 
-    def to_sql_condition(self) -> str:
-        """The expression as an SQL condition (a number counts as true when non-zero)."""
-        return _sql_bool(self.tree, self)
+    def to_ibis_condition(self, table):
+        """The expression as a condition (a number counts as true when non-zero)."""
+        return _ibis_bool(self.tree, table, self)
 
 
 def _check(node, text, columns, names) -> None:
@@ -110,7 +110,7 @@ def _check(node, text, columns, names) -> None:
             raise bad
         _check(node.operand, text, columns, names)
     elif isinstance(node, ast.BinOp):
-        if not isinstance(node.op, (ast.BitAnd, ast.BitOr, *_ARITH_SQL)):
+        if not isinstance(node.op, (ast.BitAnd, ast.BitOr, *_ARITHMETIC)):
             raise bad
         _check(node.left, text, columns, names)
         _check(node.right, text, columns, names)
@@ -125,7 +125,7 @@ def _check(node, text, columns, names) -> None:
                         f"in expression {text!r}, 'in' needs a list of literals, e.g. "
                         "status in ['RIS', 'job']"
                     )
-            elif type(op) in _CMP_SQL:
+            elif isinstance(op, _COMPARISONS):
                 _check(comp, text, columns, names)
             else:
                 raise bad
@@ -241,53 +241,51 @@ def _compare(op, left, right, frame) -> pd.Series:
     return out.astype("boolean")
 
 
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def _ibis(node, table, expr: Expression):
+    import ibis
 
-
-def _sql_literal(value) -> str:
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return repr(value)
-
-
-def _sql(node, expr: Expression) -> str:
     if isinstance(node, ast.Name):
-        return _quote_ident(expr.column_of(node.id))
+        return table[expr.column_of(node.id)]
     if isinstance(node, ast.Constant):
-        return _sql_literal(node.value)
+        return ibis.literal(node.value)
     if isinstance(node, ast.BoolOp):
-        joiner = " AND " if isinstance(node.op, ast.And) else " OR "
-        return "(" + joiner.join(_sql_bool(v, expr) for v in node.values) + ")"
+        values = [_ibis_bool(v, table, expr) for v in node.values]
+        out = values[0]
+        for v in values[1:]:
+            out = (out & v) if isinstance(node.op, ast.And) else (out | v)
+        return out
     if isinstance(node, ast.UnaryOp):
         if isinstance(node.op, ast.USub):
-            return f"(-{_sql(node.operand, expr)})"
-        return f"(NOT {_sql_bool(node.operand, expr)})"
+            return -_ibis(node.operand, table, expr)
+        return ~_ibis_bool(node.operand, table, expr)
     if isinstance(node, ast.BinOp):
         if isinstance(node.op, ast.BitAnd | ast.BitOr):
-            joiner = " AND " if isinstance(node.op, ast.BitAnd) else " OR "
-            return f"({_sql_bool(node.left, expr)}{joiner}{_sql_bool(node.right, expr)})"
-        left, right = _sql(node.left, expr), _sql(node.right, expr)
-        if isinstance(node.op, ast.Div):
-            return f"(CAST({left} AS DOUBLE) / NULLIF(CAST({right} AS DOUBLE), 0))"
-        return f"({left} {_ARITH_SQL[type(node.op)]} {right})"
+            left, right = _ibis_bool(node.left, table, expr), _ibis_bool(node.right, table, expr)
+            return (left & right) if isinstance(node.op, ast.BitAnd) else (left | right)
+        left, right = _ibis(node.left, table, expr), _ibis(node.right, table, expr)
+        if isinstance(node.op, ast.Div):  # x / 0 is missing, as in pandas' path
+            return left.cast("float64") / right.cast("float64").nullif(0)
+        return {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+                ast.Mult: lambda a, b: a * b}[type(node.op)](left, right)
     if isinstance(node, ast.Compare):
-        parts, left = [], _sql(node.left, expr)
+        parts, left = [], _ibis(node.left, table, expr)
+        ops = {ast.Eq: "__eq__", ast.NotEq: "__ne__", ast.Lt: "__lt__", ast.LtE: "__le__",
+               ast.Gt: "__gt__", ast.GtE: "__ge__"}
         for op, comp in zip(node.ops, node.comparators, strict=True):
             if isinstance(op, ast.In | ast.NotIn):
-                values = ", ".join(_sql_literal(e.value) for e in comp.elts)
-                neg = "NOT " if isinstance(op, ast.NotIn) else ""
-                parts.append(f"({left} {neg}IN ({values}))")
+                values = [e.value for e in comp.elts]
+                parts.append(left.isin(values) if isinstance(op, ast.In) else left.notin(values))
             else:
-                right = _sql(comp, expr)
-                parts.append(f"({left} {_CMP_SQL[type(op)]} {right})")
+                right = _ibis(comp, table, expr)
+                parts.append(getattr(left, ops[type(op)])(right))
                 left = right
-        return "(" + " AND ".join(parts) + ")"
+        out = parts[0]
+        for p in parts[1:]:
+            out = out & p
+        return out
     if isinstance(node, ast.Call):
-        arg = _sql(node.args[0], expr)
-        return f"({arg} IS {'NOT ' if node.func.id == 'notna' else ''}NULL)"
+        arg = _ibis(node.args[0], table, expr)
+        return arg.isnull() if node.func.id == "isna" else arg.notnull()
     raise ConfigError(f"unsupported expression node {type(node).__name__}")  # pragma: no cover
 
 
@@ -297,7 +295,7 @@ def _is_condition_node(node) -> bool:
     ) or (isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitAnd | ast.BitOr))
 
 
-def _sql_bool(node, expr: Expression) -> str:
+def _ibis_bool(node, table, expr: Expression):
     """A sub-expression used as a condition (numbers: value <> 0, as pandas does)."""
-    text = _sql(node, expr)
-    return text if _is_condition_node(node) else f"(CAST({text} AS DOUBLE) <> 0)"
+    value = _ibis(node, table, expr)
+    return value if _is_condition_node(node) else value.cast("float64") != 0
