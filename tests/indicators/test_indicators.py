@@ -166,6 +166,22 @@ def test_hope_duckdb_equals_pandas(hope, tmp_path):
     pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-10, atol=1e-12)
 
 
+def test_hope_spark_equals_pandas(hope, spark, tmp_path):
+    # The same Ibis aggregation on Spark local (Parquet read by Spark): one weighted
+    # indicator of each kind with two disaggregations keeps the Spark job count small.
+    survey = hope["survey"]
+    path = tmp_path / "survey.parquet"
+    survey.to_parquet(path)
+    from dataclasses import replace
+
+    inds = [replace(HOPE_INDICATORS[1], disaggregations=("age_band", "territory")),
+            replace(HOPE_INDICATORS[2], disaggregations=("sex",))]
+    kw = dict(disaggregations=HOPE_DISAGG, id="respondent_id", weight="survey_weight")
+    ref = IndicatorModel(inds, survey, **kw).fit().to_frame()
+    got = IndicatorModel(inds, path, engine="spark", spark=spark, **kw).fit().to_frame()
+    pd.testing.assert_frame_equal(got, ref, check_exact=False, rtol=1e-10, atol=1e-12)
+
+
 def test_person_table_contract(hope):
     survey = hope["survey"]
     pt = PersonTable(survey, id="respondent_id", group="pilot", outcomes=["slept_in_shelter"],
