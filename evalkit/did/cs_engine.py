@@ -144,20 +144,21 @@ def cohort_moments(table, session, *, unit: str, period: str, outcome: str,
     units = table.group_by(u=table[unit]).aggregate(**aggs)
     dup = units.n_rows > units.n_periods
     complete = (units.n_y == T) & ~dup
-    # One query: the checks and the moments of complete units, per cohort (and cluster),
-    # so the engine pivots the person-period rows once.
+    # One query: the checks and the moments per cohort (and cluster), grouped also by
+    # completeness so that the sums need no FILTER clause (5x slower in DuckDB with
+    # hundreds of aggregates); the engine pivots the person-period rows once.
     stats = {
         "n_units": units.count(), "n_rows": units.n_rows.sum(),
         "dup_units": units.count(where=dup), "switch_units": units.count(
             where=units.g_min != units.g_max),
         "incomplete_units": units.count(where=~complete),
         "incomplete_rows": units.n_rows.sum(where=~complete),
-        "n": units.count(where=complete),
+        "n": units.count(),
     }
-    stats.update({f"s{j}": units[f"y{j}"].sum(where=complete) for j in range(T)})
-    stats.update({f"q{j}_{k}": (units[f"y{j}"] * units[f"y{k}"]).sum(where=complete)
+    stats.update({f"s{j}": units[f"y{j}"].sum() for j in range(T)})
+    stats.update({f"q{j}_{k}": (units[f"y{j}"] * units[f"y{k}"]).sum()
                   for j in range(T) for k in range(j, T)})
-    keys = {"g": units.g_min}
+    keys = {"g": units.g_min, "ok": complete}
     if cluster:
         keys["c"] = units.c_min
         stats["cluster_units"] = units.count(where=units.c_min != units.c_max)
@@ -187,7 +188,7 @@ def cohort_moments(table, session, *, unit: str, period: str, outcome: str,
     if int(counts["incomplete_units"]):
         ledger.record(STEP, f"outcome {outcome} missing in some period (panel balanced)",
                       int(counts["incomplete_rows"]), int(counts["incomplete_units"]))
-    by_cell = by_cell[by_cell["n"] > 0]
+    by_cell = by_cell[by_cell["ok"].fillna(False).astype(bool).to_numpy()]
     raw_g = by_cell["g"].to_numpy(dtype=float)
     never = (raw_g == 0) | (raw_g > periods[-1] + anticipation)
     always = ~never & (raw_g <= periods[0] + anticipation)
