@@ -59,11 +59,13 @@ near 1e-13.
 
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
 import pandas as pd
 
 from evalkit.data.ledger import ExclusionLedger
-from evalkit.did.callaway_santanna import BASE_PERIODS, CONTROL_GROUPS, cell_plan
+from evalkit.did.callaway_santanna import BasePeriod, ControlGroup, cell_plan
 from evalkit.did.cs_results import CallawaySantAnnaResults, Inference
 from evalkit.did.multiplier_bootstrap import DEGENERATE
 from evalkit.engine import EngineName, connect
@@ -75,6 +77,7 @@ from evalkit.errors import (
     MissingColumnError,
     TreatmentTimingError,
 )
+from evalkit.options import check_option
 
 STEP = "Callaway-Sant'Anna (engine)"
 
@@ -298,15 +301,12 @@ class CallawaySantAnnaEngine:
     """
 
     def __init__(self, data, *, outcome: str, unit: str, period: str, first_treated: str,
-                 cluster: str | None = None, control_group: str = "nevertreated",
-                 anticipation: int = 0, base_period: str = "varying",
+                 cluster: str | None = None, control_group: ControlGroup = "nevertreated",
+                 anticipation: int = 0, base_period: BasePeriod = "varying",
                  engine: EngineName = "duckdb", memory_limit: str | None = None,
                  threads: int | None = None, spark=None) -> None:
-        if control_group not in CONTROL_GROUPS:
-            raise ConfigError(f"control_group must be one of {CONTROL_GROUPS}, got "
-                              f"{control_group!r}.")
-        if base_period not in BASE_PERIODS:
-            raise ConfigError(f"base_period must be one of {BASE_PERIODS}, got {base_period!r}.")
+        check_option("control_group", control_group, get_args(ControlGroup))
+        check_option("base_period", base_period, get_args(BasePeriod))
         if not (isinstance(anticipation, int | np.integer) and anticipation >= 0):
             raise ConfigError(f"anticipation must be a non-negative integer, got {anticipation!r}.")
         self.control_group = control_group
