@@ -143,7 +143,7 @@ class RuleTypologyEngine:
         The engine (:class:`evalkit.engine.EngineSession`).
     """
 
-    def __init__(self, data, rules: CareerRules | None = None, *, id: str = "person_id",  # noqa: A002
+    def __init__(self, data, *, rules: CareerRules | None = None, id: str = "person_id",  # noqa: A002
                  period: str = "month", state: str = "state", alphabet=None,
                  too_short: str = "raise", engine: EngineName = "duckdb",
                  memory_limit: str | None = None, threads: int | None = None,

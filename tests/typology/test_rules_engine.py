@@ -50,8 +50,8 @@ def assert_same(engine_res, memory_res):
 def test_duckdb_equals_in_memory(tmp_path, rules):
     seq = holed(10_000)
     seq.to_parquet(tmp_path / "seq.parquet")
-    memory = RuleTypology(seq, rules, unequal_length="pad", too_short="exclude").fit()
-    engine = RuleTypologyEngine(tmp_path / "seq.parquet", rules, too_short="exclude",
+    memory = RuleTypology(seq, rules=rules, unequal_length="pad", too_short="exclude").fit()
+    engine = RuleTypologyEngine(tmp_path / "seq.parquet", rules=rules, too_short="exclude",
                                 threads=2).fit()
     assert_same(engine, memory)
     assert engine.ledger.n_persons == memory.ledger.n_persons
@@ -65,7 +65,7 @@ def test_input_errors():
     with pytest.raises(DuplicateKeyError, match="1 \\(person, month\\)"):
         RuleTypologyEngine(pd.concat([seq, seq.iloc[:1]])).fit()
     with pytest.raises(DataValidationError, match="fewer than 40"):
-        RuleTypologyEngine(seq, CareerRules(min_months=40)).fit()
+        RuleTypologyEngine(seq, rules=CareerRules(min_months=40)).fit()
 
 
 def test_spark_equals_in_memory(spark):
