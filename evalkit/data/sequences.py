@@ -55,7 +55,12 @@ class Sequences:
         Allowed states in display order; inferred (sorted) when omitted. A state
         outside it raises :class:`~evalkit.errors.UnknownCategoryError`.
     labels
-        Optional state -> readable label mapping (for plots and reports).
+        Optional state -> readable label mapping, used by every plot and table of the
+        sequences (states without one show their code).
+    colors
+        Optional state -> colour mapping (any matplotlib colour) used by every plot;
+        states without one take the default colour-blind-safe palette
+        (:func:`evalkit.typology.palette.default_colors`).
     unequal_length
         Policy when persons are not observed in every period:
         ``"raise"`` (default) refuses, ``"pad"`` keeps the absent cells as
@@ -84,6 +89,7 @@ class Sequences:
         state: str = "state",
         alphabet: Sequence[str] | None = None,
         labels: Mapping[str, str] | None = None,
+        colors: Mapping[str, str] | None = None,
         unequal_length: str = "raise",
         source: str = "input",
         ledger: ExclusionLedger | None = None,
@@ -108,6 +114,12 @@ class Sequences:
                                  frame, [id, period])
             self._apply_length_policy(unequal_length)
         self.labels = dict(labels or {})
+        self.colors = dict(colors or {})
+        unknown = [s for s in (*self.labels, *self.colors) if s not in self.alphabet]
+        if unknown:
+            raise UnknownCategoryError(
+                f"{CONTRACT}: labels/colors name state(s) {show_values(unknown)} that are not "
+                f"in the alphabet {show_values(self.alphabet, 20)}; name alphabet states only.")
 
     # -- alternative constructors --------------------------------------------------------
     @classmethod
@@ -237,6 +249,20 @@ class Sequences:
 
     def state_label(self, state: str) -> str:
         return self.labels.get(state, state)
+
+    def relabel(self, labels: Mapping[str, str] | None = None,
+                colors: Mapping[str, str] | None = None) -> Sequences:
+        """The same sequences with state labels and/or colours replaced (e.g. another
+        language for a report); states not named keep theirs."""
+        out = self.subset(np.ones(self.n_persons, dtype=bool))
+        unknown = [s for s in (*(labels or {}), *(colors or {})) if s not in self.alphabet]
+        if unknown:
+            raise UnknownCategoryError(
+                f"{CONTRACT}: labels/colors name state(s) {show_values(unknown)} that are not "
+                f"in the alphabet {show_values(self.alphabet, 20)}.")
+        out.labels = {**self.labels, **(labels or {})}
+        out.colors = {**self.colors, **(colors or {})}
+        return out
 
     def to_long(self) -> pd.DataFrame:
         """Back to a long table ``(id, period, state)``, missing cells left out."""

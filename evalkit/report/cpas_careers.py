@@ -74,18 +74,19 @@ def _descriptives(seq, lang: str) -> Section:
 def _rule_typology(seq, persons: pd.DataFrame | None, params, lang: str, threshold: int):
     from evalkit.typology.plots import plot_type_shares
     from evalkit.typology.rules import RuleTypology
-    from evalkit.typology.states import career_type_labels
+    from evalkit.typology.states import STUDY_SHARES, career_type_labels
 
-    res = RuleTypology(seq, too_short="exclude").fit()
+    res = RuleTypology(seq, too_short="exclude", benchmark=STUDY_SHARES,
+                       benchmark_label=choose(lang, "Étude CPAS", "CPAS study")).fit()
     frame = res.to_frame(params["level"], lang=lang)[
-        ["label", "n", "share", "ci_lower", "ci_upper", "study_share"]
+        ["label", "n", "share", "ci_lower", "ci_upper", "benchmark_share"]
     ]
     table = Table(frame.set_index("label").rename_axis(choose(lang, "Type de carrière",
                                                               "Career type")),
                   choose(lang, "Types de carrière", "Career types"),
-                  counts=["n"], percent=["share", "ci_lower", "ci_upper", "study_share"],
+                  counts=["n"], percent=["share", "ci_lower", "ci_upper", "benchmark_share"],
                   labels={"share": choose(lang, "Part", "Share"),
-                          "study_share": choose(lang, "Part dans l'étude", "Study share")})
+                          "benchmark_share": choose(lang, "Part dans l'étude", "Study share")})
     # The sentence and the figure show only what the table publishes: a share of the
     # (known) total is a count, so masked types are left out of both.
     _, mask = table.protected(threshold)
@@ -113,7 +114,8 @@ def _rule_typology(seq, persons: pd.DataFrame | None, params, lang: str, thresho
     shown.loc[masked.to_numpy(), ["n", "share", "ci_lower", "ci_upper"]] = np.nan
     section.add(
         table,
-        Figure(plot_type_shares(shown, lang=lang), choose(lang, "Parts des types de carrière",
+        Figure(plot_type_shares(shown, lang=lang, benchmark_label=res.benchmark_label),
+               choose(lang, "Parts des types de carrière",
                                                           "Shares of career types")),
     )
     site = params["site"]

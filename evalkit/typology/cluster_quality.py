@@ -340,14 +340,70 @@ class PartitionComparison:
         return inner.div(inner.sum(axis=1), axis=0)
 
 
+def _partition_values(value, what: str) -> pd.Series:
+    """Labels of a partition given as an array, a Series by person id, or a results object."""
+    from evalkit.typology.clustering import MedoidPartition
+    from evalkit.typology.rules import RuleTypologyResults
+
+    if isinstance(value, RuleTypologyResults):
+        if what == "clusters":
+            raise DataValidationError(
+                "compare_partitions(rule_types, clusters): a rule typology was passed as "
+                "clusters; pass the rule typology first and the clustering second.")
+        return pd.Series(value.types["career_type"].astype(str).to_numpy(),
+                         index=value.types[value.id_name].to_numpy())
+    if isinstance(value, MedoidPartition | WardTree):
+        if what == "rule_types":
+            raise DataValidationError(
+                "compare_partitions(rule_types, clusters): a clustering was passed as "
+                "rule_types; pass the rule typology first and the clustering second.")
+        if isinstance(value, WardTree):
+            raise DataValidationError("cut the Ward tree first: clusters=tree.labels(k)")
+        return pd.Series(np.asarray(value.labels))
+    if isinstance(value, pd.Series):
+        return value
+    return pd.Series(np.asarray(value))
+
+
+def _looks_numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) or pd.to_numeric(
+        values.astype(str), errors="coerce").notna().all()
+
+
 def compare_partitions(rule_types, clusters, *, row_name: str = "type",
                        col_name: str = "cluster") -> PartitionComparison:
-    """Cross-tab of a rule typology against a clustering, with the adjusted Rand index."""
-    a = pd.Series(np.asarray(rule_types), name=row_name)
-    b = pd.Series(np.asarray(clusters), name=col_name)
+    """Cross-tab of a rule typology against a clustering, with the adjusted Rand index.
+
+    ``rule_types`` is a :class:`~evalkit.typology.rules.RuleTypologyResults`, or type
+    labels (array in person order, or a Series indexed by person id); ``clusters`` a
+    :class:`~evalkit.typology.clustering.MedoidPartition` or cluster labels. Two Series
+    are aligned on their person ids (every id must be in both). Arguments that look
+    swapped — cluster numbers as types and named types as clusters — are refused rather
+    than silently tabulated with the wrong row and column names.
+    """
+    a = _partition_values(rule_types, "rule_types")
+    b = _partition_values(clusters, "clusters")
+    if not isinstance(rule_types, np.ndarray | list) and isinstance(
+            clusters, pd.Series) and not a.index.equals(b.index):
+        only_a = a.index.difference(b.index)
+        only_b = b.index.difference(a.index)
+        if len(only_a) or len(only_b):
+            raise DataValidationError(
+                f"the two partitions classify different persons ({len(only_a)} id(s) only in "
+                f"rule_types, e.g. {list(only_a[:3])}; {len(only_b)} only in clusters, e.g. "
+                f"{list(only_b[:3])}); classify the same persons in both.")
+        b = b.reindex(a.index)
     if len(a) != len(b):
         raise DataValidationError(f"rule_types has {len(a)} values but clusters has {len(b)}.")
     if a.isna().any() or b.isna().any():
         raise DataValidationError("Both partitions must classify every person (missing labels found).")
+    if _looks_numeric(a) and not _looks_numeric(b):
+        raise DataValidationError(
+            "compare_partitions(rule_types, clusters): rule_types holds numbers "
+            f"({list(pd.unique(a))[:4]}) and clusters holds names ({list(pd.unique(b))[:4]}); "
+            "the arguments look swapped. Pass the named types first, the cluster numbers "
+            "second.")
+    a = pd.Series(a.to_numpy(), name=row_name)
+    b = pd.Series(b.to_numpy(), name=col_name)
     tab = pd.crosstab(a, b, margins=True, margins_name="Total")
     return PartitionComparison(tab, adjusted_rand_index(a.to_numpy(), b.to_numpy()), len(a))

@@ -26,14 +26,28 @@ Rules, applied in this order (the first that matches decides):
    ``n_interruptions == 0``, else *sustainable_interrupted*.
 2. dominant status is the integration-income state (``RIS``): *integration_income*;
    an allowance state (``ALW``): *allowance*; the activation state (``ACT``):
-   *onem_activation*.
+   *onem_activation*; a state of a user-declared ``dominant_types`` group: that type.
 3. ``n_interruptions >= nonsustainable_min_interruptions``:
    *nonsustainable_interrupted*; otherwise *nonsustainable* (job seeker, inactive or
    mostly out of work after at most a short job).
+
+Any study can declare its own states and types: a role set to ``None`` (or ``()``)
+says the state does not exist in the data, and its type is not produced; the states
+of one dominant type are counted together when finding the dominant status. On the
+mvad school-to-work data, for example::
+
+    CareerRules(employment_states=("employment",), integration_state=None,
+                allowance_states=(), activation_state=None,
+                dominant_types={"education": ("school", "FE", "HE"),
+                                "training": ("training",)})
+
+gives the types sustainable, sustainable_interrupted, nonsustainable_interrupted,
+nonsustainable, education and training (:attr:`CareerRules.type_codes`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -52,18 +66,23 @@ from evalkit.summary import Summary
 from evalkit.typology.descriptives import state_distribution
 from evalkit.typology.plots import plot_chronogram, plot_index, plot_type_shares
 from evalkit.typology.states import (
-    CAREER_TYPE_CODES,
     CPAS_ALPHABET,
-    STUDY_SHARES,
     as_sequences,
     career_type_labels,
     person_weights,
+    sequence_labels,
     skip_missing,
     state_codes,
-    state_labels,
 )
 
 EMPLOYMENT_STATUS = "EMP"
+#: Types every rule set produces, in the study's order (the dominant-status types follow).
+BASE_TYPES: tuple[str, ...] = ("sustainable", "sustainable_interrupted",
+                               "nonsustainable_interrupted", "nonsustainable")
+#: The CPAS role parameters and the type each produces.
+ROLE_TYPES: tuple[tuple[str, str], ...] = (("integration_state", "integration_income"),
+                                           ("allowance_states", "allowance"),
+                                           ("activation_state", "onem_activation"))
 _CHUNK_ROWS = 200_000
 
 
@@ -88,7 +107,14 @@ class CareerRules:
     min_months
         Fewest observed months a sequence needs to be classified. Default 12.
     employment_states, integration_state, allowance_states, activation_state
-        State codes playing each role (defaults: the CPAS alphabet).
+        State codes playing each role (defaults: the CPAS alphabet). ``None`` (or ``()``
+        for the allowance states) when the data have no such state: the type it
+        defines (integration_income, allowance, onem_activation) is then not produced.
+    dominant_types
+        Further types defined by a dominant status, ``{type code: states}`` in priority
+        order (e.g. ``{"education": ("school", "FE", "HE")}``): a career that is not
+        sustainable and whose dominant status is one of these states gets that type.
+        The states of one type are counted together when finding the dominant status.
     """
 
     sustainable_min_share: float = 0.5
@@ -96,17 +122,21 @@ class CareerRules:
     nonsustainable_min_interruptions: int = 2
     min_months: int = 12
     employment_states: tuple[str, ...] = ("FT", "PT", "SE")
-    integration_state: str = "RIS"
+    integration_state: str | None = "RIS"
     allowance_states: tuple[str, ...] = ("ALW",)
-    activation_state: str = "ACT"
+    activation_state: str | None = "ACT"
+    dominant_types: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         # Configuration files give lists; the rules are hashable and immutable.
         for name in ("employment_states", "allowance_states"):
             value = getattr(self, name)
+            if value is None:
+                value = ()
             if isinstance(value, str):
                 value = (value,)
             object.__setattr__(self, name, tuple(value))
+        object.__setattr__(self, "dominant_types", _type_groups(self.dominant_types))
         if not 0 < self.sustainable_min_share <= 1:
             raise ConfigError(
                 f"sustainable_min_share must be in (0, 1], got {self.sustainable_min_share!r}")
@@ -116,21 +146,50 @@ class CareerRules:
                 raise ConfigError(f"{name} must be an integer >= 1, got {value!r}")
         if not self.employment_states:
             raise ConfigError("employment_states must name at least one state")
-        roles = [*self.employment_states, self.integration_state, *self.allowance_states,
-                 self.activation_state]
+        roles = [*self.employment_states, *(s for _, states in self.dominant_groups()
+                                            for s in states)]
         if len(set(roles)) != len(roles):
             raise ConfigError(f"a state plays two roles in the rules: {roles}")
+        codes = [code for code, _ in self.dominant_groups()]
+        clash = [c for c in codes if c in BASE_TYPES or codes.count(c) > 1]
+        if clash:
+            raise ConfigError(
+                f"dominant_types declares type code(s) {sorted(set(clash))} twice or with the "
+                f"name of a base type {list(BASE_TYPES)}; give each type its own code")
+
+    def dominant_groups(self) -> list[tuple[str, tuple[str, ...]]]:
+        """``(type code, states)`` of every dominant-status type, in priority order."""
+        groups = []
+        for role, code in ROLE_TYPES:
+            value = getattr(self, role)
+            states = tuple(value) if isinstance(value, tuple) else (
+                () if value is None else (value,))
+            if states:
+                groups.append((code, states))
+        return groups + [(code, states) for code, states in self.dominant_types]
+
+    @property
+    def type_codes(self) -> tuple[str, ...]:
+        """The types these rules produce, in order (the integer code of a type is its
+        position): the four base types, then the dominant-status types."""
+        return BASE_TYPES + tuple(code for code, _ in self.dominant_groups())
 
     def to_dict(self) -> dict:
         """Parameters as a plain dict (for provenance blocks); ``CareerRules(**d)`` rebuilds."""
-        return asdict(self)
+        out = asdict(self)
+        out["dominant_types"] = {code: list(states) for code, states in self.dominant_types}
+        return out
 
     def check_alphabet(self, alphabet) -> None:
         """Raise ``UnknownCategoryError`` if a state the rules name is not in ``alphabet``."""
         roles = {"employment_states": self.employment_states,
-                 "integration_state": (self.integration_state,),
+                 "integration_state": (() if self.integration_state is None
+                                       else (self.integration_state,)),
                  "allowance_states": self.allowance_states,
-                 "activation_state": (self.activation_state,)}
+                 "activation_state": (() if self.activation_state is None
+                                      else (self.activation_state,))}
+        roles.update({f"dominant_types[{code!r}]": states
+                      for code, states in self.dominant_types})
         absent = {role: [s for s in states if s not in alphabet]
                   for role, states in roles.items()}
         absent = {role: states for role, states in absent.items() if states}
@@ -139,7 +198,25 @@ class CareerRules:
             raise UnknownCategoryError(
                 f"the career rules name state(s) absent from the alphabet {list(alphabet)} "
                 f"({listing}). Set CareerRules({', '.join(absent)}=...) to the codes your "
-                "data use.")
+                "data use, or to None when the data have no such state.")
+
+
+def _type_groups(value) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``dominant_types`` as a tuple of ``(code, states)`` from a mapping or pairs."""
+    items = value.items() if isinstance(value, Mapping) else (value or ())
+    out = []
+    for item in items:
+        try:
+            code, states = item
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"dominant_types must map type codes to states, e.g. "
+                f"{{'education': ['school', 'FE']}}; got {value!r}") from None
+        states = (states,) if isinstance(states, str) else tuple(states)
+        if not states:
+            raise ConfigError(f"dominant_types[{code!r}] names no state")
+        out.append((str(code), tuple(str(s) for s in states)))
+    return tuple(out)
 
 
 def classify_matrix(matrix: np.ndarray, alphabet, rules: CareerRules | None = None) -> dict:
@@ -158,9 +235,8 @@ def classify_matrix(matrix: np.ndarray, alphabet, rules: CareerRules | None = No
     Returns
     -------
     dict of numpy arrays, one entry per person: ``career_type`` (int8 index into
-    :data:`~evalkit.typology.states.CAREER_TYPE_CODES`), ``employment_share``,
-    ``dominant_status`` (int8: 0 = employment, ``1 + j`` = the j-th non-employment
-    state of ``alphabet``), ``dominant_share``, ``n_interruptions``,
+    ``rules.type_codes``), ``employment_share``, ``dominant_status`` (int8 index into
+    :func:`statuses`: 0 = employment, then the other statuses), ``dominant_share``, ``n_interruptions``,
     ``longest_interruption``, ``n_job_spells``, ``first_job_month``, ``months_observed``.
 
     Notes
@@ -178,8 +254,22 @@ def classify_matrix(matrix: np.ndarray, alphabet, rules: CareerRules | None = No
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
 
-def _non_employment_states(alphabet, rules) -> list[str]:
-    return [s for s in alphabet if s not in rules.employment_states]
+def statuses(alphabet, rules: CareerRules) -> list[tuple[str, tuple[str, ...]]]:
+    """The statuses competing for the dominant one: ``(name, states)``.
+
+    Employment first (``"EMP"``), then, in alphabet order, each other state on its own,
+    except that the states of one dominant type form one status (named by the state
+    when it is alone, else by the states joined with ``+``).
+    """
+    group_of = {s: states for _, states in rules.dominant_groups() for s in states}
+    out, seen = [(EMPLOYMENT_STATUS, tuple(rules.employment_states))], set()
+    for s in alphabet:
+        if s in rules.employment_states or s in seen:
+            continue
+        states = tuple(x for x in group_of.get(s, (s,)) if x in alphabet)
+        seen.update(states)
+        out.append(("+".join(states), states))
+    return out
 
 
 def _classify_chunk(m: np.ndarray, alphabet, rules: CareerRules) -> dict:
@@ -197,12 +287,12 @@ def _classify_chunk(m: np.ndarray, alphabet, rules: CareerRules) -> dict:
     n_obs = observed.sum(axis=1)
     n_emp = emp.sum(axis=1)
 
-    # Status counts: employment together, then each other state.
-    others = _non_employment_states(alphabet, rules)
-    counts = np.empty((n, 1 + len(others)), dtype=np.int32)
+    # Status counts: employment together, then the other statuses.
+    status_list = statuses(alphabet, rules)
+    counts = np.empty((n, len(status_list)), dtype=np.int32)
     counts[:, 0] = n_emp
-    for j, code in enumerate(state_codes(alphabet, others)):
-        counts[:, 1 + j] = (m == code).sum(axis=1)
+    for j, (_, states) in enumerate(status_list[1:], start=1):
+        counts[:, j] = np.isin(m, state_codes(alphabet, states)).sum(axis=1)
     dominant = counts.argmax(axis=1).astype(np.int8)
     dominant_n = counts[np.arange(n), dominant]
 
@@ -221,16 +311,14 @@ def _classify_chunk(m: np.ndarray, alphabet, rules: CareerRules) -> dict:
         share = n_emp / n_obs
         dominant_share = dominant_n / n_obs
 
-    type_index = {code: i for i, code in enumerate(CAREER_TYPE_CODES)}
-    status_of = {s: 1 + j for j, s in enumerate(others)}
+    type_index = {code: i for i, code in enumerate(rules.type_codes)}
+    status_of = {s: j for j, (_, states) in enumerate(status_list) for s in states}
     career = np.full(n, type_index["nonsustainable"], dtype=np.int8)
     career[n_interruptions >= rules.nonsustainable_min_interruptions] = type_index[
         "nonsustainable_interrupted"]
-    # Applied in reverse priority so that earlier rules overwrite later ones.
-    for state, code in ((rules.activation_state, "onem_activation"),
-                        *((s, "allowance") for s in rules.allowance_states),
-                        (rules.integration_state, "integration_income")):
-        career[dominant == status_of[state]] = type_index[code]
+    # A status belongs to one type only (a state plays one role), so the order is free.
+    for code, states in rules.dominant_groups():
+        career[dominant == status_of[states[0]]] = type_index[code]
     sustainable = share >= rules.sustainable_min_share
     career[sustainable] = np.where(n_interruptions[sustainable] > 0,
                                    type_index["sustainable_interrupted"],
@@ -295,7 +383,10 @@ class RuleTypology:
     @renamed(weights="weights_array")
     def __init__(self, data, *, rules: CareerRules | None = None, id: str = "person_id",  # noqa: A002
                  period: str = "month", state: str = "state", alphabet=None, weights_array=None,
-                 too_short: str = "raise", unequal_length: str = "raise") -> None:
+                 too_short: str = "raise", unequal_length: str = "raise",
+                 type_labels: Mapping[str, str] | None = None,
+                 benchmark: Mapping[str, float] | None = None,
+                 benchmark_label: str | None = None) -> None:
         check_option("too_short", too_short, ("raise", "exclude"))
         self.rules = CareerRules() if rules is None else rules
         self.sequences = as_sequences(data, id=id, period=period, state=state,
@@ -304,6 +395,9 @@ class RuleTypology:
         self.rules.check_alphabet(self.sequences.alphabet)
         self.weights = person_weights(weights_array, self.sequences)
         self.too_short = too_short
+        self.type_labels = dict(type_labels or {})
+        self.benchmark = None if benchmark is None else _check_benchmark(benchmark, self.rules)
+        self.benchmark_label = benchmark_label
 
     def fit(self) -> RuleTypologyResults:
         seq, rules = self.sequences, self.rules
@@ -332,9 +426,23 @@ class RuleTypology:
         figures = classify_matrix(seq.matrix[keep], seq.alphabet, rules)
         weights = None if self.weights is None else self.weights[keep]
         res = RuleTypologyResults(figures, seq.ids[keep], seq.alphabet, rules, weights, ledger,
-                                  id_name=getattr(seq, "id", "person_id"))
+                                  id_name=getattr(seq, "id", "person_id"),
+                                  type_labels=self.type_labels, benchmark=self.benchmark,
+                                  benchmark_label=self.benchmark_label)
         res.sequences = seq if keep.all() else seq.subset(keep)
         return res
+
+
+def _check_benchmark(benchmark: Mapping[str, float], rules: CareerRules) -> dict[str, float]:
+    unknown = [k for k in benchmark if k not in rules.type_codes]
+    if unknown:
+        raise ConfigError(
+            f"benchmark names type(s) {unknown} that the rules do not produce "
+            f"({list(rules.type_codes)}); give shares of these types only")
+    values = {k: float(v) for k, v in benchmark.items()}
+    if any(not 0 <= v <= 1 for v in values.values()):
+        raise ConfigError(f"benchmark shares must lie in [0, 1], got {values}")
+    return values
 
 
 class RuleTypologyResults(EstimateResults):
@@ -354,8 +462,10 @@ class RuleTypologyResults(EstimateResults):
     ledger : ExclusionLedger
     """
 
-    def __init__(self, figures, ids, alphabet, rules, weights, ledger, id_name="person_id"):
-        k = len(CAREER_TYPE_CODES)
+    def __init__(self, figures, ids, alphabet, rules, weights, ledger, id_name="person_id",
+                 type_labels=None, benchmark=None, benchmark_label=None):
+        codes = rules.type_codes
+        k = len(codes)
         y = figures["career_type"]
         n = len(y)
         w = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
@@ -365,21 +475,21 @@ class RuleTypologyResults(EstimateResults):
         se = np.sqrt(((w[:, None] * (onehot - share[None, :])) ** 2).sum(axis=0)) / w.sum()
         if weights is None:
             se = np.sqrt(share * (1 - share) / n)
-        index = pd.Index(list(CAREER_TYPE_CODES), name="career_type")
+        index = pd.Index(list(codes), name="career_type")
         super().__init__(pd.Series(share, index=index), pd.Series(se, index=index),
-                         title="CPAS career types (rule typology)",
+                         title="Career types (rule typology)",
                          info={"Persons classified": n, "Weighted": weights is not None},
                          ledger=ledger)
         self.rules = rules
         self.alphabet = tuple(alphabet)
         self.counts = pd.Series(np.bincount(y, minlength=k), index=index, name="n")
-        statuses = np.array([EMPLOYMENT_STATUS, *_non_employment_states(alphabet, rules)])
+        status_names = np.array([name for name, _ in statuses(alphabet, rules)])
         self.types = pd.DataFrame({
             id_name: ids,
-            "career_type": pd.Categorical.from_codes(y, categories=list(CAREER_TYPE_CODES)),
+            "career_type": pd.Categorical.from_codes(y, categories=list(codes)),
             "employment_share": figures["employment_share"],
-            "dominant_status": pd.Categorical(statuses[figures["dominant_status"]],
-                                              categories=list(statuses)),
+            "dominant_status": pd.Categorical(status_names[figures["dominant_status"]],
+                                              categories=list(status_names)),
             "dominant_share": figures["dominant_share"],
             "n_interruptions": figures["n_interruptions"],
             "longest_interruption": figures["longest_interruption"],
@@ -389,6 +499,19 @@ class RuleTypologyResults(EstimateResults):
         })
         self.id_name = id_name
         self.weights = weights
+        self.type_labels = dict(type_labels or {})
+        self.benchmark = benchmark
+        self.benchmark_label = benchmark_label
+
+    def labels(self, lang: str = "en") -> dict[str, str]:
+        """Type code -> label: the given ``type_labels``, else the CPAS label, else the code."""
+        cpas = career_type_labels(lang)
+        return {c: self.type_labels.get(c, cpas.get(c, c)) for c in self.params.index}
+
+    def _benchmark_name(self, lang: str) -> str:
+        if self.benchmark_label:
+            return self.benchmark_label
+        return "benchmark" if lang == "en" else "référence"
 
     def conf_int(self, level: float = 0.95) -> pd.DataFrame:
         """Normal (Wald) intervals of the shares, clipped to [0, 1] like statsmodels
@@ -396,18 +519,21 @@ class RuleTypologyResults(EstimateResults):
         return super().conf_int(level).clip(0.0, 1.0)
 
     def to_frame(self, level: float = 0.95, lang: str = "en") -> pd.DataFrame:
-        """Shares table: label, persons, share, SE, CI and the share the CPAS study reports."""
+        """Shares table: label, persons, share, SE, CI, and ``benchmark_share`` when the
+        typology was given a benchmark (NaN for types it does not name)."""
         ci = self.conf_int(level)
-        labels = career_type_labels(lang)
-        return pd.DataFrame({
+        labels = self.labels(lang)
+        frame = pd.DataFrame({
             "label": [labels[c] for c in self.params.index],
             "n": self.counts,
             "share": self.params,
             "std_error": self.std_errors,
             "ci_lower": ci["lower"],
             "ci_upper": ci["upper"],
-            "study_share": pd.Series(STUDY_SHARES),
         }, index=self.params.index)
+        if self.benchmark is not None:
+            frame["benchmark_share"] = pd.Series(self.benchmark, dtype=float)
+        return frame
 
     def sensitivity(self, parameter: str, values) -> pd.DataFrame:
         """Type shares when one threshold of the rules takes each of ``values``.
@@ -423,7 +549,7 @@ class RuleTypologyResults(EstimateResults):
         check_option("parameter", parameter, thresholds)
         matrix = self.sequences.matrix
         w = np.ones(len(matrix)) if self.weights is None else self.weights
-        k = len(CAREER_TYPE_CODES)
+        k = len(self.params)
         base = self.types["career_type"].cat.codes.to_numpy()
         rows = []
         for value in values:
@@ -431,7 +557,7 @@ class RuleTypologyResults(EstimateResults):
             y = classify_matrix(matrix, self.sequences.alphabet, rules)["career_type"]
             shares = np.bincount(y, weights=w, minlength=k) / w.sum()
             rows.append([*shares, float(np.average(y != base, weights=w))])
-        return pd.DataFrame(rows, columns=[*CAREER_TYPE_CODES, "changed"],
+        return pd.DataFrame(rows, columns=[*self.params.index, "changed"],
                             index=pd.Index(list(values), name=parameter))
 
     def profile(self, lang: str = "en") -> pd.DataFrame:
@@ -450,9 +576,10 @@ class RuleTypologyResults(EstimateResults):
         groups = frame["career_type"].astype(str)
         means = weighted.groupby(groups).sum().div(frame["_w"].groupby(groups).sum(), axis=0)
         means.insert(0, "n", frame.groupby(groups).size())
-        order = [c for c in CAREER_TYPE_CODES if c in means.index]
+        order = [c for c in self.params.index if c in means.index]
         means = means.loc[order]
-        means.index = pd.Index([career_type_labels(lang)[c] for c in order], name="career_type")
+        labels = self.labels(lang)
+        means.index = pd.Index([labels[c] for c in order], name="career_type")
         return means
 
     def summary(self, level: float = 0.95, lang: str = "en") -> Summary:
@@ -464,8 +591,9 @@ class RuleTypologyResults(EstimateResults):
             "%": 100 * frame["share"],
             f"[{level:.0%}": 100 * frame["ci_lower"],
             "CI]": 100 * frame["ci_upper"],
-            "study %": 100 * frame["study_share"],
         })
+        if "benchmark_share" in frame:
+            table[f"{self._benchmark_name(lang)} %"] = 100 * frame["benchmark_share"]
         info = {**self.info, "Rules": ", ".join(
             f"{k}={v}" for k, v in self.rules.to_dict().items() if not isinstance(v, tuple))}
         notes = []
@@ -488,27 +616,37 @@ class RuleTypologyResults(EstimateResults):
                          f"months (longest {r.longest_interruption})")
         else:
             steps.append(f"dominant status {r.dominant_status} ({r.dominant_share:.3f} of months)")
-            if r.dominant_status not in (p.integration_state, p.activation_state,
-                                         *p.allowance_states):
+            dominant = {"+".join(states) for _, states in p.dominant_groups()} | {
+                s for _, states in p.dominant_groups() for s in states}
+            if r.dominant_status not in dominant:
                 steps.append(f"{r.n_interruptions} interruption(s) vs "
                              f"nonsustainable_min_interruptions={p.nonsustainable_min_interruptions}")
         steps.append(f"-> {r.career_type}")
         return "\n".join(steps)
 
-    def chronogram(self, lang: str = "en"):
-        """State distribution over time, one panel per career type (weighted if fitted so)."""
-        labels = career_type_labels(lang)
-        groups = np.array([labels[c] for c in self.types["career_type"].astype(str)])
-        dist = state_distribution(self.sequences, groups=groups, weights_array=self.weights)
-        return plot_chronogram(dist, labels=state_labels(lang), lang=lang)
+    def chronogram(self, lang: str = "en", **kwargs):
+        """State distribution over time, one panel per career type (weighted if fitted
+        so); ``kwargs`` go to :func:`~evalkit.typology.plots.plot_chronogram`."""
+        return plot_chronogram(self.sequences, group=self._type_group(lang),
+                               weights_array=self.weights, lang=lang, **kwargs)
 
-    def index_plot(self, lang: str = "en", max_rows: int = 5000, seed: int = 0):
-        """Index plot of the sequences sorted by career type (subsampled above ``max_rows``)."""
-        return plot_index(self.sequences.matrix, self.alphabet,
-                          groups=self.types["career_type"].astype(str).to_numpy(),
-                          labels=state_labels(lang), group_labels=career_type_labels(lang),
-                          lang=lang, max_rows=max_rows, seed=seed)
+    def index_plot(self, lang: str = "en", max_rows: int = 5000, seed: int = 0, **kwargs):
+        """Index plot of the sequences, one panel per career type (subsampled above
+        ``max_rows`` persons per panel); ``kwargs`` go to
+        :func:`~evalkit.typology.plots.plot_index`."""
+        return plot_index(self.sequences, group=self._type_group(lang), lang=lang,
+                          max_rows=max_rows, seed=seed, **kwargs)
+
+    def _type_group(self, lang: str) -> pd.Series:
+        """Type label per person, ordered as the types (panels follow the rules' order)."""
+        labels = self.labels(lang)
+        order = [labels[c] for c in self.params.index]
+        values = self.types["career_type"].astype(str).map(labels)
+        return pd.Series(pd.Categorical(values, categories=order, ordered=True),
+                         index=self.types[self.id_name].to_numpy())
 
     def plot(self, ax=None, *, lang: str = "en", level: float = 0.95):
-        """Bar chart of the type shares with confidence intervals and the study's shares."""
-        return plot_type_shares(self.to_frame(level, lang), ax=ax, lang=lang)
+        """Bar chart of the type shares with confidence intervals (and the benchmark
+        shares when the typology was given some)."""
+        return plot_type_shares(self.to_frame(level, lang), ax=ax, lang=lang,
+                                benchmark_label=self.benchmark_label)

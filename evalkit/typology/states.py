@@ -100,6 +100,14 @@ def state_labels(lang: str = "en") -> dict[str, str]:
     return {s.code: s.label(lang) for s in CPAS_STATES}
 
 
+def sequence_labels(seq, lang: str = "en") -> dict[str, str]:
+    """State code -> label for every state of ``seq``: the labels the Sequences carry,
+    else the CPAS label of a CPAS state code, else the code itself."""
+    cpas = state_labels(lang) if set(seq.alphabet) <= set(CPAS_ALPHABET) else {}
+    own = getattr(seq, "labels", {}) or {}
+    return {s: own.get(s, cpas.get(s, s)) for s in seq.alphabet}
+
+
 def career_type_labels(lang: str = "en") -> dict[str, str]:
     """Code -> label of the seven career types, in ``lang`` (``"en"`` or ``"fr"``)."""
     return {t.code: t.label(lang) for t in CAREER_TYPES}
@@ -158,6 +166,7 @@ def as_sequences(data, *, id: str = "person_id", period: str = "month",  # noqa:
         seq.periods = pd.Index(np.arange(1, data.shape[1] + 1), name="period")
         seq.alphabet = alphabet
         seq.labels = {}
+        seq.colors = {}
         seq.ledger = ExclusionLedger(int((data >= 0).sum()), data.shape[0], "state matrix")
         return seq
     raise ColumnTypeError(
@@ -208,6 +217,16 @@ def person_groups(groups, seq) -> tuple[np.ndarray, list | None]:
     """
     if groups is None:
         return np.zeros(seq.n_persons, dtype=np.int64), None
+    if isinstance(getattr(groups, "dtype", None), pd.CategoricalDtype):
+        # A categorical keeps its own order of groups (e.g. types in the study's order).
+        categories = list(groups.categories if isinstance(groups, pd.Categorical)
+                          else groups.cat.categories)
+        plain = groups.astype(object)
+        values = _align(plain if isinstance(plain, pd.Series) else np.asarray(plain), seq,
+                        "groups")
+        present = set(values)
+        used = [c for c in categories if c in present]
+        return pd.Categorical(values, categories=used).codes.astype(np.int64), used
     values = _align(groups, seq, "groups")
     codes, labels = pd.factorize(pd.Series(values), sort=True)
     return codes.astype(np.int64), list(labels)
