@@ -43,12 +43,19 @@ from evalkit.typology.distances import (
     unique_sequence_distances,
 )
 from evalkit.typology.explain import TypeMembershipModel, TypeMembershipResults
+from evalkit.typology.palette import default_colors, min_color_distance
 from evalkit.typology.plots import (
+    frequent_sequences,
     plot_chronogram,
+    plot_frequent,
     plot_index,
     plot_mean_time,
+    plot_modal_states,
+    plot_quality_range,
+    plot_representative,
     plot_transition_rates,
     plot_type_shares,
+    representative_sequences,
     state_colors,
 )
 from evalkit.typology.rules import CareerRules, RuleTypology, RuleTypologyResults, classify_matrix
@@ -94,6 +101,14 @@ __all__ = [
     "compare_partitions",
     "constant_costs",
     "cross_sectional_entropy",
+    "default_colors",
+    "frequent_sequences",
+    "min_color_distance",
+    "plot_frequent",
+    "plot_modal_states",
+    "plot_quality_range",
+    "plot_representative",
+    "representative_sequences",
     "indicators_by_group",
     "longitudinal_entropy",
     "mean_time_in_state",

@@ -309,8 +309,9 @@ def representative_sequences(distances, *, coverage: float = 0.25, radius: float
     Returns ``{"rows": rows of the representatives, "coverage": share covered by each
     (cumulative), "density": their neighbourhood sizes}``.
     """
-    from evalkit.typology.clustering import as_condensed, n_items_from_condensed
     from scipy.spatial.distance import squareform
+
+    from evalkit.typology.clustering import as_condensed, n_items_from_condensed
 
     d = as_condensed(distances)
     n = n_items_from_condensed(d)

@@ -63,14 +63,12 @@ from evalkit.errors import (
 from evalkit.options import check_option, renamed
 from evalkit.results import EstimateResults
 from evalkit.summary import Summary
-from evalkit.typology.descriptives import state_distribution
 from evalkit.typology.plots import plot_chronogram, plot_index, plot_type_shares
 from evalkit.typology.states import (
     CPAS_ALPHABET,
     as_sequences,
     career_type_labels,
     person_weights,
-    sequence_labels,
     skip_missing,
     state_codes,
 )

@@ -11,12 +11,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from mvad_reference import STATES, load_mvad, month_columns
 from numpy.testing import assert_array_equal
 
 from evalkit.data import Sequences
 from evalkit.errors import ConfigError, UnknownCategoryError
 from evalkit.typology.rules import CareerRules, RuleTypology
-from mvad_reference import STATES, load_mvad, month_columns
 
 LABELS = {"employment": "Emploi", "FE": "Formation continue", "HE": "Études supérieures",
           "joblessness": "Sans emploi", "school": "École", "training": "Stage"}
