@@ -59,6 +59,21 @@ Data-generating process
    process puts across a rule boundary (a two-month gap in a sustainable job, an
    alternating career where the jobs add up to half the period).
 
+4. **Programme arm (optional).** With ``programme_effect=e``, an arm is drawn
+   (``persons["arm"]``: ``"programme"`` or ``"comparison"``) from a logit on the
+   covariates, so the arms differ in education, age and sex (confounding):
+   ``logit P(programme | x) = -0.4 + 0.4 [F] + 0.4 [medium] + 0.8 [high]
+   - 0.3 [46-55] - 0.8 [56-64] + 0.2 [18-25]``. The type drawn above is the career
+   without the programme, ``Y(0)``. Each person of the programme arm whose ``Y(0)``
+   is *nonsustainable* or *nonsustainable_interrupted* gets a *sustainable* career
+   instead with probability ``e``: ``Y(1)``. Sequences are drawn from the type each
+   person actually lives; for the persons the programme moved, their sequence
+   without the programme is drawn too (from a separate stream), so that the sample
+   effects on the treated are known exactly: ``truth["att_types"]`` (change in the
+   share of each type among the programme arm) and ``truth["att_months"]`` (change
+   in the mean months in each state). These draws use their own random stream: the
+   output without ``programme_effect`` is unchanged.
+
 All draws are vectorised numpy (run-length decoding of the segments), so 10
 million person-months take a few seconds.
 """
@@ -367,6 +382,7 @@ def generate(
     n_persons: int = 20_000,
     n_months: int = 36,
     spells: bool = False,
+    programme_effect: float | None = None,
 ) -> SyntheticDataset:
     """Draw CPAS article 60§7 careers from the seven study types (see module docstring).
 
@@ -382,6 +398,10 @@ def generate(
         defined in fractions of the period and need a year to express interruptions).
     spells
         Also return a ``"spells"`` table (one row per person x maximal run of a state).
+    programme_effect
+        Probability that the programme turns a non-sustainable career of a person in the
+        programme arm into a sustainable one (module docstring, step 4); ``None`` (default)
+        draws no arm.
 
     Returns
     -------
@@ -429,7 +449,14 @@ def generate(
             cov_codes["contract_months"]],
     })
 
+    arm_truth = {}
+    if programme_effect is not None:
+        types, arm, arm_truth = _programme(seed, types, persons, programme_effect, T)
+        persons["arm"] = pd.Categorical(np.where(arm, "programme", "comparison"),
+                                        categories=["comparison", "programme"])
     matrix = simulate_matrix(types, T, rng)
+    if programme_effect is not None:
+        arm_truth = _effects_on_the_treated(matrix, arm_truth, T)
     sequences = pd.DataFrame({
         "person_id": np.repeat(ids, T),
         "month": np.tile(np.arange(1, T + 1, dtype=np.int16), n),
@@ -439,7 +466,7 @@ def generate(
     if spells:
         tables["spells"] = spells_from_matrix(matrix, ids)
 
-    counts = np.bincount(types, minlength=len(CAREER_TYPE_CODES))
+    counts = np.bincount(arm_truth.get("untreated_type", types), minlength=len(CAREER_TYPE_CODES))
     type_shares = pd.DataFrame({
         "career_type": list(CAREER_TYPE_CODES),
         "study_share": [STUDY_SHARES[k] for k in CAREER_TYPE_CODES],
@@ -458,12 +485,69 @@ def generate(
         "alphabet": CPAS_ALPHABET,
     }
     params = {"seed": seed, "n_persons": n, "n_months": T, "spells": spells}
-    return SyntheticDataset("cpas_careers", tables, truth, params, _dictionary(T))
+    if programme_effect is not None:
+        truth["career_type"]["career_type"] = pd.Categorical.from_codes(
+            types, categories=list(CAREER_TYPE_CODES))
+        truth["untreated_career_type"] = pd.Categorical.from_codes(
+            arm_truth["untreated_type"], categories=list(CAREER_TYPE_CODES))
+        truth["att_types"] = arm_truth["att_types"]
+        truth["att_months"] = arm_truth["att_months"]
+        truth["propensity_coefficients"] = dict(_ARM_LOGIT)
+        params["programme_effect"] = programme_effect
+    return SyntheticDataset("cpas_careers", tables, truth, params,
+                            _dictionary(T, programme_effect is not None))
 
 
-def _dictionary(T: int) -> dict[str, dict[str, ColumnDoc]]:
+#: Log-odds of being in the programme arm (step 4 of the module docstring).
+_ARM_LOGIT: dict[str, float] = {
+    "Intercept": -0.4, "sex[F]": 0.4, "education[medium]": 0.4, "education[high]": 0.8,
+    "age_band[18-25]": 0.2, "age_band[46-55]": -0.3, "age_band[56-64]": -0.8,
+}
+
+
+def _programme(seed, types, persons, effect, T):
+    """Arm and the types lived: a non-sustainable Y(0) becomes sustainable with prob. effect."""
+    if not 0 <= float(effect) <= 1:
+        raise ValueError(f"programme_effect must be a probability in [0, 1], got {effect!r}")
+    # Separate stream: the arm never shifts the draws of the data without a programme.
+    arm_rng = np.random.default_rng([int(seed), 607])
+    index = np.full(len(types), _ARM_LOGIT["Intercept"])
+    for term, beta in _ARM_LOGIT.items():
+        if term != "Intercept":
+            column, level = term[:-1].split("[")
+            index += beta * (persons[column].astype(str).to_numpy() == level)
+    arm = arm_rng.random(len(types)) < 1 / (1 + np.exp(-index))
+    code = {c: i for i, c in enumerate(CAREER_TYPE_CODES)}
+    eligible = np.isin(types, [code["nonsustainable"], code["nonsustainable_interrupted"]])
+    moved = arm & eligible & (arm_rng.random(len(types)) < float(effect))
+    lived = types.copy()
+    lived[moved] = code["sustainable"]
+    return lived, arm, {"untreated_type": types, "arm": arm, "moved": moved,
+                        "rng": arm_rng}
+
+
+def _effects_on_the_treated(matrix, info, T):
+    """Sample ATT on type shares and months in each state (Y(0) sequences of the movers)."""
+    arm, moved, y0 = info["arm"], info["moved"], info["untreated_type"]
+    k = len(CAREER_TYPE_CODES)
+    lived = y0.copy()
+    lived[moved] = CAREER_TYPE_CODES.index("sustainable")
+    shares1 = np.bincount(lived[arm], minlength=k) / arm.sum()
+    shares0 = np.bincount(y0[arm], minlength=k) / arm.sum()
+    untreated = matrix.copy()
+    untreated[moved] = simulate_matrix(y0[moved], T, info["rng"])
+    months = lambda m: np.stack([(m[arm] == s).sum(axis=1).mean()  # noqa: E731
+                                 for s in range(len(CPAS_ALPHABET))])
+    return {**info,
+            "att_types": pd.Series(shares1 - shares0, index=list(CAREER_TYPE_CODES),
+                                   name="att"),
+            "att_months": pd.Series(months(matrix) - months(untreated),
+                                    index=list(CPAS_ALPHABET), name="att")}
+
+
+def _dictionary(T: int, arm: bool = False) -> dict[str, dict[str, ColumnDoc]]:
     states = ", ".join(CPAS_ALPHABET)
-    return {
+    docs = {
         "persons": {
             "person_id": ColumnDoc("int64", "Person identifier (pseudonymous, 1..n)"),
             "sex": ColumnDoc("category", "Sex", "M, F"),
@@ -490,3 +574,8 @@ def _dictionary(T: int) -> dict[str, dict[str, ColumnDoc]]:
             "n_months": ColumnDoc("int32", "Length of the spell in months"),
         },
     }
+    if arm:
+        docs["persons"]["arm"] = ColumnDoc(
+            "category", "Arm: in the programme or the comparison group (depends on the "
+            "covariates)", "comparison, programme")
+    return docs
