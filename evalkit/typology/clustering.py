@@ -480,11 +480,15 @@ def medoids_of(distances, labels, weights_array=None) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 
 
+#: Memory kept for CLARA's distances to medoids reused across samples.
+_CLARA_CACHE_BYTES = 256 * 2**20
+
+
 @renamed(weights="weights_array")
 def clara(seq, k: int, *, method: str = "OM", sm=None, indel=1.0, cval=None, miss_cost=None,
           weights_array=None, cost_weights=None, norm: str = "none", missing: str = "raise",
           alphabet=None,
-          n_samples: int = 5, sample_size: int | None = None, seed: int = 0,
+          n_samples: int = 100, sample_size: int | None = None, seed: int = 0,
           max_bytes: int | None = None) -> MedoidPartition:
     """CLARA: PAM on random samples, everyone assigned to the nearest medoid.
 
@@ -499,8 +503,11 @@ def clara(seq, k: int, *, method: str = "OM", sm=None, indel=1.0, cval=None, mis
         TRATE costs are computed once from *all* sequences (weighted by ``cost_weights``).
     weights : array (n,), optional
         Case weights in the PAM objective and the sample assignment cost.
-    n_samples : int, default 5
-        Samples drawn (Kaufman & Rousseeuw: 5).
+    n_samples : int, default 100
+        Samples drawn: 100 as WeightedCluster's ``seqclararange`` (Kaufman & Rousseeuw
+        proposed 5, which leaves the partition dependent on the seed with the many
+        distinct trajectories of sequence data). Distances to a medoid are computed once
+        and reused by every later sample that keeps it.
     sample_size : int, optional
         Persons per sample; default ``40 + 2k`` (Kaufman & Rousseeuw), raised to at least
         ``min(n, 100 + 5k)`` for sequence data where distinct trajectories are many.
@@ -536,6 +543,7 @@ def clara(seq, k: int, *, method: str = "OM", sm=None, indel=1.0, cval=None, mis
     rng = np.random.default_rng(seed)
     best = None
     sample_costs = []
+    column_cache: dict[int, np.ndarray] = {}
     for _ in range(int(n_samples)):
         if best is None:
             draw = rng.choice(n, size=size, replace=False)
@@ -550,18 +558,25 @@ def clara(seq, k: int, *, method: str = "OM", sm=None, indel=1.0, cval=None, mis
         s_dist = pairwise_unique(s_codes, u_len[s_unique_idx], spec)
         part = pam(s_dist, k, weights_array=np.maximum(s_w, 1e-12))
         med_unique = s_unique_idx[part.medoids]
-        to_medoids = cross_distances(unique, u_len, unique[med_unique], u_len[med_unique], spec)
+        new = [m for m in med_unique if m not in column_cache]
+        if (len(column_cache) + len(new)) * unique.shape[0] * 8 > _CLARA_CACHE_BYTES:
+            column_cache = {m: column_cache[m] for m in (best[3] if best else ())
+                            if m in column_cache}
+        if new:
+            fresh = cross_distances(unique, u_len, unique[new], u_len[new], spec)
+            column_cache.update({m: fresh[:, j] for j, m in enumerate(new)})
+        to_medoids = np.column_stack([column_cache[m] for m in med_unique])
         mean_d = float((u_weight * to_medoids.min(axis=1)).sum() / w.sum())
         sample_costs.append(mean_d)
         if best is None or mean_d < best[2]:
             # a person carrying each medoid sequence
             med_person = np.array([np.flatnonzero(inverse == m)[0] for m in med_unique])
-            best = (med_person, to_medoids.argmin(axis=1), mean_d)
+            best = (med_person, to_medoids.argmin(axis=1), mean_d, list(med_unique))
     if best is None:
         raise EstimationError(
             f"No sample had {k} distinct sequences; increase sample_size (now {size})."
         )
-    med_person, u_label, mean_d = best
+    med_person, u_label, mean_d, _ = best
     labels = u_label[inverse] + 1
     return MedoidPartition(med_person, labels, mean_d * float(w.sum()), mean_d, int(n_samples),
                            np.asarray(sample_costs))

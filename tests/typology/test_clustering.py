@@ -111,6 +111,23 @@ def test_clara_close_to_pam_without_full_matrix():
     assert np.array_equal(again.labels, approx.labels)  # reproducible for a seed
 
 
+def test_clara_draws_100_samples_by_default_and_reuses_medoid_distances():
+    df = load_mvad().head(200)
+    x = codes(df, month_columns(df, False))
+    d = sequence_distances(x, "OM", "TRATE", "auto")
+    full = pam(d, 4)
+    few = clara(x, 4, "OM", "TRATE", "auto", n_samples=5, seed=2)
+    many = clara(x, 4, "OM", "TRATE", "auto", seed=2)  # WeightedCluster's R = 100
+    assert many.n_iter == 100 and len(many.sample_costs) == 100
+    # Distances to medoids come from the cache after the first samples: the criterion is
+    # still the true mean distance to the chosen medoids.
+    D = squareform(d)
+    assert many.mean_distance == pytest.approx(_total_cost(D, many.medoids) / 200, rel=1e-12)
+    # The same first 5 samples, then 95 more: never worse, and close to full PAM.
+    assert many.mean_distance <= few.mean_distance + 1e-12
+    assert full.mean_distance - 1e-9 <= many.mean_distance <= 1.05 * full.mean_distance
+
+
 def test_clustering_errors():
     d = pdist(np.array([[0.0], [0.0], [1.0]]))
     with pytest.raises(DataValidationError, match="distinct sequences"):
