@@ -94,6 +94,7 @@ BUILTIN = {
     "honest_did": "evalkit.report.sections.honest_did",
     "experiment": "evalkit.report.sections.experiment",
     "lee_bounds": "evalkit.report.sections.lee_bounds",
+    "trajectory_effects": "evalkit.report.sections.trajectories",
 }
 
 # Roles a programme definition may give an input's columns. List roles take a list.
