@@ -35,6 +35,7 @@ from evalkit.typology.descriptives import (
     transition_rates,
     turbulence,
 )
+from evalkit.typology.discrepancy import DiscrepancyResults, discrepancy_analysis
 from evalkit.typology.distances import (
     NORMS,
     DistanceMatrixTooLargeError,
@@ -42,7 +43,9 @@ from evalkit.typology.distances import (
     sequence_distances,
     unique_sequence_distances,
 )
+from evalkit.typology.effects import TrajectoryEffects, trajectory_effects
 from evalkit.typology.explain import TypeMembershipModel, TypeMembershipResults
+from evalkit.typology.null_quality import NullQuality, null_cluster_quality
 from evalkit.typology.palette import default_colors, min_color_distance
 from evalkit.typology.plots import (
     frequent_sequences,
@@ -70,6 +73,7 @@ from evalkit.typology.states import (
     career_type_labels,
     state_labels,
 )
+from evalkit.typology.twed import twed_distances
 
 __all__ = [
     "CAREER_TYPES",
@@ -77,16 +81,19 @@ __all__ = [
     "CPAS_ALPHABET",
     "CPAS_STATES",
     "CareerRules",
+    "DiscrepancyResults",
     "DistanceMatrixTooLargeError",
     "EMPLOYMENT_STATES",
     "KChoice",
     "MedoidPartition",
     "NORMS",
+    "NullQuality",
     "PartitionComparison",
     "QUALITY_INDICES",
     "RuleTypology",
     "RuleTypologyResults",
     "STUDY_SHARES",
+    "TrajectoryEffects",
     "TypeMembershipModel",
     "TypeMembershipResults",
     "UniqueDistances",
@@ -102,6 +109,7 @@ __all__ = [
     "constant_costs",
     "cross_sectional_entropy",
     "default_colors",
+    "discrepancy_analysis",
     "frequent_sequences",
     "min_color_distance",
     "plot_frequent",
@@ -114,6 +122,7 @@ __all__ = [
     "mean_time_in_state",
     "medoids_of",
     "modal_states",
+    "null_cluster_quality",
     "pam",
     "plot_chronogram",
     "plot_index",
@@ -130,8 +139,10 @@ __all__ = [
     "transition_count_matrix",
     "transition_rate_matrix",
     "transition_rates",
+    "trajectory_effects",
     "trate_costs",
     "turbulence",
+    "twed_distances",
     "unique_sequence_distances",
     "ward",
 ]
