@@ -46,6 +46,7 @@ from evalkit.typology.distances import (
 from evalkit.typology.effects import TrajectoryEffects, trajectory_effects
 from evalkit.typology.explain import TypeMembershipModel, TypeMembershipResults
 from evalkit.typology.null_quality import NullQuality, null_cluster_quality
+from evalkit.typology.omspell import omspell_distances
 from evalkit.typology.palette import default_colors, min_color_distance
 from evalkit.typology.plots import (
     frequent_sequences,
@@ -123,6 +124,7 @@ __all__ = [
     "medoids_of",
     "modal_states",
     "null_cluster_quality",
+    "omspell_distances",
     "pam",
     "plot_chronogram",
     "plot_index",
