@@ -138,8 +138,20 @@ class DiscrepancyResults:
         else:
             fig = ax.figure
         j = STATISTICS.index(statistic)
-        ax.hist(self.permuted[:, j], bins=30, color="#56B4E9", edgecolor="white")
         observed = self.stats.loc[statistic, "t0"]
+        values = self.permuted[:, j]
+        far = observed > 3 * max(values.max(), 1e-12)
+        # A far observed value would squeeze the permutation distribution into one bar:
+        # draw the distribution on its own scale and mark the observed value by an arrow.
+        ax.hist(values, bins=30, color="#56B4E9", edgecolor="none")
+        if far:
+            ax.annotate(("observed" if lang == "en" else "observé") + f" = {observed:.3g} \u2192",
+                        xy=(1.0, 0.9), xycoords="axes fraction", ha="right", color="#D55E00")
+            ax.set_xlabel(statistic + (" under permutations" if lang == "en"
+                                       else " sous permutations"))
+            ax.set_ylabel("permutations")
+            fig.tight_layout()
+            return fig
         ax.axvline(observed, color="#D55E00", linewidth=2,
                    label=("observed" if lang == "en" else "observé") + f" = {observed:.3g}")
         ax.set_xlabel(statistic + (" under permutations" if lang == "en"

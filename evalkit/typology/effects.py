@@ -84,7 +84,7 @@ class TrajectoryEffects:
         """Two panels: change in type shares (points) and in months per state, with CIs."""
         import matplotlib.pyplot as plt
 
-        fig, axes = plt.subplots(1, 2, figsize=(11, 0.35 * max(len(self.types),
+        fig, axes = plt.subplots(1, 2, figsize=(13, 0.35 * max(len(self.types),
                                                                len(self.months)) + 2))
         for ax, frame, scale, xlabel in (
                 (axes[0], self.types, 100.0, ("change in share (points of %)" if lang == "en"
