@@ -123,9 +123,10 @@ def test_clara_draws_100_samples_by_default_and_reuses_medoid_distances():
     # still the true mean distance to the chosen medoids.
     D = squareform(d)
     assert many.mean_distance == pytest.approx(_total_cost(D, many.medoids) / 200, rel=1e-12)
-    # The same first 5 samples, then 95 more: never worse, and close to full PAM.
+    # The same first 5 samples, then 95 more: never worse, and within 5 % of full PAM
+    # (PAM's swaps stop at a local optimum: on these 200 careers CLARA finds a lower one).
     assert many.mean_distance <= few.mean_distance + 1e-12
-    assert full.mean_distance - 1e-9 <= many.mean_distance <= 1.05 * full.mean_distance
+    assert many.mean_distance <= 1.05 * full.mean_distance
 
 
 def test_clustering_errors():
