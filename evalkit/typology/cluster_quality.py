@@ -223,7 +223,7 @@ def quality_range(distances, partitions, weights_array=None) -> pd.DataFrame:
 
     Examples
     --------
-    >>> d = sequence_distances(seq, "OM", "TRATE", "auto")          # doctest: +SKIP
+    >>> d = sequence_distances(seq, method="OM", sm="TRATE", indel="auto")  # doctest: +SKIP
     >>> table = quality_range(d, ward(d))                            # doctest: +SKIP
     >>> pam_table = quality_range(d, {k: pam(d, k).labels for k in range(2, 11)})  # doctest: +SKIP
     >>> print(choose_k(table, "ASW"))                                # doctest: +SKIP

@@ -162,7 +162,7 @@ class DiscrepancyResults:
         return fig
 
 
-def discrepancy_analysis(distances, group, *, weight=None, n_perm: int = 1000, seed: int = 0,
+def discrepancy_analysis(distances, group, *, weights_array=None, n_perm: int = 1000, seed: int = 0,
                          squared: bool = False) -> DiscrepancyResults:
     """Share of the discrepancy of sequences explained by a grouping, with permutation
     tests (TraMineR ``dissassoc``; formulas in the module docstring).
@@ -173,7 +173,7 @@ def discrepancy_analysis(distances, group, *, weight=None, n_perm: int = 1000, s
         Condensed or square distance matrix (e.g. :func:`sequence_distances`).
     group
         One label per sequence, in the distance matrix's order (e.g. the arm).
-    weight
+    weights_array
         Optional case weights (one per sequence); they enter the sums of squares.
     n_perm
         Permutations of the labels for the p-values (0: no test).
@@ -199,10 +199,10 @@ def discrepancy_analysis(distances, group, *, weight=None, n_perm: int = 1000, s
     m = len(names)
     if m < 2:
         raise DataValidationError(f"group has a single label ({list(names)}); need two or more")
-    w = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
+    w = np.ones(n) if weights_array is None else np.asarray(weights_array, dtype=float)
     if w.shape != (n,) or not np.isfinite(w).all() or (w <= 0).any():
         raise DataValidationError(
-            f"weight must hold {n} finite positive values, one per sequence")
+            f"weights_array must hold {n} finite positive values, one per sequence")
     total = float(w.sum())
     w_g = np.bincount(codes, weights=w, minlength=m)
     if (w_g <= 1).any():

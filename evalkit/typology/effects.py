@@ -168,7 +168,7 @@ def trajectory_effects(sequences, persons: pd.DataFrame, *, group: str,
     if id not in persons.columns:
         raise DataValidationError(f"persons has no id column {id!r}; pass id=<column>")
     if types is None:
-        types = RuleTypology(seq, rules, too_short="exclude").fit()
+        types = RuleTypology(seq, rules=rules, too_short="exclude").fit()
     outcomes = trajectory_outcomes(seq, types, id_name=id)
     frame = persons.merge(outcomes, left_on=id, right_index=True, how="inner",
                           validate="one_to_one")
@@ -176,7 +176,7 @@ def trajectory_effects(sequences, persons: pd.DataFrame, *, group: str,
         raise DataValidationError(
             f"no person of `persons` (column {id!r}) has a classified sequence; check "
             "that both tables use the same identifiers")
-    comparison = CohortComparison(frame, treatment=group, outcome=list(outcomes.columns),
+    comparison = CohortComparison(frame, group=group, outcome=list(outcomes.columns),
                                   covariates=list(covariates), weight=weight, treated=treated,
                                   id=id)
     cohort = comparison.fit(method=method, estimand=estimand, **fit_options)

@@ -184,7 +184,7 @@ def null_cluster_quality(data, *, model: str = "Markov", n_sim: int = 100,
     k_states = len(seq.alphabet)
 
     def indices(m):
-        d = sequence_distances(m, method, sm, indel, alphabet=seq.alphabet)
+        d = sequence_distances(m, method=method, sm=sm, indel=indel, alphabet=seq.alphabet)
         tree = ward(d)
         return quality_range(d, tree.labels_range(ks))
 

@@ -116,8 +116,8 @@ def test_clara_draws_100_samples_by_default_and_reuses_medoid_distances():
     x = codes(df, month_columns(df, False))
     d = sequence_distances(x, "OM", "TRATE", "auto")
     full = pam(d, 4)
-    few = clara(x, 4, "OM", "TRATE", "auto", n_samples=5, seed=2)
-    many = clara(x, 4, "OM", "TRATE", "auto", seed=2)  # WeightedCluster's R = 100
+    few = clara(x, 4, method="OM", sm="TRATE", indel="auto", n_samples=5, seed=2)
+    many = clara(x, 4, method="OM", sm="TRATE", indel="auto", seed=2)  # WeightedCluster's R = 100
     assert many.n_iter == 100 and len(many.sample_costs) == 100
     # Distances to medoids come from the cache after the first samples: the criterion is
     # still the true mean distance to the chosen medoids.

@@ -54,7 +54,7 @@ def test_squared_euclidean_distances_give_the_classical_anova_and_levene():
 def mvad_om():
     frame = load_mvad()
     cols = month_columns(frame, tramineer_window=True)  # TraMineR's mvad[, 17:86]
-    return frame, sequence_distances(codes(frame, cols), "OM", "TRATE", 1.0)
+    return frame, sequence_distances(codes(frame, cols), method="OM", sm="TRATE", indel=1.0)
 
 
 def test_mvad_gcse5eq_equals_traminer_published_values(mvad_om):
@@ -84,7 +84,7 @@ def test_mvad_equals_sequenzo(mvad_om, weighted):
     w = frame["weight"].to_numpy() if weighted else None
     ref = module.single_factor_association(squareform(d), frame["gcse5eq"].to_numpy(),
                                            weights=w, R=1)["stat"]["Value"]
-    mine = discrepancy_analysis(d, frame["gcse5eq"].to_numpy(), weight=w, n_perm=0)
+    mine = discrepancy_analysis(d, frame["gcse5eq"].to_numpy(), weights_array=w, n_perm=0)
     assert_allclose(mine.stats["t0"], ref.loc[list(STATISTICS)].to_numpy(), rtol=1e-9)
 
 

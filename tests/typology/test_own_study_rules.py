@@ -74,7 +74,7 @@ def reference_types(frame: pd.DataFrame, cols: list[str], rules: CareerRules) ->
 
 def test_user_declared_states_and_types_classify_mvad_as_the_rules_say(mvad):
     frame, cols, seq = mvad
-    res = RuleTypology(seq, RULES, type_labels=TYPE_LABELS).fit()
+    res = RuleTypology(seq, rules=RULES, type_labels=TYPE_LABELS).fit()
     assert RULES.type_codes == ("sustainable", "sustainable_interrupted",
                                 "nonsustainable_interrupted", "nonsustainable",
                                 "education", "training")
@@ -92,7 +92,7 @@ def test_user_declared_states_and_types_classify_mvad_as_the_rules_say(mvad):
 
 def test_outputs_carry_the_users_labels_and_no_cpas_words(mvad):
     _, _, seq = mvad
-    res = RuleTypology(seq, RULES, type_labels=TYPE_LABELS).fit()
+    res = RuleTypology(seq, rules=RULES, type_labels=TYPE_LABELS).fit()
     frame = res.to_frame()
     assert frame.loc["education", "label"] == "Études"
     assert frame.loc["nonsustainable", "label"] == "Non-sustainable"  # generic default
@@ -124,8 +124,8 @@ def test_rules_refuse_inconsistent_declarations():
     seq = Sequences.from_wide(pd.DataFrame({"id": [1], **{f"m{i}": ["EMP"] for i in range(12)}}),
                               id="id", columns=[f"m{i}" for i in range(12)])
     with pytest.raises(UnknownCategoryError, match="or to None"):
-        RuleTypology(seq, CareerRules(employment_states=("EMP",)))
-    ok = RuleTypology(seq, CareerRules(employment_states=("EMP",), integration_state=None,
+        RuleTypology(seq, rules=CareerRules(employment_states=("EMP",)))
+    ok = RuleTypology(seq, rules=CareerRules(employment_states=("EMP",), integration_state=None,
                                        allowance_states=None, activation_state=None)).fit()
     assert list(ok.params.index) == ["sustainable", "sustainable_interrupted",
                                      "nonsustainable_interrupted", "nonsustainable"]
@@ -141,7 +141,7 @@ def test_rules_round_trip_through_a_plain_dict():
 
 def test_sensitivity_uses_the_declared_types(mvad):
     _, _, seq = mvad
-    res = RuleTypology(seq, RULES).fit()
+    res = RuleTypology(seq, rules=RULES).fit()
     table = res.sensitivity("sustainable_min_share", [0.4, 0.5, 0.6])
     assert list(table.columns) == [*RULES.type_codes, "changed"]
     assert table.loc[0.5, "changed"] == 0

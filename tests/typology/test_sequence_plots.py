@@ -142,7 +142,7 @@ def test_frequent_sequences_table_and_plot(mvad, out_dir):
 
 def test_representative_sequences_cover_the_requested_share(mvad, out_dir):
     _, seq, group = mvad
-    d = sequence_distances(seq, "HAM")
+    d = sequence_distances(seq, method="HAM")
     rep = representative_sequences(d, coverage=0.25)
     assert rep["coverage"][-1] >= 0.25 and np.all(np.diff(rep["coverage"]) > 0)
     # The first representative is the densest sequence.
@@ -171,7 +171,7 @@ def test_mean_time_and_modal_states(mvad, out_dir):
 
 def test_quality_range_plot_and_partition_checks(mvad, out_dir):
     frame, seq, _ = mvad
-    d = sequence_distances(seq, "HAM")
+    d = sequence_distances(seq, method="HAM")
     tree = ward(d)
     table = quality_range(d, tree)
     fig = plot_quality_range(table)

@@ -97,7 +97,7 @@ def test_rule_types_and_discrepancy_by_arm_on_one_draw(tmp_path):
     np.testing.assert_allclose(outcomes.filter(like="months: ").sum(axis=1), 36)
     np.testing.assert_allclose(outcomes.filter(like="type: ").sum(axis=1), 1)
     # Whole trajectories differ between arms: a significant but small pseudo-R2.
-    d = sequence_distances(seq, "HAM")
+    d = sequence_distances(seq, method="HAM")
     arm = data["persons"].set_index("person_id").loc[seq.ids, "arm"].to_numpy()
     da = discrepancy_analysis(d, arm, n_perm=99)
     assert da.p_value == pytest.approx(0.01) and 0 < da.pseudo_r2 < 0.1

@@ -43,8 +43,8 @@ def _build(data, ctx, params) -> Section:
                              estimand=params["estimand"], level=params["level"], lang=ctx.lang)
     arms = frame.set_index(data.role("id")).reindex(seq.ids)[arm]
     known = arms.notna().to_numpy()
-    distances = sequence_distances(seq.subset(known), params["distance"],
-                                   "TRATE" if params["distance"] == "OM" else None)
+    distances = sequence_distances(seq.subset(known), method=params["distance"],
+                                   sm="TRATE" if params["distance"] == "OM" else None)
     da = discrepancy_analysis(distances, arms[known].astype(str).to_numpy(),
                               n_perm=params["n_perm"], seed=ctx.seed)
 
