@@ -123,7 +123,9 @@ class DiscrepancyResults:
                  f"p-values from {self.n_perm} permutations of the group labels."]
         return "\n".join(lines)
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self, level: float = 0.95) -> pd.DataFrame:
+        """The statistics and their permutation p-values (``level`` is accepted for a
+        uniform results interface; permutation tests give no interval)."""
         return self.stats.copy()
 
     def plot(self, ax=None, statistic: str = "Pseudo F", lang: str = "en"):

@@ -115,14 +115,17 @@ class NullQuality:
         best = self.null.drop(columns="k").groupby("sim").max()
         return best.quantile(self.level)
 
-    def to_frame(self, index: str = "ASW") -> pd.DataFrame:
-        """Per k: observed ``index``, null mean, SD, standardised value and threshold."""
+    def to_frame(self, level: float | None = None, *, index: str = "ASW") -> pd.DataFrame:
+        """Per k: observed ``index``, null mean, SD, standardised value and the threshold
+        (quantile ``level`` of the null maximum; the fitted level by default)."""
+        threshold = self.threshold if level is None else (
+            self.null.drop(columns="k").groupby("sim").max().quantile(level))
         return pd.DataFrame({
             "observed": self.observed[index],
             "null_mean": self.null_mean[index],
             "null_sd": self.null_sd[index],
             "standardised": self.standardised[index],
-            "threshold": self.threshold[index],
+            "threshold": threshold[index],
         })
 
     def plot(self, index: str = "ASW", ax=None, lang: str = "en"):

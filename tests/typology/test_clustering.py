@@ -114,7 +114,7 @@ def test_clara_close_to_pam_without_full_matrix():
 def test_clara_draws_100_samples_by_default_and_reuses_medoid_distances():
     df = load_mvad().head(200)
     x = codes(df, month_columns(df, False))
-    d = sequence_distances(x, "OM", "TRATE", "auto")
+    d = sequence_distances(x, method="OM", sm="TRATE", indel="auto")
     full = pam(d, 4)
     few = clara(x, 4, method="OM", sm="TRATE", indel="auto", n_samples=5, seed=2)
     many = clara(x, 4, method="OM", sm="TRATE", indel="auto", seed=2)  # WeightedCluster's R = 100

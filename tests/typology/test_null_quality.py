@@ -56,7 +56,7 @@ def test_structured_careers_beat_the_null_and_null_data_do_not(careers, tmp_path
     m, alphabet = careers
     kwargs = dict(alphabet=alphabet, n_sim=12, ks=KS, method="HAM", sm=None, indel=1.0)
     real = null_cluster_quality(m, **kwargs)
-    table = real.to_frame("ASW")
+    table = real.to_frame(index="ASW")
     # Seven generating types: ASW far above the Markov null from k = 4 on.
     assert (table.loc[4:, "standardised"] > 3).all()
     assert table["observed"].max() > table["threshold"].iloc[0]
@@ -65,7 +65,7 @@ def test_structured_careers_beat_the_null_and_null_data_do_not(careers, tmp_path
     plt.close(fig)
     # Data drawn from the null itself: the observed indices sit inside the null range.
     fake = simulate_null(m, "Markov", np.random.default_rng(5), len(alphabet))
-    null = null_cluster_quality(fake, seed=1, **kwargs).to_frame("ASW")
+    null = null_cluster_quality(fake, seed=1, **kwargs).to_frame(index="ASW")
     assert (null["standardised"].abs() < 3).all()
     assert (null["observed"] < null["threshold"]).all()
     with pytest.raises(DataValidationError, match="complete"):
