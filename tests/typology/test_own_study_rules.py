@@ -97,7 +97,7 @@ def test_outputs_carry_the_users_labels_and_no_cpas_words(mvad):
     assert frame.loc["education", "label"] == "Études"
     assert frame.loc["nonsustainable", "label"] == "Non-sustainable"  # generic default
     assert "benchmark_share" not in frame
-    text = res.summary() + res.profile().to_string()
+    text = str(res.summary()) + res.profile().to_string()
     for word in ("CPAS", "RIS", "ONEM", "study", "Integration income"):
         assert word not in text
     for fig in (res.plot(), res.chronogram(), res.index_plot()):

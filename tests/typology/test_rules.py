@@ -286,12 +286,12 @@ def test_results_frame_summary_audit_plot(default_fit):
     assert list(frame.index) == list(CAREER_TYPE_CODES)
     assert_allclose(frame["share"].sum(), 1.0)
     # No benchmark unless one is given: a user's own study shows no CPAS column.
-    assert "benchmark_share" not in frame and "study" not in res.summary()
+    assert "benchmark_share" not in frame and "study" not in str(res.summary())
     with_study = RuleTypology(res.sequences, benchmark=STUDY_SHARES,
                               benchmark_label="CPAS study").fit()
     frame = with_study.to_frame()
     assert_allclose(frame["benchmark_share"], [STUDY_SHARES[k] for k in CAREER_TYPE_CODES])
-    assert "CPAS study %" in with_study.summary()
+    assert "CPAS study %" in str(with_study.summary())
     with pytest.raises(ConfigError, match="education"):
         RuleTypology(res.sequences, benchmark={"education": 0.2})
     text = res.summary(lang="fr")
