@@ -11,7 +11,12 @@ from evalkit.did.bacon import BaconDecomposition, BaconResults, ForbiddenCompari
 from evalkit.did.callaway_santanna import CallawaySantAnna
 from evalkit.did.checks import SmallGroupWarning
 from evalkit.did.cs_engine import CallawaySantAnnaEngine, CohortMoments, cohort_moments
-from evalkit.did.cs_results import AggregatedResults, CallawaySantAnnaResults, PreTest
+from evalkit.did.cs_results import (
+    AggregatedResults,
+    CallawaySantAnnaResults,
+    ContrastTest,
+    PreTest,
+)
 from evalkit.did.drdid import TwoPeriodDiD, drdid_panel, drdid_rcs
 from evalkit.did.event_study import EventStudy, EventStudyResults, PretrendTest
 from evalkit.did.honest_did import HonestDiD, HonestDiDResults
@@ -30,6 +35,7 @@ __all__ = [
     "CallawaySantAnna",
     "CallawaySantAnnaEngine",
     "CallawaySantAnnaResults",
+    "ContrastTest",
     "DiD2x2",
     "DiD2x2Results",
     "EventStudy",

@@ -16,7 +16,7 @@ from evalkit.did.multiplier_bootstrap import (
     multiplier_draws,
     uniform_critical_value,
 )
-from evalkit.errors import EvalkitWarning
+from evalkit.errors import ConfigError, EstimationError, EvalkitWarning
 from evalkit.results import EstimateResults, TestResult
 from evalkit.summary import Summary
 
@@ -49,6 +49,24 @@ class PreTest(TestResult):
             text += (f"; with {self.n_clusters} clusters, Hotelling F({self.df}, "
                      f"{self.n_clusters - self.df}) = {self.f_statistic:.4f}")
         return f"{text}, p = {self.pvalue:.5f}"
+
+
+@dataclass(frozen=True)
+class ContrastTest:
+    """Wald test of linear restrictions ``R theta = 0`` on aggregated effects.
+
+    ``W = (R theta)' (R V R')^-1 (R theta) ~ chi2(q)``, ``V`` the analytic covariance
+    from the influence functions (clustered when the fit was).
+    """
+
+    hypothesis: str
+    statistic: float
+    df: int
+    pvalue: float
+
+    def __str__(self) -> str:
+        return (f"Wald test ({self.hypothesis}): chi2({self.df}) = {self.statistic:.4f}, "
+                f"p = {self.pvalue:.5f}")
 
 
 class Inference:
@@ -332,6 +350,35 @@ class AggregatedResults(EstimateResults):
         (clustered when the fit was), whatever the reported standard errors."""
         scores = self._inference._by_cluster(self.influence)
         return scores.T @ scores / self._inference.n ** 2
+
+    def contrast_test(self, contrast=None) -> ContrastTest:
+        """Wald test that the per-level estimates are equal (default), or of ``contrast``.
+
+        With ``kind="group"`` the default tests that every cohort has the same average
+        effect; ``contrast`` is an ``(q, m)`` matrix ``R`` of ``R theta = 0`` over the
+        ``m`` reported levels (e.g. ``[[1, -1, 0]]``: the first two cohorts differ).
+        Uses the influence functions, so it accounts for the covariance between levels
+        (R ``did`` users compute this by hand, did#197).
+        """
+        theta = self.params.to_numpy()
+        m = len(theta)
+        if contrast is None:
+            if m < 2:
+                raise ConfigError("a single estimate: nothing to compare.")
+            R = np.hstack([np.ones((m - 1, 1)), -np.eye(m - 1)])
+            hypothesis = f"all {m} {self.params.index.name} estimates equal"
+        else:
+            R = np.atleast_2d(np.asarray(contrast, dtype=float))
+            if R.shape[1] != m:
+                raise ConfigError(f"contrast must have {m} columns (one per estimate: "
+                                  f"{list(self.params.index)}), got shape {R.shape}.")
+            hypothesis = "R theta = 0"
+        diff = R @ theta
+        V = R @ self.cov @ R.T
+        if np.linalg.matrix_rank(V) < len(diff):
+            raise EstimationError("the contrasts' covariance is singular: drop redundant rows.")
+        stat = float(diff @ np.linalg.solve(V, diff))
+        return ContrastTest(hypothesis, stat, len(diff), float(stats.chi2.sf(stat, len(diff))))
 
     @property
     def overall_att(self) -> float:
