@@ -233,8 +233,12 @@ def check_clusters(clusters: np.ndarray, name: str, estimator: str) -> int:
 
 
 def check_group_sizes(frame: pd.DataFrame, group: str, unit: str, estimator: str,
-                      *, action: str = "warn", labels: dict | None = None) -> pd.Series:
+                      *, action: str = "warn", labels: dict | None = None,
+                      shown_as: str | None = None) -> pd.Series:
     """Units per group; a group with a single unit warns or raises.
+
+    ``shown_as`` names the user's column in the message when ``group`` is a
+    column the estimator built itself.
 
     ``action="raise"`` raises :class:`DataValidationError` (a 2x2 arm of one
     unit leaves nothing to estimate its variance from); ``"warn"`` emits
@@ -246,7 +250,7 @@ def check_group_sizes(frame: pd.DataFrame, group: str, unit: str, estimator: str
     if len(single):
         shown = [labels.get(g, g) if labels else _as_label(g) for g in single.index]
         message = (
-            f"{estimator}: group(s) {show_values(shown)} of {group!r} contain a single unit: their "
+            f"{estimator}: group(s) {show_values(shown)} of {shown_as or repr(group)} contain a single unit: their "
             "effect (and its variance) rests on one unit. "
         )
         if action == "raise":
@@ -257,7 +261,7 @@ def check_group_sizes(frame: pd.DataFrame, group: str, unit: str, estimator: str
 
 
 def check_covariates_vary(frame: pd.DataFrame, covariates: Sequence[str], within: str | None,
-                          estimator: str, why: str) -> None:
+                          estimator: str, why: str, *, shown_as: str | None = None) -> None:
     """Raise when a covariate is constant (overall, or within every group of ``within``).
 
     ``within=None`` checks the covariate varies at all; ``within=unit`` checks
@@ -272,7 +276,7 @@ def check_covariates_vary(frame: pd.DataFrame, covariates: Sequence[str], within
         if constant:
             bad.append(column)
     if bad:
-        where = "has a single value" if within is None else f"is constant within every {within!r}"
+        where = "has a single value" if within is None else f"is constant within every {shown_as or repr(within)}"
         raise DataValidationError(
             f"{estimator}: covariate(s) {show_values(bad)} {where}: {why} Drop them from covariates, "
             "or interact them with time if you want their effect to vary over periods."

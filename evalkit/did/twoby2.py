@@ -58,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.data import ExclusionLedger, Panel
+from evalkit.data.validation import check_unique
 from evalkit.did.checks import (
     as_panel,
     check_clusters,
@@ -83,6 +84,7 @@ METHODS = choices(Method)
 _ROW_ID = "_row_id"
 _WAVE = "_post"
 _FIRST = "_first_treated"
+_ARM = "_arm"
 
 
 class DiD2x2Results(WildBootstrapMixin, EstimateResults):
@@ -240,6 +242,8 @@ class DiD2x2:
             _ROW_ID: np.arange(len(frame)),
         })
         if unit is not None and not repeated_cross_section:
+            # Checked on the user's columns before the internal period column names them.
+            check_unique(frame, [unit, period], self.name, "unit x period")
             varying = frame.groupby(unit)[_FIRST].nunique()
             if (varying > 1).any():
                 raise DataValidationError(
@@ -327,6 +331,10 @@ class DiD2x2:
             )
         return as_num.to_numpy(dtype=np.int64)
 
+    def _group_shown(self) -> str:
+        """The user's group column, quoted, for messages (never the internal ``_arm``)."""
+        return repr(self.labels["group"])
+
     # -- estimation -------------------------------------------------------------------
     def _sample(self):
         p = self.panel
@@ -352,7 +360,8 @@ class DiD2x2:
             )
         arm = pd.Series(np.where(treated, "treated", "comparison"), index=frame.index)
         sizes_by = p.unit if not p.repeated_cross_section else (self.cluster or p.unit)
-        check_group_sizes(frame.assign(_arm=arm), "_arm", sizes_by, self.name, action="raise")
+        check_group_sizes(frame.assign(**{_ARM: arm}), _ARM, sizes_by, self.name, action="raise",
+                          shown_as=self._group_shown())
         return frame, ledger, post.astype(float), treated.astype(float)
 
     def fit(self, *, method: Method = "reg") -> DiD2x2Results:
@@ -380,10 +389,10 @@ class DiD2x2:
         if self.covariates:
             check_covariates_vary(frame, self.covariates, None, self.name,
                                   "a constant covariate is collinear with the intercept.")
-            arm = pd.Series(treated, index=frame.index, name="_arm")
-            check_covariates_vary(frame.assign(_arm=arm), self.covariates, "_arm", self.name,
-                                  "a covariate constant within each group is collinear with the "
-                                  "treated-group indicator.")
+            check_covariates_vary(frame.assign(**{_ARM: treated}), self.covariates, _ARM,
+                                  self.name, "a covariate constant within each group is "
+                                  "collinear with the treated-group indicator.",
+                                  shown_as=f"group of {self._group_shown()}")
         cluster_col = self.cluster or (None if p.repeated_cross_section else p.unit)
         clusters = frame[cluster_col].to_numpy() if cluster_col else np.arange(len(frame))
         n_clusters = (check_clusters(clusters, cluster_col, self.name) if cluster_col
