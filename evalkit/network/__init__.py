@@ -24,6 +24,7 @@ from evalkit.network.measures import (
     organisation_measures,
 )
 from evalkit.network.permutation import (
+    PermutationTestResult,
     density_change_test,
     difference_in_change_test,
     qap_correlation,
@@ -34,6 +35,7 @@ __all__ = [
     "MEASURES",
     "NetworkChangeResults",
     "NetworkResults",
+    "PermutationTestResult",
     "ServiceNetworkAnalysis",
     "ServiceNetworks",
     "average_path_length",

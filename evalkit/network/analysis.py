@@ -20,6 +20,7 @@ from evalkit.errors import ConfigError, EstimationError, UnknownCategoryError
 from evalkit.network.graphs import ServiceNetworks
 from evalkit.network.measures import network_measures, organisation_measures
 from evalkit.network.permutation import (
+    PermutationTestResult,
     density_change_test,
     difference_in_change_test,
     qap_correlation,
@@ -199,7 +200,7 @@ class NetworkResults:
             dens = density_change_test(a, b, directed=net.directed, n_perm=n_perm, seed=rng,
                                        alternative=alternative, ties=ties)
             key = f"{site}: density change"
-            params[key], ses[key], pvals[key] = dens["statistic"], dens["null_sd"], dens["p_value"]
+            params[key], ses[key], pvals[key] = dens.statistic, dens.null_sd, dens.pvalue
             try:
                 if weighted_qap:
                     a_q = net.adjacency(site, wave_from, nodes, weight=True)
@@ -208,14 +209,15 @@ class NetworkResults:
                     a_q, b_q = a, b
                 qap = qap_correlation(a_q, b_q, directed=net.directed, n_perm=n_perm, seed=rng,
                                       alternative=alternative, ties=ties)
+                note = ""
             except EstimationError as exc:  # undefined (empty or complete wave): reported, not fatal
-                qap = {"statistic": np.nan, "p_value": np.nan, "null_mean": np.nan,
-                       "null_sd": np.nan, "n_perm": 0, "note": str(exc)}
+                qap = PermutationTestResult(statistic=np.nan, pvalue=np.nan, method="QAP")
+                note = str(exc)
             qap_rows.append({"site": site, "n_organisations": len(nodes),
-                             "qap_correlation": qap["statistic"], "p_value": qap["p_value"],
-                             "null_mean": qap["null_mean"], "null_sd": qap["null_sd"],
-                             "note": qap.get("note", "")})
-            rows.append({"site": site, "n_changed_dyads": dens["n_changed"]})
+                             "qap_correlation": qap.statistic, "p_value": qap.pvalue,
+                             "null_mean": qap.null_mean, "null_sd": qap.null_sd,
+                             "note": note})
+            rows.append({"site": site, "n_changed_dyads": dens.n_changed})
         m = self.measures.set_index(["site", "wave"])[measure]
         site_change = pd.Series(
             {s: m[(s, wave_to)] - m[(s, wave_from)] for s in net.sites}, name=f"change_{measure}"
@@ -226,7 +228,7 @@ class NetworkResults:
             dic = difference_in_change_test(site_change.to_numpy(), is_pilot, n_perm=max(n_perm, 9999),
                                             seed=rng, alternative=alternative)
             key = f"pilot - comparison: {measure} change"
-            params[key], ses[key], pvals[key] = dic["statistic"], dic["null_sd"], dic["p_value"]
+            params[key], ses[key], pvals[key] = dic.statistic, dic.null_sd, dic.pvalue
         return NetworkChangeResults(
             pd.Series(params), pd.Series(ses), pd.Series(pvals),
             qap=pd.DataFrame(qap_rows), site_change=site_change, difference_in_change=dic,

@@ -26,6 +26,8 @@ agree.
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
 from itertools import combinations
 from math import comb
 
@@ -33,8 +35,40 @@ import numpy as np
 
 from evalkit.errors import EstimationError
 from evalkit.options import check_option
+from evalkit.results import TestResult
 
 _ALTERNATIVES = ("two-sided", "greater", "less")
+
+
+
+@dataclass(frozen=True)
+class PermutationTestResult(TestResult):
+    """A permutation test (no degrees of freedom) with its null distribution's summary.
+
+    ``null_mean``/``null_sd`` describe the permutation distribution (``null_sd``
+    is a standard error under H0); ``n_perm`` counts the permutations used,
+    ``exact`` says whether they were all enumerated; ``n_changed`` is the
+    number of dyads that changed (density test only).
+    """
+
+    null_mean: float = float("nan")
+    null_sd: float = float("nan")
+    n_perm: int = 0
+    exact: bool = False
+    n_changed: int | None = None
+
+    def __getitem__(self, key: str):
+        # Until evalkit 0.x these tests returned dicts; keep res["p_value"] working.
+        warnings.warn("permutation tests return a PermutationTestResult: read "
+                      f"res.{_OLD_KEYS.get(key, key)} instead of res[{key!r}]",
+                      DeprecationWarning, stacklevel=2)
+        try:
+            return getattr(self, _OLD_KEYS.get(key, key))
+        except AttributeError:
+            raise KeyError(key) from None
+
+
+_OLD_KEYS = {"p_value": "pvalue"}
 
 
 def _dyads(n: int, directed: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -83,7 +117,7 @@ def qap_correlation(
     alternative: str = "two-sided",
     ties: str = "conservative",
     chunk: int = 256,
-) -> dict:
+) -> PermutationTestResult:
     """QAP test of the correlation between two adjacency matrices.
 
     Parameters
@@ -103,8 +137,8 @@ def qap_correlation(
 
     Returns
     -------
-    dict with ``statistic`` (observed correlation), ``p_value``,
-    ``null_mean``, ``null_sd`` and ``n_perm``.
+    :class:`PermutationTestResult` with ``statistic`` (observed correlation),
+    ``pvalue``, ``null_mean``, ``null_sd`` and ``n_perm``.
     """
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
@@ -131,13 +165,11 @@ def qap_correlation(
         permuted = b[perms[:, rows], perms[:, cols]]
         null[done : done + k] = _corr_rows(x, permuted)
         done += k
-    return {
-        "statistic": observed,
-        "p_value": _pvalue(observed, null, alternative, ties),
-        "null_mean": float(null.mean()),
-        "null_sd": float(null.std(ddof=1)),
-        "n_perm": int(n_perm),
-    }
+    return PermutationTestResult(
+        statistic=observed, pvalue=_pvalue(observed, null, alternative, ties),
+        method=f"QAP correlation ({alternative}, {n_perm} permutations)",
+        null="the two networks' ties are unrelated",
+        null_mean=float(null.mean()), null_sd=float(null.std(ddof=1)), n_perm=int(n_perm))
 
 
 def density_change_test(
@@ -149,7 +181,7 @@ def density_change_test(
     seed: int | np.random.Generator | None = 0,
     alternative: str = "two-sided",
     ties: str = "conservative",
-) -> dict:
+) -> PermutationTestResult:
     """Paired dyad permutation test of ``density(b) - density(a)``.
 
     Under H0 the two waves are exchangeable dyad by dyad: the null
@@ -158,7 +190,7 @@ def density_change_test(
 
     Returns
     -------
-    dict with ``statistic`` (density change), ``p_value``, ``null_sd``
+    :class:`PermutationTestResult` with ``statistic`` (density change), ``pvalue``, ``null_sd``
     (SD of the permutation distribution, a standard error under H0),
     ``n_changed`` (dyads whose status changed) and ``n_perm``.
     """
@@ -180,13 +212,12 @@ def density_change_test(
     else:
         signs = rng.integers(0, 2, size=(n_perm, changed.size), dtype=np.int8) * 2 - 1
         null = (signs @ changed) / n_dyads
-    return {
-        "statistic": observed,
-        "p_value": _pvalue(observed, null, alternative, ties),
-        "null_sd": float(np.sqrt((changed**2).sum()) / n_dyads),
-        "n_changed": int(changed.size),
-        "n_perm": int(n_perm),
-    }
+    return PermutationTestResult(
+        statistic=observed, pvalue=_pvalue(observed, null, alternative, ties),
+        method=f"paired dyad permutation ({alternative}, {n_perm} permutations)",
+        null="no change in density",
+        null_mean=float(null.mean()), null_sd=float(np.sqrt((changed**2).sum()) / n_dyads),
+        n_perm=int(n_perm), n_changed=int(changed.size))
 
 
 def difference_in_change_test(
@@ -196,7 +227,7 @@ def difference_in_change_test(
     n_perm: int = 9999,
     seed: int | np.random.Generator | None = 0,
     alternative: str = "two-sided",
-) -> dict:
+) -> PermutationTestResult:
     """Mean change at pilot sites minus mean change at comparison sites.
 
     The null distribution reassigns the pilot labels among the sites: every
@@ -206,7 +237,8 @@ def difference_in_change_test(
 
     Returns
     -------
-    dict with ``statistic``, ``p_value``, ``null_sd``, ``n_perm``, ``exact``.
+    :class:`PermutationTestResult` with ``statistic``, ``pvalue``, ``null_sd``, ``n_perm``,
+    ``exact``.
     """
     change = np.asarray(change, dtype=float)
     pilot = np.asarray(pilot, dtype=bool)
@@ -237,10 +269,10 @@ def difference_in_change_test(
         null = stat(masks)
         exact = False
         p = _pvalue(observed, null, alternative)
-    return {
-        "statistic": observed,
-        "p_value": p,
-        "null_sd": float(null.std(ddof=1)) if null.size > 1 else float("nan"),
-        "n_perm": int(null.size),
-        "exact": exact,
-    }
+    kind = "exact randomisation" if exact else f"randomisation ({null.size} draws)"
+    return PermutationTestResult(
+        statistic=observed, pvalue=p, method=f"{kind} test, {alternative}",
+        null="same mean change at pilot and comparison sites",
+        null_mean=float(null.mean()),
+        null_sd=float(null.std(ddof=1)) if null.size > 1 else float("nan"),
+        n_perm=int(null.size), exact=exact)

@@ -137,7 +137,7 @@ def test_hope_pilot_integration_rises(hope):
     key = "pilot - comparison: density change"
     assert_allclose(chg.params[key], expected)
     # 4 pilots of 7 sites: C(7, 4) = 35 assignments; pilots have the 4 largest rises -> p = 1/35.
-    assert chg.difference_in_change["exact"] and chg.difference_in_change["n_perm"] == 35
+    assert chg.difference_in_change.exact and chg.difference_in_change.n_perm == 35
     assert_allclose(chg.pvalues[key], 1 / 35)
     for s in pilots.index[pilots]:
         assert chg.params[f"{s}: density change"] > 0
@@ -241,8 +241,8 @@ def test_qap_statistic_equals_pearson_on_dyads():
     b = np.triu(b, 1) + np.triu(b, 1).T
     iu = np.triu_indices(12, 1)
     res = qap_correlation(a, b, n_perm=499, seed=2)
-    assert_allclose(res["statistic"], np.corrcoef(a[iu], b[iu])[0, 1])
-    assert res["p_value"] <= 2 / 500
+    assert_allclose(res.statistic, np.corrcoef(a[iu], b[iu])[0, 1])
+    assert res.pvalue <= 2 / 500
     again = qap_correlation(a, b, n_perm=499, seed=2)
     assert again == res  # seeded
 
@@ -251,14 +251,14 @@ def test_difference_in_change_exact_enumeration():
     change = np.array([5.0, 4.0, 3.0, 2.0, 1.0, 0.0, -1.0])
     pilot = np.array([True, True, True, True, False, False, False])
     res = difference_in_change_test(change, pilot, alternative="greater")
-    assert res["exact"] and res["n_perm"] == 35
-    assert_allclose(res["statistic"], 3.5 - 0.0)
-    assert_allclose(res["p_value"], 1 / 35)
+    assert res.exact and res.n_perm == 35
+    assert_allclose(res.statistic, 3.5 - 0.0)
+    assert_allclose(res.pvalue, 1 / 35)
     # brute force two-sided
     stats = [change[list(c)].mean() - np.delete(change, list(c)).mean()
              for c in combinations(range(7), 4)]
     two = difference_in_change_test(change, pilot)
-    assert_allclose(two["p_value"], np.mean(np.abs(stats) >= 3.5 - 1e-12))
+    assert_allclose(two.pvalue, np.mean(np.abs(stats) >= 3.5 - 1e-12))
 
 
 def _null_rejection_rates(n_sims: int, n_nodes: int, n_perm: int, seed: int, valued: bool,
@@ -278,8 +278,8 @@ def _null_rejection_rates(n_sims: int, n_nodes: int, n_perm: int, seed: int, val
             present = rng.random(iu[0].size) < 0.25
             m[iu] = present * (rng.uniform(1, 3, iu[0].size) if valued else 1.0)
             mats.append(m + m.T)
-        rej_qap += qap_correlation(*mats, n_perm=n_perm, seed=rng, ties=ties)["p_value"] <= 0.05
-        rej_dens += density_change_test(*mats, n_perm=n_perm, seed=rng, ties=ties)["p_value"] <= 0.05
+        rej_qap += qap_correlation(*mats, n_perm=n_perm, seed=rng, ties=ties).pvalue <= 0.05
+        rej_dens += density_change_test(*mats, n_perm=n_perm, seed=rng, ties=ties).pvalue <= 0.05
     return rej_qap / n_sims, rej_dens / n_sims
 
 
@@ -316,8 +316,8 @@ def test_density_change_detects_a_real_rise():
     a[iu] = rng.random(iu[0].size) < 0.15
     b[iu] = rng.random(iu[0].size) < 0.45
     res = density_change_test(a + a.T, b + b.T, n_perm=999, seed=1)
-    assert_allclose(res["statistic"], b[iu].mean() - a[iu].mean())
-    assert res["p_value"] < 0.01
+    assert_allclose(res.statistic, b[iu].mean() - a[iu].mean())
+    assert res.pvalue < 0.01
 
 
 # ------------------------------------------------------------------------ plots
@@ -407,3 +407,21 @@ def test_brokerage_matches_brute_force_on_random_digraph():
                 else:
                     counts["liaison"] += 1
         assert got.loc[b, list(counts)].to_dict() == counts
+
+
+def test_permutation_tests_return_the_shared_test_result():
+    """QAP, density and difference-in-change tests share TestResult (statistic, df, p, method)."""
+    from evalkit.results import TestResult
+
+    rng = np.random.default_rng(5)
+    a = np.triu(rng.random((8, 8)) < 0.4, 1).astype(float)
+    b = np.triu(rng.random((8, 8)) < 0.4, 1).astype(float)
+    a, b = a + a.T, b + b.T
+    tests = [qap_correlation(a, b, n_perm=99, seed=1), density_change_test(a, b, n_perm=99, seed=1),
+             difference_in_change_test(np.arange(6.0), np.array([1, 1, 0, 0, 0, 0], bool))]
+    for res in tests:
+        assert isinstance(res, TestResult)
+        assert res.df is None and 0 < res.pvalue <= 1 and res.method
+        assert "p = " in str(res)
+        with pytest.warns(DeprecationWarning, match="pvalue"):
+            assert res["p_value"] == res.pvalue
