@@ -243,6 +243,11 @@ class EngineTypologyResults(RuleTypologyResults):
         self.counts = pd.Series(counts.to_numpy(), index=index, name="n")
         self.persons = persons
         self.weights = None
+        # Labels and benchmark as RuleTypologyResults without them: the CPAS labels,
+        # and no benchmark column unless the caller sets one.
+        self.type_labels = {}
+        self.benchmark = None
+        self.benchmark_label = None
         self._session = session
 
     def persons_frame(self) -> pd.DataFrame:
