@@ -15,8 +15,8 @@
 #
 # Monthly trajectories of people leaving an article 60§7 contract: the seven CPAS career
 # types by explicit rules, who follows which type (multinomial logit), and a data-driven
-# typology (optimal matching, CLARA) compared with the rules. The analysis code lives in
-# `evalkit.report.cpas_careers`; `evalkit report reports/configs/cpas_careers.toml`
+# typology (optimal matching, CLARA) compared with the rules. The programme is defined in
+# `evalkit/report/programmes/cpas_careers.toml` (sections of `evalkit.report.sections`); `evalkit report reports/configs/cpas_careers.toml`
 # runs exactly the same code unattended.
 #
 # Run headless with parameters:

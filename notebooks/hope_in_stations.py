@@ -15,8 +15,8 @@
 #
 # Cohort comparison (wave 2, integrated vs comparison cohort), difference-in-differences on
 # the repeated cross-sections (pilot vs comparison stations, before vs after) and the
-# service collaboration networks. The analysis code lives in
-# `evalkit.report.hope_in_stations`; `evalkit report reports/configs/hope_in_stations.toml`
+# service collaboration networks. The programme is defined in
+# `evalkit/report/programmes/hope_in_stations.toml` (sections of `evalkit.report.sections`); `evalkit report reports/configs/hope_in_stations.toml`
 # runs exactly the same code unattended.
 #
 # Run headless with parameters:

@@ -15,8 +15,8 @@
 #
 # The rSa started in experimental zones at different quarters (2007–2008). Roll-out
 # cohorts, the (biased) two-way fixed-effects estimate, and Callaway & Sant'Anna's
-# ATT(g,t) aggregated by exposure time and cohort. The analysis code lives in
-# `evalkit.report.rsa_experiment`; `evalkit report reports/configs/rsa_experiment.toml`
+# ATT(g,t) aggregated by exposure time and cohort. The programme is defined in
+# `evalkit/report/programmes/rsa_experiment.toml` (sections of `evalkit.report.sections`); `evalkit report reports/configs/rsa_experiment.toml`
 # runs exactly the same code unattended.
 #
 # Run headless with parameters:

@@ -28,58 +28,6 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "const": ("Constante", "Intercept"),
 }
 
-# Transitional: labels of the seed programmes still written in Python (hope_in_stations,
-# cpas_careers); they move to those programmes' TOML definitions.
-# Variables of the three programmes' data (fr, en).
-_SEED_VARIABLES: dict[str, tuple[str, str]] = {
-    # Hope in stations
-    "age": ("Âge", "Age"),
-    "sex": ("Sexe", "Sex"),
-    "nationality_group": ("Nationalité", "Nationality"),
-    "months_homeless": ("Mois sans abri", "Months homeless"),
-    "health_problem": ("Problème de santé", "Health problem"),
-    "has_id_papers": ("A des papiers d'identité", "Has identity papers"),
-    "slept_in_shelter": ("A dormi en centre d'hébergement", "Slept in a shelter"),
-    "social_worker_contact": ("Contact avec un travailleur social",
-                              "Contact with a social worker"),
-    "access_to_care": ("Accès aux soins", "Access to care"),
-    "has_income": ("Dispose d'un revenu ou d'une prestation", "Has an income or benefit"),
-    "n_services_used": ("Nombre de services utilisés", "Number of services used"),
-    "perception_score": ("Score de perception", "Perception score"),
-    "pilot": ("Gare pilote", "Pilot station"),
-    "integrated": ("Cohorte intégrée", "Integrated cohort"),
-    "station": ("Gare", "Station"),
-    "wave": ("Vague", "Wave"),
-    # CPAS careers
-    "age_band": ("Âge", "Age"),
-    "education": ("Niveau d'études", "Education"),
-    "contract_months": ("Durée du contrat (mois)", "Contract length (months)"),
-    "cpas": ("CPAS", "CPAS"),
-    # rSa experiment
-    "return_to_work": ("Retour à l'emploi", "Return to work"),
-    "treated": ("Traitement (rSa)", "Treatment (rSa)"),
-    "intercept": ("Constante", "Intercept"),
-    "Intercept": ("Constante", "Intercept"),
-    "const": ("Constante", "Intercept"),
-}
-
-# Levels of categorical variables (fr, en); keyed by (variable, level).
-_LEVELS: dict[tuple[str, str], tuple[str, str]] = {
-    ("sex", "female"): ("femme", "female"),
-    ("sex", "male"): ("homme", "male"),
-    ("sex", "F"): ("femme", "female"),
-    ("sex", "M"): ("homme", "male"),
-    ("nationality_group", "national"): ("du pays de la gare", "national"),
-    ("nationality_group", "EU"): ("autre pays de l'UE", "other EU"),
-    ("nationality_group", "non-EU"): ("hors UE", "non-EU"),
-    ("nationality_group", "Belgian"): ("belge", "Belgian"),
-    ("education", "low"): ("faible", "low"),
-    ("education", "medium"): ("moyen", "medium"),
-    ("education", "high"): ("élevé", "high"),
-}
-
-VARIABLES.update({k: v for k, v in _SEED_VARIABLES.items() if k not in VARIABLES})
-
 _BAND = re.compile(r"^(\d+)-(\d+)$")
 _TERM = re.compile(r"^(?P<var>[^\[\]]+)\[(?:T\.)?(?P<level>[^\[\]]*)\]$")
 
@@ -92,7 +40,7 @@ def level_label(variable: str, level, lang: str,
     """
     index = 0 if check_lang(lang) == "fr" else 1
     text = str(level)
-    pair = (levels or {}).get((variable, text)) or _LEVELS.get((variable, text)) or {"True": ("oui", "yes"),
+    pair = (levels or {}).get((variable, text)) or {"True": ("oui", "yes"),
                                              "False": ("non", "no")}.get(text)
     if pair is not None:
         return pair[index]

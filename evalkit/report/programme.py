@@ -86,8 +86,8 @@ __all__ = [
 
 PACKAGE = "evalkit.report.programmes"
 PROGRAMMES = tuple(
-    sorted({p.name.removesuffix(".toml") for p in resources.files(PACKAGE).iterdir()
-            if p.name.endswith(".toml")} | {"hope_in_stations", "cpas_careers"})
+    sorted(p.name.removesuffix(".toml") for p in resources.files(PACKAGE).iterdir()
+           if p.name.endswith(".toml"))
 )
 
 _TOP = ("programme", "inputs", "labels", "parameters", "analyses", "samples")
@@ -187,7 +187,7 @@ class ProgrammeSpec:
         if self.narrative.get(lang):
             section.add(self.narrative[lang])
         inputs = {
-            name: InputData(name, frame, self._roles(name, settings),
+            name: InputData(name, frame, self._roles(name, overrides),
                             self.inputs[name].contract if name in self.inputs else "table",
                             f"{self.name}/{name}", dict(self.inputs[name].options)
                             if name in self.inputs else {})
@@ -204,10 +204,10 @@ class ProgrammeSpec:
             ))
         return section
 
-    def _roles(self, input_name: str, settings: Mapping[str, Any]) -> dict[str, Any]:
+    def _roles(self, input_name: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
         roles = dict(self.inputs[input_name].roles) if input_name in self.inputs else {}
         # A configuration's parameter named like a role points that role at another column.
-        return {role: settings.get(role, column) for role, column in roles.items()}
+        return {role: overrides.get(role, column) for role, column in roles.items()}
 
     def _run(self, analysis: AnalysisSpec, inputs, settings, overrides, ctx) -> Section:
         if analysis.input not in inputs:
@@ -467,43 +467,9 @@ def find_programme(name: str, *, beside: str | Path | None = None,
 
 _CACHE: dict[tuple[str, str], ProgrammeSpec] = {}
 
-# Transitional: seed programmes not yet moved to a TOML definition.
-_PYTHON = {
-    "hope_in_stations": "evalkit.report.hope_in_stations",
-    "cpas_careers": "evalkit.report.cpas_careers",
-}
-
-
-@dataclass(frozen=True)
-class PythonProgramme:
-    """A programme written as a Python module (transitional; see the TOML definitions)."""
-
-    name: str
-    title: Mapping[str, str]
-    inputs: Mapping[str, InputSpec]
-    analyses: Mapping[str, str]
-    parameters: Mapping[str, ParamSpec]
-    build: Any
-    generate: Any
-    read_options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    id_parameter: str | None = None  # the parameter that points the id role at a column
-
-    def defaults(self) -> dict[str, Any]:
-        return {name: spec.default for name, spec in self.parameters.items()}
-
-    def identifier_columns(self, params: Mapping[str, Any] | None = None) -> dict[str, str]:
-        """Person-identifier column of each input (its ``id`` role, or the column the
-        ``id_parameter`` of ``params`` names)."""
-        given = (params or {}).get(self.id_parameter) if self.id_parameter else None
-        return {name: given or s.id_column for name, s in self.inputs.items() if s.id_column}
-
-
 def get_programme(name: str, *, beside: str | Path | None = None,
                   path: str | Path | None = None) -> ProgrammeSpec:
     """The :class:`ProgrammeSpec` of programme ``name`` (see :func:`find_programme`)."""
-    if name in _PYTHON and path is None and not (
-            beside is not None and (Path(beside) / f"{name}.programme.toml").is_file()):
-        return importlib.import_module(_PYTHON[name]).PROGRAMME
     file = find_programme(name, beside=beside, path=path)
     text = file.read_text(encoding="utf-8")
     key = (name, text)

@@ -107,16 +107,14 @@ def programme_section(
                     InputFile.from_path(path, f"{name}/{input_name}: {Path(path).name}")
                 )
             data = read_inputs(spec, paths or {})
-        for input_name, column in spec.identifier_columns(settings).items():
+        for input_name, column in spec.identifier_columns(overrides).items():
             frame = data.get(input_name)
             if frame is not None and column in frame.columns:
                 report.protect_id_column(column, frame[column])
         explain = missing_column_explainer(name, data, settings, paths or {})
         with figure_language(report.lang), explaining_key_errors(explain):
-            # A TOML definition layers the configuration over its analyses' own parameters.
-            given = overrides if isinstance(spec, ProgrammeSpec) else settings
             try:
-                return spec.build(data, analyses=chosen, params=given, lang=report.lang,
+                return spec.build(data, analyses=chosen, params=overrides, lang=report.lang,
                                   seed=seed, threshold=report.threshold)
             except KeyError as exc:
                 raise (explain(exc) or exc) from exc

@@ -16,12 +16,24 @@ import pytest
 
 from evalkit.datasets import hope_in_stations as hope
 from evalkit.errors import FewClustersWarning
-from evalkit.report import hope_in_stations as report
 from evalkit.report.elements import Table
+from evalkit.report.programme import get_programme
+from evalkit.report.sections import InputData, SectionContext
+from evalkit.report.sections.did_2x2 import did_fit
+
+PROGRAMME = get_programme("hope_in_stations")
+DID = PROGRAMME.analyses["did"]
+OUTCOMES = PROGRAMME.inputs["survey"].roles["outcomes"]
 
 
 def _params(**overrides):
-    return {**report.PROGRAMME.defaults(), **overrides}
+    """The parameters the report's DiD analysis runs with."""
+    return {**DID.section.defaults(), **DID.parameters, **overrides}
+
+
+def _survey(frame):
+    """The survey as the DiD analysis sees it (its roles: group = the pilot flag)."""
+    return InputData("survey", frame, {**PROGRAMME.inputs["survey"].roles, **DID.roles})
 
 
 def _report_estimates(n_draws: int, *, n_per_station_wave: int, seed: int, null_truth: bool):
@@ -30,11 +42,11 @@ def _report_estimates(n_draws: int, *, n_per_station_wave: int, seed: int, null_
     rows = []
     for draw in range(n_draws):
         ds = hope.generate(seed=seed + draw, n_per_station_wave=n_per_station_wave)
-        for outcome in params["outcomes"]:
+        for outcome in OUTCOMES:
             truth = ds.truth["did_pilot_post"][outcome]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FewClustersWarning)
-                res = report.did_fit(ds["survey"], params, outcome)
+                res = did_fit(_survey(ds["survey"]), params, outcome)
             ci = res.conf_int(params["level"]).loc["att"]
             row = {"draw": draw, "outcome": outcome, "estimate": res.att, "truth": truth,
                    "covered": ci.iloc[0] <= truth <= ci.iloc[1]}
@@ -70,8 +82,9 @@ def test_report_did_section_uses_did_fit_and_states_the_estimand():
     params = _params(wcb_draws=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FewClustersWarning)
-        section = report._did(survey, params, "en", seed=0)
-        direct = report.did_fit(survey, params, "access_to_care")
+        ctx = SectionContext("en", 0, 11, PROGRAMME.labels, DID.texts())
+        section = DID.section.build(_survey(survey), ctx, params)
+        direct = did_fit(_survey(survey), params, "access_to_care")
     plt.close("all")
     table = next(b for b in section.content if isinstance(b, Table))
     np.testing.assert_allclose(table.frame.loc["Access to care", "estimate"], direct.att,

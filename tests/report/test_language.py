@@ -277,8 +277,8 @@ def _provenance_parameters(html: str) -> dict[str, str]:
 
 def test_provenance_parameters_are_written_in_the_report_language(rendered):
     fr, en = (_provenance_parameters(rendered[lang]) for lang in ("fr", "en"))
-    assert fr["hope_in_stations.cluster_by_station"] == "oui"
-    assert en["hope_in_stations.cluster_by_station"] == "yes"
+    assert fr["hope_in_stations.cluster_by_site"] == "oui"
+    assert en["hope_in_stations.cluster_by_site"] == "yes"
     assert fr["hope_in_stations.level"] == "0,95" and en["hope_in_stations.level"] == "0.95"
     assert fr["hope_in_stations.weight"] == "–"  # empty setting, not a blank cell
     assert "True" not in fr.values() and "0.95" not in fr.values()
@@ -335,11 +335,14 @@ def test_chronogram_legend_can_sit_outside_the_plot():
 
 @pytest.mark.filterwarnings("ignore::evalkit.errors.FewClustersWarning")
 def test_did2x2_plot_keeps_english_defaults_and_takes_given_text():
-    from evalkit.report.hope_in_stations import did_fit
+    from evalkit.report.sections import InputData
+    from evalkit.report.sections.did_2x2 import did_fit
 
-    survey = get_programme("hope_in_stations").generate(7)["survey"]
-    params = {k: v.default for k, v in get_programme("hope_in_stations").parameters.items()}
-    res = did_fit(survey, params, "slept_in_shelter")
+    spec = get_programme("hope_in_stations")
+    did = spec.analyses["did"]
+    survey = InputData("survey", spec.generate(7)["survey"],
+                       {**spec.inputs["survey"].roles, **did.roles})
+    res = did_fit(survey, {**did.section.defaults(), **did.parameters}, "slept_in_shelter")
     default = _texts(res.plot())
     assert {"Mean outcome", "before", "after", "Treated without treatment (parallel trend)",
             f"{res.title} (ATT {res.att:.3f})"} <= default

@@ -88,6 +88,15 @@ BUILTIN = {
     "panel_descriptives": "evalkit.report.sections.descriptives",
     "survey_descriptives": "evalkit.report.sections.descriptives",
     "sequence_descriptives": "evalkit.report.sections.descriptives",
+    "cohort_comparison": "evalkit.report.sections.cohort",
+    "cohort_robustness": "evalkit.report.sections.cohort",
+    "did_2x2": "evalkit.report.sections.did_2x2",
+    "attrition": "evalkit.report.sections.attrition",
+    "indicators": "evalkit.report.sections.indicators",
+    "service_networks": "evalkit.report.sections.networks",
+    "rule_typology": "evalkit.report.sections.typology",
+    "type_membership": "evalkit.report.sections.typology",
+    "sequence_clustering": "evalkit.report.sections.typology",
     "twfe": "evalkit.report.sections.staggered_did",
     "bacon": "evalkit.report.sections.staggered_did",
     "callaway_santanna": "evalkit.report.sections.staggered_did",
@@ -115,7 +124,10 @@ ROLES = {
     "source": "source node of an edge",
     "target": "target node of an edge",
     "wave": "wave of a network edge",
+    "organisation": "name of an organisation (not a person)",
     "sector": "sector of an organisation",
+    "intensity": "strength of a tie",
+    "tie_type": "kind of a tie",
 }
 LIST_ROLES = {"outcomes", "covariates"}
 
@@ -266,7 +278,7 @@ class SectionContext:
         fr, en = self.texts[key]
         template = fr if self.lang == "fr" else en
         try:
-            return template.format(**fields) if fields or "{" in template else template
+            return template.format(**fields) if fields else template
         except (KeyError, IndexError, ValueError) as exc:
             known = sorted(fields)
             raise ConfigError(
