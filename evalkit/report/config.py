@@ -36,6 +36,7 @@ from evalkit.report.output import check_output_name
 from evalkit.report.params import ParamSpec
 from evalkit.report.programme import PROGRAMMES, ProgrammeSpec, get_programme
 from evalkit.report.tomlkeys import key_lines as _key_lines
+from evalkit.report.tomlkeys import line_of
 from evalkit.report.tomlkeys import unknown_key as _unknown
 
 __all__ = ["ProgrammeConfig", "ReportConfig", "load_config", "parse_config"]
@@ -109,9 +110,7 @@ def parse_config(text: str, path: Path | None = None) -> ReportConfig:
 
     def where(*keys: str) -> str:
         dotted = ".".join(keys)
-        # Keys of inline tables and arrays have no line of their own: use the enclosing key's.
-        line = next((lines[".".join(keys[:k])] for k in range(len(keys), 0, -1)
-                     if ".".join(keys[:k]) in lines), None)
+        line = line_of(lines, keys)
         return f"{name}, line {line}: key '{dotted}'" if line else f"{name}: key '{dotted}'"
 
     known_top = [*_TOP, *PROGRAMMES]

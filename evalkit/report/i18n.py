@@ -116,11 +116,11 @@ _LABELS: dict[str, dict[str, str]] = {
 # technical message (English, with the figures) is shown under it.
 _WARNING_LEADS: dict[str, dict[str, str]] = {
     "FewClustersWarning": {
-        "fr": "Peu de grappes : avec si peu de gares ou de zones, les erreurs types groupées "
+        "fr": "Peu de grappes : avec si peu de grappes, les erreurs types groupées "
         "sont sous-estimées et les intervalles de confiance trop étroits. Lire les p-valeurs "
         "comme indicatives ; le bootstrap sauvage par grappes, quand il est présenté, est "
         "plus fiable.",
-        "en": "Few clusters: with so few stations or zones, clustered standard errors are "
+        "en": "Few clusters: with so few clusters, clustered standard errors are "
         "underestimated and confidence intervals too narrow. Read the p-values as indicative; "
         "the wild cluster bootstrap, where shown, is more reliable.",
     },

@@ -80,6 +80,10 @@ def variable_label(name, lang: str, extra: Mapping[str, tuple[str, str]] | None 
     if text in known:
         return known[text][index]
     term = _TERM.match(text)
+    if term and term["var"] not in known:
+        # An unlabelled variable's term still reads "sexe : F", not "sexe[F]".
+        separator = "\u00a0: " if index == 0 else ": "
+        return f"{term['var']}{separator}{level_label(term['var'], term['level'], lang, levels)}"
     if term and term["var"] in known:
         variable = term["var"]
     else:

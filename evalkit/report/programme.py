@@ -69,7 +69,7 @@ from evalkit.report.sections import (
     section_names,
     text_fields,
 )
-from evalkit.report.tomlkeys import key_lines, unknown_key
+from evalkit.report.tomlkeys import key_lines, line_of, unknown_key
 
 __all__ = [
     "PROGRAMMES",
@@ -277,10 +277,8 @@ def parse_programme(text: str, name: str, path: Path | str | None = None) -> Pro
     lines = key_lines(text)
 
     def where(*keys) -> str:
-        keys = [str(k) for k in keys]
-        line = next((lines[".".join(keys[:k])] for k in range(len(keys), 0, -1)
-                     if ".".join(keys[:k]) in lines), None)
-        dotted = ".".join(keys)
+        dotted = ".".join(map(str, keys))
+        line = line_of(lines, keys)
         return f"{where_file}, line {line}: key '{dotted}'" if line else \
             f"{where_file}: key '{dotted}'"
 
@@ -457,9 +455,9 @@ def find_programme(name: str, *, beside: str | Path | None = None,
     import difflib
 
     close = difflib.get_close_matches(name, PROGRAMMES, n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
     raise ConfigError(
-        f"unknown programme {name!r}{hint} Known: {list(PROGRAMMES)}; or write "
+        f"unknown programme {name!r}{hint}; known: {list(PROGRAMMES)}; or write "
         f"{name}.programme.toml beside the configuration, or set programme = \"path/to/{name}.toml\""
         f" in its [{name}] table (evalkit init {name} --data FILE writes one)"
     )

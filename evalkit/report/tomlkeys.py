@@ -11,7 +11,7 @@ import re
 
 from evalkit.errors import ConfigError
 
-__all__ = ["key_lines", "unknown_key"]
+__all__ = ["key_lines", "line_of", "unknown_key"]
 
 
 def unknown_key(key: str, known, where: str) -> None:
@@ -73,3 +73,20 @@ def key_lines(text: str) -> dict[str, int]:
                 if rest.count(quote) == 1:
                     in_multiline = quote
     return lines
+
+
+def line_of(lines: dict[str, int], keys) -> int | None:
+    """Line of the dotted key ``keys`` in :func:`key_lines`'s map.
+
+    A key seen only in table headers (``[input.panel]`` gives ``input``) is on the
+    line of its first sub-key; keys of inline tables take their parent's line.
+    """
+    keys = [str(k) for k in keys]
+    dotted = ".".join(keys)
+    if dotted in lines:
+        return lines[dotted]
+    inside = [n for key, n in lines.items() if key.startswith(dotted + ".")]
+    if inside:
+        return min(inside)
+    return next((lines[".".join(keys[:k])] for k in range(len(keys) - 1, 0, -1)
+                 if ".".join(keys[:k]) in lines), None)

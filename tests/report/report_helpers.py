@@ -89,3 +89,21 @@ def frame_hashes(report) -> dict[str, str]:
     for k, top in enumerate(report.sections, start=1):
         walk(top, top.key or str(k))
     return hashes
+
+
+def visible_text(html_text: str, *, provenance: bool = False) -> str:
+    """What a reader sees: the body's text (tags stripped, entities decoded) and the
+    text of its SVG figures; without the provenance block unless asked."""
+    import base64
+    import html as html_module
+
+    body = html_text.split("<main>", 1)[-1]
+    if not provenance:
+        body = body.split('<section class="provenance"', 1)[0]
+    svgs = [base64.b64decode(b).decode("utf-8")
+            for b in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', body)]
+    # Matplotlib draws text as glyph paths and keeps each string in a comment.
+    svg_text = " ".join(" ".join(re.findall(r"<!-- (.*?) -->", s, flags=re.S)) for s in svgs)
+    body = re.sub(r'src="data:[^"]+"', "", body)
+    text = html_module.unescape(re.sub(r"<[^>]+>", " ", body))
+    return re.sub(r"\s+", " ", text + " " + html_module.unescape(svg_text))

@@ -20,7 +20,9 @@ def _indicators(data, ctx, params) -> Section:
 
     site, period = data.role("site"), data.role("period")
     indicators = [
-        Indicator(name, *ctx.labels.pair(name), kind="proportion", numerator=name,
+        # Column names that are not identifiers are back-quoted in indicator expressions.
+        Indicator(name, *ctx.labels.pair(name), kind="proportion",
+                  numerator=name if name.isidentifier() else f"`{name}`",
                   disaggregations=("territory", "period"), per=100, unit_fr="%", unit_en="%")
         for name in data.role("outcomes")
     ]
@@ -39,7 +41,8 @@ def _indicators(data, ctx, params) -> Section:
         order = [t for t in wide.index if t != "(all)"] + ["(all)"]
         columns = [p for p in wide.columns if p != "(all)"] + ["(all)"]
         wide, flags = wide.loc[order, columns], flags.loc[order, columns].astype(bool)
-        names = {p: ctx.text("period_n", period=p) for p in columns if p != "(all)"}
+        names = {p: ctx.text("period_n", name=ctx.variable(period), period=p)
+                 for p in columns if p != "(all)"}
         names["(all)"] = everyone
         wide = wide.rename(index={"(all)": everyone}, columns=names)
         flags = flags.rename(index={"(all)": everyone}, columns=names)
@@ -59,7 +62,7 @@ TEXT = {
         "people are masked, with those from which they could be recalculated.",
     ),
     "all": ("Ensemble", "All"),
-    "period_n": ("{period}", "{period}"),
+    "period_n": ("{name} {period}", "{name} {period}"),
 }
 
 SECTIONS = {
