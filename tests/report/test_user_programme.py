@@ -12,7 +12,6 @@ import re
 import textwrap
 import warnings
 
-import pandas as pd
 import pytest
 from report_helpers import visible_text
 
