@@ -13,7 +13,8 @@ import sys
 from evalkit import __version__
 
 # Modules are imported lazily so `evalkit validate` does not pay for the report stack.
-SUBCOMMANDS = ("evalkit.cli.validate", "evalkit.cli.samples", "evalkit.cli.report")
+SUBCOMMANDS = ("evalkit.cli.validate", "evalkit.cli.samples", "evalkit.cli.report",
+               "evalkit.cli.init")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -85,6 +85,7 @@ ENTRY_POINT_GROUP = "evalkit.sections"
 
 # Built-in sections: name -> module holding it (``SECTIONS`` dict or ``SECTION``).
 BUILTIN = {
+    "table_descriptives": "evalkit.report.sections.descriptives",
     "panel_descriptives": "evalkit.report.sections.descriptives",
     "survey_descriptives": "evalkit.report.sections.descriptives",
     "sequence_descriptives": "evalkit.report.sections.descriptives",

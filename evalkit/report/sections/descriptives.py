@@ -175,3 +175,50 @@ SECTIONS = {
         "sequence_descriptives", "sequences", _sequences, roles=("id", "period", "state"),
         text=SEQUENCE_TEXT, doc="state distribution, mean time per state, exclusion flow"),
 }
+
+
+def _table(data, ctx, params) -> Section:
+    frame = data.frame
+    hidden = {c for r in ("id", "source", "target") for c in [data.roles.get(r)] if c}
+    rows = []
+    for column in frame.columns:
+        if column in hidden:
+            continue  # identifiers are never described (their values could be shown)
+        values = frame[column]
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        rows.append({
+            "variable": ctx.variable(column),
+            "kind": ctx.text("numeric" if numeric else "categorical"),
+            "filled": values.notna().mean(),
+            "distinct": values.nunique(),
+            "mean": values.mean() if numeric else float("nan"),
+        })
+    table = pd.DataFrame(rows).set_index("variable").rename_axis(ctx.text("variable"))
+    section = Section(ctx.text("title"))
+    section.add(ctx.text("intro", n_rows=ctx.number(len(frame)),
+                         n_columns=ctx.number(len(table))))
+    section.add(Table(table, ctx.text("caption"), percent=["filled"], decimals=2,
+                      labels={"kind": ctx.text("kind"), "filled": ctx.text("filled"),
+                              "distinct": ctx.text("distinct"), "mean": ctx.text("mean")}))
+    return section
+
+
+TABLE_TEXT = {
+    "title": ("Description des données", "Data description"),
+    "intro": ("Le fichier compte {n_rows} lignes ; {n_columns} variables sont décrites "
+              "(les identifiants ne le sont pas).",
+              "The file has {n_rows} rows; {n_columns} variables are described (identifiers "
+              "are not)."),
+    "variable": ("Variable", "Variable"),
+    "kind": ("Type", "Type"),
+    "numeric": ("numérique", "numeric"),
+    "categorical": ("catégorielle", "categorical"),
+    "filled": ("Renseignée", "Filled in"),
+    "distinct": ("Valeurs distinctes", "Distinct values"),
+    "mean": ("Moyenne", "Mean"),
+    "caption": ("Variables du fichier", "Variables of the file"),
+}
+
+SECTIONS["table_descriptives"] = SectionSpec(
+    "table_descriptives", "table", _table, optional_roles=("id",), text=TABLE_TEXT,
+    doc="every variable of any table: type, share filled in, distinct values, mean")
