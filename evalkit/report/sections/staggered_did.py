@@ -161,7 +161,8 @@ def _callaway_santanna(data, ctx, params) -> Section:
     section.add(
         Figure(dynamic.plot(band_label=band, text={
             "pre": ctx.text("pre"), "post": ctx.text("post"),
-            "event_xlabel": ctx.text("event_xlabel"), "event_ylabel": ctx.text("event_ylabel"),
+            "event_xlabel": ctx.text("event_xlabel"),
+            "event_ylabel": ctx.text("event_ylabel", outcome=ctx.variable(data.role("outcome"))),
             "overall": f"{ctx.text('overall')} {ctx.number(overall, 3)}",
         }), ctx.text("event_figure")),
         Table.from_results(dynamic, ctx.text("event_caption"), level=level,
@@ -193,7 +194,7 @@ CS_TEXT = {
     "pre": ("avant le traitement", "pre-treatment"),
     "post": ("après le traitement", "post-treatment"),
     "event_xlabel": ("périodes depuis le début du traitement", "periods since treatment started"),
-    "event_ylabel": ("effet estimé", "estimated effect"),
+    "event_ylabel": ("effet estimé : {outcome}", "estimated effect: {outcome}"),
     "overall": ("effet moyen global", "overall ATT"),
     "event_figure": ("Étude d'événement : effet selon le nombre de périodes depuis le début",
                      "Event study: effect by periods since start"),
