@@ -60,6 +60,23 @@ def _configure_logging(quiet: bool) -> None:
     root.propagate = False
 
 
+def _check_pdf(config, output_dir) -> None:
+    """Fail before any analysis when --pdf cannot be honoured; name the previous report
+    only if there is one."""
+    from pathlib import Path
+
+    from evalkit.errors import ConfigError
+    from evalkit.report.pdf import check_pdf_prerequisites
+
+    try:
+        check_pdf_prerequisites()
+    except ConfigError as exc:
+        target = (Path(output_dir) if output_dir else config.output_dir) / \
+            f"{config.output_name}.html"
+        kept = f"; the previous report {target} is unchanged" if target.exists() else ""
+        raise ConfigError(f"{exc}. No analysis was run{kept}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``evalkit report``; returns the exit code."""
     _configure_logging(args.quiet)
@@ -70,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         config = load_config(args.config)
+        if args.pdf:
+            _check_pdf(config, args.output_dir)
         result = run_report(config, output_dir=args.output_dir, lang=args.lang, pdf=args.pdf)
     except EvalkitError as exc:
         log.error("%s: %s", type(exc).__name__, exc)

@@ -15,9 +15,25 @@ from pathlib import Path
 from evalkit.errors import ConfigError
 from evalkit.report.output import write_atomic
 
-__all__ = ["write_pdf"]
+__all__ = ["check_pdf_prerequisites", "write_pdf"]
 
 log = logging.getLogger("evalkit.report")
+
+
+def check_pdf_prerequisites():
+    """The ``weasyprint`` module, or :class:`ConfigError` saying what to install.
+
+    Called before any analysis runs, so a missing PDF renderer does not cost a
+    whole report run.
+    """
+    try:
+        import weasyprint
+    except (ImportError, OSError) as exc:  # OSError: Pango missing under the Python package
+        raise ConfigError(
+            "PDF output needs WeasyPrint: `pip install weasyprint` (on Debian/Ubuntu also "
+            f"`apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0`); {exc}"
+        ) from exc
+    return weasyprint
 
 
 def write_pdf(html: str, path: str | Path) -> Path:
@@ -28,13 +44,7 @@ def write_pdf(html: str, path: str | Path) -> Path:
     ConfigError
         WeasyPrint or its system libraries are not installed.
     """
-    try:
-        import weasyprint
-    except (ImportError, OSError) as exc:  # OSError: Pango missing under the Python package
-        raise ConfigError(
-            "PDF output needs WeasyPrint: `pip install weasyprint` (on Debian/Ubuntu also "
-            f"`apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0`); {exc}"
-        ) from exc
+    weasyprint = check_pdf_prerequisites()
     # The report has no external resource, so no base URL and nothing fetched.
     data = weasyprint.HTML(string=html).write_pdf()
     written = write_atomic(path, data)
