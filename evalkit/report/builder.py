@@ -29,6 +29,7 @@ from evalkit.report.elements import (
     Section,
     Table,
     Text,
+    inline_html,
 )
 from evalkit.report.i18n import check_lang, format_number, frame_labels, label, warning_lead
 from evalkit.report.output import write_atomic
@@ -129,10 +130,15 @@ class Report:
             self.provenance.finish()
         counters = {"table": 0, "figure": 0}
         problems: list[dict] = []
+        # English technical messages, once each, for the appendix: message -> entry.
+        self._technical: dict[str, dict] = {}
         views = [
             self._section_view(s, (k,), lang, counters, problems)
             for k, s in enumerate(self.sections, start=1)
         ]
+        # Name the programme of each line when the report covers several.
+        summary = [{**v, "parent": top["title"] if len(views) > 1 else ""}
+                   for top in views for v in _walk_views(top) if v["headline"]]
         toc = [
             {
                 "anchor": v["anchor"],
@@ -160,6 +166,8 @@ class Report:
             sections=views,
             toc=toc if len(views) > 1 else [],
             problems=problems,
+            summary=summary,
+            technical=list(self._technical.values()),
             any_failed=any(p["status"] == "failed" for p in problems),
             provenance={
                 "evalkit_version": prov.evalkit_version,
@@ -179,7 +187,7 @@ class Report:
         anchor = section.key or "s-" + "-".join(map(str, number))
         number_text = ".".join(map(str, number)) + "."
         where = f"section {number_text} {section.title!r}"
-        self.guard.check_text(section.title, where)
+        self.guard.check_text(section.title + " " + section.headline, where)
         # Messages (failure reasons, warnings) keep their sense with ids replaced by ‹id›.
         section.reason = self.guard.redact(section.reason)
         section.warnings = [w if self.guard.redact(str(w)) == str(w)
@@ -216,14 +224,32 @@ class Report:
             "reason": section.reason,
             "label": label(section.status, lang) if section.status != "ok" else "",
             "blocks": blocks,
-            "warnings": [
-                {"lead": warning_lead(getattr(w, "kind", ""), lang), "message": str(w)}
-                for w in dict.fromkeys(section.warnings)
-            ],
+            "warnings": self._warning_views(section, number_text, lang),
+            "headline": section.headline,
+            "headline_html": Markup(inline_html(section.headline)),
         }
         if section.status != "ok":
             problems.append(view)
         return view
+
+    def _warning_views(self, section, number_text: str, lang: str) -> list[dict]:
+        """One explanation per kind of warning in the reader's language; the English
+        technical messages go to the appendix, each once, naming every section it came from."""
+        views: dict[str, dict] = {}
+        for warning in dict.fromkeys(section.warnings):
+            kind, message = getattr(warning, "kind", ""), str(warning)
+            lead = warning_lead(kind, lang)
+            if not lead:  # English and no explanation known: the message itself
+                views.setdefault(message, {"lead": message, "refs": []})
+                continue
+            entry = self._technical.setdefault(
+                message, {"number": len(self._technical) + 1, "message": message, "sections": []})
+            if number_text not in entry["sections"]:
+                entry["sections"].append(number_text)
+            view = views.setdefault(kind, {"lead": lead, "refs": []})
+            if entry["number"] not in view["refs"]:
+                view["refs"].append(entry["number"])
+        return list(views.values())
 
     def _block_html(self, block, lang, counters, where) -> str:
         if isinstance(block, Text):
@@ -281,6 +307,13 @@ class Report:
         html = self.render()
         body = re.search(r"<main>(.*)</main>", html, flags=re.S)
         return body.group(1) if body else html
+
+
+def _walk_views(view: dict):
+    yield view
+    for block in view["blocks"]:
+        if block.get("section"):
+            yield from _walk_views(block["section"])
 
 
 def _show(value, lang: str) -> str:

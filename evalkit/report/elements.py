@@ -155,14 +155,14 @@ class Text:
             if not lines:
                 continue
             if all(line.startswith("- ") for line in lines):
-                items = "".join(f"<li>{_inline(line[2:])}</li>" for line in lines)
+                items = "".join(f"<li>{inline_html(line[2:])}</li>" for line in lines)
                 blocks.append(f"<ul>{items}</ul>")
             else:
-                blocks.append(f"<p>{_inline(' '.join(lines))}</p>")
+                blocks.append(f"<p>{inline_html(' '.join(lines))}</p>")
         return "\n".join(blocks)
 
 
-def _inline(text: str) -> str:
+def inline_html(text: str) -> str:
     text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(text))
     return re.sub(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])", r"<em>\1</em>", text)
 
@@ -353,7 +353,7 @@ class Table:
             body.append("<tr>" + "".join(cells) + "</tr>")
         notes = []
         if self.note:
-            notes.append(f"<p>{_inline(self.note)}</p>")
+            notes.append(f"<p>{inline_html(self.note)}</p>")
         if mask.to_numpy().any():
             notes.append(f"<p>{html.escape(label('suppressed_note', lang, threshold=threshold))}</p>")
         caption = f"{label('table', lang)} {number}"
@@ -516,6 +516,7 @@ class Section:
     installed or the data lack what it needs: the report says so and goes on)
     or ``"failed"`` (the analysis raised: shown in the report and reported as
     a failure by the batch command). ``reason`` explains the last two.
+    ``headline`` (light Markdown) goes to the summary at the top of the report.
     """
 
     title: str
@@ -524,6 +525,7 @@ class Section:
     reason: str = ""
     key: str | None = None
     warnings: list[ReportWarning | str] = field(default_factory=list)
+    headline: str = ""  # one line for the report's summary: estimate, CI and its reading
 
     def add(self, *blocks: Any) -> Section:
         """Append blocks (Text, Table, Figure, LedgerFlow, Section or str); returns self."""

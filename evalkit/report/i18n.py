@@ -68,7 +68,14 @@ _LABELS: dict[str, dict[str, str]] = {
     },
     "reason": {"fr": "Raison", "en": "Reason"},
     "warnings": {"fr": "Avertissements", "en": "Warnings"},
-    "warning_detail": {"fr": "Message technique (en anglais) : ", "en": "Technical message: "},
+    "warning_detail": {"fr": "Message technique (en anglais) de chaque avertissement, une "
+                       "fois par message :", "en": "Technical message of each warning, once "
+                       "per message:"},
+    "summary": {"fr": "Synthèse", "en": "Summary"},
+    "colon": {"fr": "\u00a0: ", "en": ": "},
+    "technical_ref": {"fr": "note technique ", "en": "technical note "},
+    "technical_appendix": {"fr": "Annexe : messages techniques", "en": "Appendix: technical messages"},
+    "sections": {"fr": "sections ", "en": "sections "},
     "table": {"fr": "Tableau", "en": "Table"},
     "figure": {"fr": "Figure", "en": "Figure"},
     "suppressed_note": {

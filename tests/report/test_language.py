@@ -130,7 +130,7 @@ def test_reference_levels_of_the_type_model_are_named(rendered):
     en = re.search("Reference levels: Sex: (female|male);", rendered["en"])
     assert fr and en and {"femme": "female", "homme": "male"}[fr[1]] == en[1]
     term = "sex[F]" if en[1] == "male" else "sex[M]"
-    assert variable_label(term, "en") in unescape(_body(rendered["en"]))
+    assert get_programme("cpas_careers").labels.variable(term, "en") in unescape(_body(rendered["en"]))
 
 
 def test_quarters_are_written_the_french_way(rendered):
@@ -163,16 +163,21 @@ def test_warning_boxes_explain_the_warning_in_the_report_language():
 
 
 def test_variable_label_forms():
-    assert variable_label("sex_female", "fr") == f"Sexe{NBSP}: femme"
-    assert variable_label("nationality_group_EU", "en") == "Nationality: other EU"
-    assert variable_label("education[T.medium]", "fr") == f"Niveau d'études{NBSP}: moyen"
-    assert variable_label("age_band[18-25]", "en") == "Age: 18–25"
-    assert variable_label("sex", "fr") == "Sexe"
-    # Unknown names are shown as they are, never dropped.
+    hope = get_programme("hope_in_stations").labels
+    cpas = get_programme("cpas_careers").labels
+    assert hope.variable("sex_female", "fr") == f"Sexe{NBSP}: femme"
+    assert hope.variable("nationality_group_EU", "en") == "Nationality: other EU"
+    assert cpas.variable("education[T.medium]", "fr") == f"Niveau d'études{NBSP}: moyen"
+    assert cpas.variable("age_band[18-25]", "en") == "Age: 18–25"
+    assert hope.variable("sex", "fr") == "Sexe"
+    # Unknown names are shown as they are, never dropped; unlabelled terms still read well.
     assert variable_label("my_score", "fr") == "my_score"
+    assert variable_label("sexe[F]", "fr") == f"sexe{NBSP}: F"
     assert variable_label("group[True]", "fr", extra={"group": ("Gare pilote", "Pilot")}) \
         == f"Gare pilote{NBSP}: oui"
-    assert variable_labels(["age", "x"], "en") == {"age": "Age", "x": "x"}
+    assert hope.names(["age", "x"], "en") == {"age": "Age", "x": "x"}
+    # The engine knows no programme's variables.
+    assert variable_labels(["sex", "age"], "fr") == {"sex": "sex", "age": "age"}
 
 
 def test_localise_numbers_changes_numeric_ticks_only():
@@ -280,7 +285,7 @@ def test_provenance_parameters_are_written_in_the_report_language(rendered):
     assert fr["hope_in_stations.cluster_by_site"] == "oui"
     assert en["hope_in_stations.cluster_by_site"] == "yes"
     assert fr["hope_in_stations.level"] == "0,95" and en["hope_in_stations.level"] == "0.95"
-    assert fr["hope_in_stations.weight"] == "–"  # empty setting, not a blank cell
+    assert fr["rsa_experiment.covariates"] == "–"  # empty setting, not a blank cell
     assert "True" not in fr.values() and "0.95" not in fr.values()
 
 
@@ -307,7 +312,8 @@ def test_membership_plot_takes_type_names_and_term_labels():
     names = career_type_labels("fr")
     order = [t for t in names if t in res.types]
     fig = res.plot(types=order, type_names=names,
-                   term_labels={t: variable_label(t, "fr") for t in res.terms},
+                   term_labels={t: get_programme("cpas_careers").labels.variable(t, "fr")
+                                for t in res.terms},
                    xlabel="effet marginal moyen")
     assert len(fig.axes) == len(order)  # the empty grid cell is removed
     titles = [ax.get_title().replace("\n", " ") for ax in fig.axes]

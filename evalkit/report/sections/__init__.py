@@ -302,6 +302,19 @@ class SectionContext:
     def estimate(self, estimate, lower, upper, *, level: float = 0.95, decimals: int = 3) -> str:
         return format_estimate(estimate, lower, upper, self.lang, level=level, decimals=decimals)
 
+    def reading(self, lower, upper, level: float = 0.95) -> str:
+        """One-line reading of a confidence interval: above, below or around zero."""
+        pct = self.percent(level, 0)
+        if lower > 0:
+            return self.choose(f"intervalle de confiance à {pct} au-dessus de zéro\u00a0: effet positif",
+                               f"{pct} confidence interval above zero: a positive effect")
+        if upper < 0:
+            return self.choose(f"intervalle de confiance à {pct} au-dessous de zéro\u00a0: effet "
+                               "négatif", f"{pct} confidence interval below zero: a negative "
+                               "effect")
+        return self.choose(f"l'intervalle de confiance à {pct} contient zéro\u00a0: pas d'effet établi",
+                           f"the {pct} confidence interval includes zero: no effect established")
+
     def variable(self, name) -> str:
         return self.labels.variable(name, self.lang)
 

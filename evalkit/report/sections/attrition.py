@@ -32,8 +32,10 @@ def _attrition(data, ctx, params) -> Section:
     cautious = res.classification.loc["cautious", "attrition"]
     verdict = {"low": ctx.text("low"), "high": ctx.text("high")}.get(cautious, cautious)
     section = Section(ctx.text("title"))
-    section.add(ctx.text("intro", overall=ctx.percent(res.overall),
-                         differential=ctx.percent(res.differential), verdict=verdict))
+    fields = {"overall": ctx.percent(res.overall), "differential": ctx.percent(res.differential),
+              "verdict": verdict}
+    section.add(ctx.text("intro", **fields))
+    section.headline = ctx.text("headline", **fields)
     section.add(Table(rates, ctx.text("caption"),
                       counts=[c for c in ("n_sampled", "n_responded") if c in rates.columns],
                       percent=["attrition"],
@@ -61,6 +63,8 @@ TEXT = {
         "differential (treated minus comparison group): {differential} — **{verdict}** "
         "attrition under the cautious What Works Clearinghouse boundary (v4.1, Table II.1).",
     ),
+    "headline": ("attrition **{verdict}**\u00a0: {overall}, différentielle {differential}",
+                 "**{verdict}** attrition: {overall}, differential {differential}"),
     "treated": ("Groupe traité", "Treated group"),
     "comparison": ("Groupe de comparaison", "Comparison group"),
     "overall": ("Ensemble", "Overall"),

@@ -77,6 +77,13 @@ def _comparison(data, ctx, params) -> Section:
     best = frame[frame["method"] == quoted]
     section = Section(ctx.text("title"))
     section.add(ctx.text("intro", method=quoted))
+    if len(best):
+        head = best.iloc[0]
+        section.headline = ctx.text(
+            "headline", outcome=head["outcome"], method=quoted,
+            estimate=ctx.estimate(head["estimate"], head["ci_lower"], head["ci_upper"],
+                                  level=level),
+            reading=ctx.reading(head["ci_lower"], head["ci_upper"], level))
     separator = ctx.choose(NBSP + ": ", ": ")
     section.add("\n".join(
         f"- {row['outcome']}{separator}"
@@ -128,6 +135,8 @@ COMPARISON_TEXT = {
     "method_matching": ("Appariement", "Matching"),
     "method_aipw": ("Doublement robuste (AIPW)", "Doubly robust (AIPW)"),
     "characteristic": ("Caractéristique", "Characteristic"),
+    "headline": ("{outcome}, {method}\u00a0: **{estimate}**\u00a0; {reading}",
+                 "{outcome}, {method}: **{estimate}**; {reading}"),
     "treated": ("groupe traité", "treated group"),
     "control": ("comparaison", "comparison"),
     "caption": ("Effet selon l'estimateur", "Effect by estimator"),

@@ -56,6 +56,11 @@ def _did(data, ctx, params) -> Section:
     frame.index.name = ctx.text("outcome")
     section = Section(ctx.text("title"))
     section.add(ctx.text("intro"))
+    head = frame.iloc[0]
+    section.headline = ctx.text(
+        "headline", outcome=frame.index[0],
+        estimate=ctx.estimate(head["estimate"], head["ci_lower"], head["ci_upper"], level=level),
+        reading=ctx.reading(head["ci_lower"], head["ci_upper"], level))
     method = params["did_method"]
     section.add(ctx.text(f"estimand_{method}" if method in ("imputation", "reg")
                          else "estimand_sant_anna_zhao"))
@@ -122,6 +127,8 @@ TEXT = {
         "the people in each group is the same in both periods (prefer imputation otherwise).",
     ),
     "outcome": ("Indicateur", "Outcome"),
+    "headline": ("{outcome}\u00a0: **{estimate}**\u00a0; {reading}",
+                 "{outcome}: **{estimate}**; {reading}"),
     "caption": ("Effet estimé (différence de différences)",
                 "Estimated effect (difference-in-differences)"),
     "wcb_p": ("p (bootstrap)", "p (bootstrap)"),

@@ -54,8 +54,9 @@ def _twfe(data, ctx, params) -> Section:
     level = params["level"]
     ci = res.conf_int(level).loc["treated"]
     section = Section(ctx.text("title"))
-    section.add(ctx.text("intro", estimate=ctx.estimate(res.params["treated"], ci["lower"],
-                                                         ci["upper"], level=level)))
+    estimate = ctx.estimate(res.params["treated"], ci["lower"], ci["upper"], level=level)
+    section.add(ctx.text("intro", estimate=estimate))
+    section.headline = ctx.text("headline", estimate=estimate)
     section.add(Table(ctx.labels.index(res.to_frame(level), ctx.lang), ctx.text("caption")))
     return section
 
@@ -74,6 +75,8 @@ TWFE_TEXT = {
         "Goodman-Bacon decomposition and the Callaway–Sant'Anna estimate).",
     ),
     "caption": ("Coefficient TWFE", "TWFE coefficient"),
+    "headline": ("{estimate} — estimation usuelle, biaisée si l'effet varie entre cohortes",
+                 "{estimate} — the usual estimate, biased if the effect varies across cohorts"),
 }
 
 
@@ -152,8 +155,10 @@ def _callaway_santanna(data, ctx, params) -> Section:
     lower, upper = dynamic.overall.conf_int(level).iloc[0]
     section = Section(ctx.text("title"))
     control = ctx.text("control_" + params["control_group"])
-    section.add(ctx.text("intro", control=control,
-                         estimate=ctx.estimate(overall, lower, upper, level=level)))
+    estimate = ctx.estimate(overall, lower, upper, level=level)
+    section.add(ctx.text("intro", control=control, estimate=estimate))
+    section.headline = ctx.text("headline", estimate=estimate,
+                                reading=ctx.reading(lower, upper, level))
     if res.pretest is not None:
         section.add(pretest_text(res.pretest, ctx.lang))
     pct = ctx.percent(level, 0)
@@ -202,6 +207,8 @@ CS_TEXT = {
     "event_time": ("Périodes depuis le début", "Periods since start"),
     "cohort": ("Cohorte", "Cohort"),
     "group_caption": ("Effets par cohorte", "Effects by cohort"),
+    "headline": ("effet moyen sur les traités **{estimate}**\u00a0; {reading}",
+                 "average effect on the treated **{estimate}**; {reading}"),
 }
 
 

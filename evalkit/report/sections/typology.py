@@ -104,6 +104,8 @@ RULE_TEXT = {
         "petits).",
         "Each career is classified into one of the seven types of the CPAS study by explicit "
         "rules. The share of sustainable careers is not published (counts too small)."),
+    "headline": ("carrières durables (interrompues ou non)\u00a0: **{sustainable}**",
+                 "sustainable careers (interrupted or not): **{sustainable}**"),
     "career_type": ("Type de carrière", "Career type"),
     "caption": ("Types de carrière", "Career types"),
     "share": ("Part", "Share"),
