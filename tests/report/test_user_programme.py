@@ -33,6 +33,7 @@ SEQUENCES = {"person_id": "numéro de personne", "month": "mois écoulé", "stat
 PERSONS = {"person_id": "numéro_personne", "sex": "sexe", "age_band": "tranche_d_âge",
            "education": "diplôme", "nationality_group": "nationalité", "cpas": "commune"}
 
+NBSP = "\u00a0"
 SEED_WORDS = ["rSa", "revenu de solidarité", "allocataire", "gare", "Gare", "Hope",
               "article 60", "intégration des services", "station", "zone", "trimestre",
               "[", "_post", "np.int64"]
@@ -210,6 +211,12 @@ def test_full_report_for_a_toml_programme_on_renamed_stata_and_parquet(user_repo
     seen = visible_text(html)
     assert "Soins reçus" in seen and "Antennes réformées" in seen and "Vague 2" in seen
     assert len(re.findall(r'<figure class="table"', html)) >= 12
+    # Every header and row label in the report's language: no model or column internals.
+    assert ">group<" not in html and ">treated<" not in html and "Traitement" in seen
+    assert "sexe déclaré_" not in seen and f"sexe déclaré{NBSP}: female" in seen
+    assert "Emploi à temps plein" in seen  # CPAS states named, not coded
+    # A summary of the headline estimates opens the report.
+    assert html.index('id="summary"') < html.index('id="cap_avenir"')
 
 
 def test_no_seed_programme_words_in_a_users_report(user_report):

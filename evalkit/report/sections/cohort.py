@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from evalkit.report.elements import Figure, Section, Table
+from evalkit.report.labels import Labels
 from evalkit.report.params import ParamSpec
 from evalkit.report.sections import SectionSpec
 
@@ -92,7 +93,10 @@ def _comparison(data, ctx, params) -> Section:
     bal = balance.to_frame()
     bal_cols = [c for c in ("mean_treated_un", "mean_control_un", "smd_un", "var_ratio_un")
                 if c in bal.columns]
-    bal = ctx.labels.index(bal[bal_cols], ctx.lang, ctx.text("characteristic"))
+    # Dummies of unlabelled covariates still read "sexe : female", not "sexe_female".
+    labels = Labels({**{c: (c, c) for c in covariates}, **ctx.labels.variables},
+                    ctx.labels.values)
+    bal = labels.index(bal[bal_cols], ctx.lang, ctx.text("characteristic"))
     groups = {"treated": ctx.text("treated"), "control": ctx.text("control")}
     section.add(
         Table(frame, ctx.text("caption"),
@@ -106,7 +110,7 @@ def _comparison(data, ctx, params) -> Section:
                       "smd_un": ctx.text("smd"), "var_ratio_un": ctx.text("var_ratio")},
               note=ctx.text("smd_note")),
         Figure(adjusted.plot(
-            labels=ctx.labels.names(adjusted.to_frame().index, ctx.lang), title=None,
+            labels=labels.names(adjusted.to_frame().index, ctx.lang), title=None,
             xlabel=ctx.text("love_xlabel"),
             legend={"unadjusted": ctx.text("unadjusted"), "adjusted": ctx.text("adjusted")}),
             ctx.text("love_caption")),

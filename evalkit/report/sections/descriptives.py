@@ -133,7 +133,15 @@ def _sequences(data, ctx, params) -> Section:
     from evalkit.typology.plots import plot_chronogram
 
     seq = data.contract
-    labels = {s: ctx.labels.value(data.role("state"), s, ctx.lang) for s in seq.alphabet}
+    state = data.role("state")
+    # The programme's value labels; else the CPAS states' own names when that is the alphabet.
+    known = {}
+    if data.options.get("alphabet") == "cpas":
+        from evalkit.typology.states import state_labels
+
+        known = state_labels(ctx.lang)
+    labels = {s: ctx.labels.value(state, s, ctx.lang) if (state, str(s)) in ctx.labels.values
+              else known.get(s, str(s)) for s in seq.alphabet}
     distribution = state_distribution(seq)
     months = mean_time_in_state(seq).rename(index=labels)
     months.index.name = ctx.text("state")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from evalkit.report.elements import Figure, LedgerFlow, Section, Table
+from evalkit.report.labels import Labels
 from evalkit.report.params import ParamSpec
 from evalkit.report.sections import SectionSpec
 
@@ -57,7 +58,9 @@ def _twfe(data, ctx, params) -> Section:
     estimate = ctx.estimate(res.params["treated"], ci["lower"], ci["upper"], level=level)
     section.add(ctx.text("intro", estimate=estimate))
     section.headline = ctx.text("headline", estimate=estimate)
-    section.add(Table(ctx.labels.index(res.to_frame(level), ctx.lang), ctx.text("caption")))
+    # The model's term is "treated": named by the section unless the programme labels it.
+    terms = Labels({"treated": ctx.texts["treated"], **ctx.labels.variables}, ctx.labels.values)
+    section.add(Table(terms.index(res.to_frame(level), ctx.lang), ctx.text("caption")))
     return section
 
 
@@ -75,6 +78,7 @@ TWFE_TEXT = {
         "Goodman-Bacon decomposition and the Callaway–Sant'Anna estimate).",
     ),
     "caption": ("Coefficient TWFE", "TWFE coefficient"),
+    "treated": ("Traitement", "Treatment"),
     "headline": ("{estimate} — estimation usuelle, biaisée si l'effet varie entre cohortes",
                  "{estimate} — the usual estimate, biased if the effect varies across cohorts"),
 }
@@ -174,9 +178,9 @@ def _callaway_santanna(data, ctx, params) -> Section:
                            labels={"event_time": ctx.text("event_time")}),
     )
     group_frame = group.to_frame()
-    if labels:
-        group_frame.index = [labels.get(int(g), str(g)) for g in group_frame.index]
-        group_frame.index.name = ctx.text("cohort")
+    # Cohorts by name, as text: a year must read 2006, never as the number 2 006.
+    group_frame.index = [labels.get(int(g), str(int(g))) for g in group_frame.index]
+    group_frame.index.name = ctx.text("cohort")  # never the model's own name, "group"
     section.add(Table(group_frame, ctx.text("group_caption")))
     if res.ledger is not None and len(res.ledger):
         section.add(LedgerFlow(res.ledger))
