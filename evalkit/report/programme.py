@@ -164,6 +164,28 @@ class ProgrammeSpec:
                 out[name] = column
         return out
 
+    def effective(self, overrides: Mapping[str, Any] | None = None,
+                  analyses: Sequence[str] | None = None) -> dict[str, Any]:
+        """The parameters the analyses run with, for the provenance block.
+
+        A section parameter set differently by some analyses (``baseline`` of the
+        attrition analysis) is shown per analysis: ``{analysis: value}``.
+        """
+        overrides = dict(overrides or {})
+        out = {**self.defaults(), **overrides}
+        chosen = [self.analyses[a] for a in (analyses or list(self.analyses))]
+        for key in self.parameters:
+            if key in overrides:
+                continue
+            values = {a.name: a.parameters.get(key, out[key]) for a in chosen
+                      if key in a.section.parameters}
+            distinct = {repr(v) for v in values.values()}
+            if len(distinct) == 1:
+                out[key] = next(iter(values.values()))
+            elif distinct:
+                out[key] = values
+        return out
+
     def generate(self, seed: int) -> dict[str, pd.DataFrame]:
         """Synthetic inputs of this programme's shape (``[samples]`` of its definition)."""
         generator = self.samples.get("generator")

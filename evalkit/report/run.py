@@ -96,7 +96,6 @@ def programme_section(
     title = spec.title[report.lang]
     chosen = list(analyses) if analyses is not None else list(spec.analyses)
     overrides = dict(params or {})
-    settings = {**spec.defaults(), **overrides}
 
     def load_and_build() -> Section:
         if tables is not None:
@@ -120,7 +119,8 @@ def programme_section(
                 raise (explain(exc) or exc) from exc
 
     report.provenance.update({f"{name}.analyses": chosen})
-    report.provenance.update({f"{name}.{k}": v for k, v in settings.items()})
+    shown = spec.effective(overrides, chosen)
+    report.provenance.update({f"{name}.{k}": v for k, v in shown.items()})
     # Failure reasons, warnings and logs of this section name no registered identifier.
     with redacting(lambda: report.guard):
         return build_section(title, load_and_build, key=name)
