@@ -24,7 +24,7 @@ def _attrition(data, ctx, params) -> Section:
         columns={baseline.role("id"): rid})
     drawn = data.frame[[rid, group, responded]].merge(base, on=rid, how="left",
                                                       validate="one_to_one")
-    res = attrition(drawn, group, responded, covariates, id=rid)
+    res = attrition(drawn, group=group, responded=responded, covariates=covariates, id=rid)
     names = {True: ctx.text("treated"), False: ctx.text("comparison"),
              "overall": ctx.text("overall")}
     rates = res.rates.rename(index=lambda k: names.get(k, str(k)))

@@ -38,9 +38,10 @@ def _model(data, frame, params):
     from evalkit.cohort.comparison import CohortComparison
 
     cluster = data.role("site", None) if params["cluster_by_site"] else None
-    return CohortComparison(frame, data.role("group"), list(data.role("outcomes")),
-                            list(data.role("covariates")), data.role("weight", None), cluster,
-                            id=data.role("id"))
+    return CohortComparison(frame, group=data.role("group"),
+                            outcome=list(data.role("outcomes")),
+                            covariates=list(data.role("covariates")),
+                            weight=data.role("weight", None), cluster=cluster, id=data.role("id"))
 
 
 def _adjustment_weights(ps, estimand: str) -> pd.Series:
@@ -61,13 +62,13 @@ def _comparison(data, ctx, params) -> Section:
     weight = data.role("weight", None)
     level, methods = params["level"], list(params["methods"])
     model = _model(data, post, params)
-    balance = balance_table(post, group, covariates, weight=weight)
+    balance = balance_table(post, group=group, covariates=covariates, weight=weight)
     ps = model.propensity()
     # The score's weights are indexed by person id; rows it dropped get weight 0.
     weights = post[data.role("id")].map(_adjustment_weights(ps, params["estimand"]))
-    adjusted = balance_table(post, group, covariates, weight=weight,
-                             weights=weights.fillna(0).to_numpy(), estimand=params["estimand"])
-    frame = model.compare(methods, params["estimand"], level=level)
+    adjusted = balance_table(post, group=group, covariates=covariates, weight=weight,
+                             weights_array=weights.fillna(0).to_numpy(), estimand=params["estimand"])
+    frame = model.compare(methods, estimand=params["estimand"], level=level)
     names = {m: ctx.text(f"method_{m}") for m in METHODS}
     frame = frame.assign(method=frame["method"].map(names).fillna(frame["method"]),
                          outcome=frame["outcome"].map(ctx.variable))
@@ -181,7 +182,8 @@ def _robustness(data, ctx, params) -> Section:
 
     post = _sample(data, params)
     outcomes, group = list(data.role("outcomes")), data.role("group")
-    res = _model(data, post, params).fit(params["methods"][-1], params["estimand"])
+    res = _model(data, post, params).fit(method=params["methods"][-1],
+                                           estimand=params["estimand"])
     table = adjust_outcomes(res, seed=ctx.seed, level=params["level"])[
         ["estimate", "p_value", "p_holm", "p_bh", "p_romano_wolf"]]
     control = post[post[group] == 0][outcomes].std()

@@ -37,7 +37,7 @@ def _network(data, ctx, params) -> Section:
     sector = orgs.role("sector")
     organisations = orgs.frame.rename(columns={orgs.role("site"): site})
     res = ServiceNetworkAnalysis(
-        data.frame, organisations, site=site, wave=data.role("period"),
+        data.frame, organisations=organisations, site=site, wave=data.role("period"),
         source=data.role("source"), target=data.role("target"),
         intensity=data.role("intensity", None), tie_type=data.role("tie_type", None),
         org=orgs.role("organisation"), sector=sector,

@@ -254,7 +254,8 @@ def _quality_by_k(seq, sample_size: int, seed: int):
         return None
     n = seq.matrix.shape[0]
     rows = np.sort(np.random.default_rng(seed).choice(n, min(sample_size, n), replace=False))
-    distances = sequence_distances(seq.matrix[rows], "OM", sm="TRATE", alphabet=seq.alphabet)
+    distances = sequence_distances(seq.matrix[rows], method="OM", sm="TRATE",
+                                   alphabet=seq.alphabet)
     return choose_k(quality_range(distances, ward(distances))), len(rows)
 
 
