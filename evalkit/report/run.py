@@ -96,6 +96,7 @@ def programme_section(
     title = spec.title[report.lang]
     chosen = list(analyses) if analyses is not None else list(spec.analyses)
     overrides = dict(params or {})
+    settings = {**spec.defaults(), **overrides}
 
     def load_and_build() -> Section:
         if tables is not None:

@@ -82,7 +82,7 @@ def test_text_ids_under_a_custom_column_name_are_redacted_in_a_failed_report(sam
     config = tmp_path / "c.toml"
     text = small_config(data, out, programmes=("hope_in_stations",)).replace(
         '["descriptives", "cohort", "robustness", "did", "attrition", "indicators", "network"]',
-        '["descriptives"]').replace("n_perm = 49", 'respondent_id = "identifiant"')
+        '["descriptives"]').replace("n_perm = 49", 'id = "identifiant"')
     config.write_text(text)
     code = main(["report", str(config)])
     err = capsys.readouterr().err
