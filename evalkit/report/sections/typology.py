@@ -8,7 +8,8 @@ A second input of persons (parameter ``persons``, roles ``id``, ``covariates``,
 optional ``site``) gives types by site and the type-membership model.
 
 - ``rule_typology``: the seven career types by explicit rules, shares with
-  confidence intervals beside the study's shares, types by site;
+  confidence intervals (beside the CPAS study's published shares when the parameter
+  ``benchmark = "cpas_study"`` asks for them), types by site;
 - ``type_membership``: multinomial logit of the type on person covariates
   (average marginal effects, table and figure);
 - ``sequence_clustering``: optimal matching with transition-rate costs, CLARA
@@ -39,6 +40,18 @@ def rule_fit(data, ctx):
                       lambda: RuleTypology(data.contract, too_short="exclude").fit())
 
 
+def _cpas_study_shares() -> dict[str, float]:
+    from evalkit.typology.states import STUDY_SHARES
+
+    return STUDY_SHARES
+
+
+# Published shares a programme may show beside its own (parameter ``benchmark``).
+BENCHMARKS = {"cpas_study": _cpas_study_shares}
+BENCHMARK = ParamSpec(str, "", "published type shares shown beside the data's ('' for none)",
+                      choices=("", *BENCHMARKS))
+
+
 def _persons(ctx, params):
     name = params["persons"]
     return ctx.input(name) if name else None
@@ -50,13 +63,18 @@ def _rule_typology(data, ctx, params) -> Section:
 
     res = rule_fit(data, ctx)
     level = params["level"]
-    frame = res.to_frame(level, lang=ctx.lang)[
-        ["label", "n", "share", "ci_lower", "ci_upper", "study_share"]
-    ]
+    frame = res.to_frame(level, lang=ctx.lang)[["label", "n", "share", "ci_lower", "ci_upper"]]
+    percent = ["share", "ci_lower", "ci_upper"]
+    benchmark_label = None
+    if params["benchmark"]:
+        # A study's published shares are shown only when the programme asks for them: a
+        # user's own typology has no 'study' to compare with.
+        frame["benchmark_share"] = pd.Series(BENCHMARKS[params["benchmark"]](), dtype=float)
+        percent.append("benchmark_share")
+        benchmark_label = ctx.text("benchmark_" + params["benchmark"])
     table = Table(frame.set_index("label").rename_axis(ctx.text("career_type")),
-                  ctx.text("caption"), counts=["n"],
-                  percent=["share", "ci_lower", "ci_upper", "study_share"],
-                  labels={"share": ctx.text("share"), "study_share": ctx.text("study_share")})
+                  ctx.text("caption"), counts=["n"], percent=percent,
+                  labels={"share": ctx.text("share"), "benchmark_share": ctx.text("study_share")})
     # The sentence and the figure show only what the table publishes: a share of the
     # (known) total is a count, so masked types are left out of both.
     _, mask = table.protected(ctx.threshold)
@@ -71,7 +89,9 @@ def _rule_typology(data, ctx, params) -> Section:
         section.add(ctx.text("intro_masked"))
     shown = frame.copy()
     shown.loc[masked.to_numpy(), ["n", "share", "ci_lower", "ci_upper"]] = np.nan
-    section.add(table, Figure(plot_type_shares(shown, lang=ctx.lang), ctx.text("figure")))
+    section.add(table, Figure(plot_type_shares(shown, lang=ctx.lang,
+                                               benchmark_label=benchmark_label),
+                              ctx.text("figure")))
     persons = _persons(ctx, params) if params["persons"] in ctx.inputs else None
     if persons is not None and persons.has("site") and persons.role("site") in persons.frame:
         site, pid = persons.role("site"), persons.role("id")
@@ -110,6 +130,7 @@ RULE_TEXT = {
     "caption": ("Types de carrière", "Career types"),
     "share": ("Part", "Share"),
     "study_share": ("Part dans l'étude", "Study share"),
+    "benchmark_cpas_study": ("Étude CPAS", "CPAS study"),
     "figure": ("Parts des types de carrière", "Shares of career types"),
     "by_site": ("Types de carrière par {site}", "Career types by {site}"),
 }
@@ -300,8 +321,8 @@ ROLES = ("id", "period", "state")
 SECTIONS = {
     "rule_typology": SectionSpec(
         "rule_typology", "sequences", _rule_typology, roles=ROLES,
-        parameters={"persons": PERSONS, "level": LEVEL}, text=RULE_TEXT,
-        doc="the seven CPAS career types by rule, types by site"),
+        parameters={"persons": PERSONS, "level": LEVEL, "benchmark": BENCHMARK},
+        text=RULE_TEXT, doc="the seven CPAS career types by rule, types by site"),
     "type_membership": SectionSpec(
         "type_membership", "sequences", _membership, roles=ROLES,
         parameters={"persons": PERSONS, "level": LEVEL}, text=MEMBERSHIP_TEXT,
