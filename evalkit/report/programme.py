@@ -52,6 +52,7 @@ from typing import Any
 import pandas as pd
 
 from evalkit.data import read_table
+from evalkit.data.validation import show_values
 from evalkit.errors import ConfigError, MissingColumnError
 from evalkit.report.contracts import CONTRACTS
 from evalkit.report.elements import Section
@@ -197,11 +198,12 @@ class ProgrammeSpec:
 
     def build(self, tables: Mapping[str, pd.DataFrame], *, analyses: Sequence[str] | None = None,
               params: Mapping[str, Any] | None = None, lang: str = "fr", seed: int = 0,
-              threshold: int = 11) -> Section:
+              threshold: int = 11, files: Mapping[str, str | Path] | None = None) -> Section:
         """The programme's section: narrative, then one guarded sub-section per analysis.
 
         ``params`` are the report configuration's parameters: they override the
         definition's ``[parameters]`` and each analysis's own ``parameters``.
+        ``files`` are the input files by input name (named in errors about their columns).
         """
         overrides = dict(params or {})
         settings = {**self.defaults(), **overrides}
@@ -212,7 +214,8 @@ class ProgrammeSpec:
             name: InputData(name, frame, self._roles(name, overrides),
                             self.inputs[name].contract if name in self.inputs else "table",
                             f"{self.name}/{name}", dict(self.inputs[name].options)
-                            if name in self.inputs else {})
+                            if name in self.inputs else {},
+                            Path(files[name]).name if files and name in files else "")
             for name, frame in tables.items()
         }
         cache: dict = {}
@@ -238,7 +241,8 @@ class ProgrammeSpec:
         data = inputs[analysis.input]
         data = data.with_roles({role: overrides.get(role, column)
                                 for role, column in analysis.roles.items()})
-        check_columns(data, analysis, self.name)
+        check_columns(data, analysis, self.name,
+                      definition=self.path.name if self.path else None)
         spec = analysis.section
         params = {**spec.defaults(),
                   **{k: v for k, v in settings.items() if k in spec.parameters},
@@ -247,8 +251,14 @@ class ProgrammeSpec:
         return spec.build(data, ctx, params)
 
 
-def check_columns(data: InputData, analysis: AnalysisSpec, programme: str) -> None:
-    """Every column the analysis's roles name is in its input (else say which, where)."""
+def check_columns(data: InputData, analysis: AnalysisSpec, programme: str, *,
+                  definition: str | None = None) -> None:
+    """Every column the analysis's roles name is in its input (else say which, where).
+
+    The error names the input and its file, the column, its role, and the keys
+    that point the role at another column: the configuration's
+    ``PROGRAMME.parameters.ROLE`` and the role in the programme ``definition``.
+    """
     import difflib
 
     spec = analysis.section
@@ -267,10 +277,17 @@ def check_columns(data: InputData, analysis: AnalysisSpec, programme: str) -> No
             if column and column not in data.frame.columns:
                 close = difflib.get_close_matches(column, columns, n=1, cutoff=0.5)
                 hint = f"did you mean {close[0]!r}? " if close else ""
+                source = f" ({data.file})" if data.file else ""
+                in_definition = (f"analyses.{analysis.name}.roles.{role}"
+                                 if role in analysis.roles else f"inputs.{data.name}.roles.{role}")
+                defined = f" of {definition}" if definition else ""
                 raise MissingColumnError(
-                    f"input {data.name!r} has no column {column!r} (role {role!r} of analysis "
-                    f"{analysis.name!r}, programme {programme!r}); {hint}its columns are "
-                    f"{columns[:30]}"
+                    f"input {data.name!r}{source} has no column {column!r} (role {role!r}, "
+                    f"parameter {role!r}) that analysis {analysis.name!r} of programme "
+                    f"{programme!r} reads; {hint}its columns are {show_values(columns, 30)}. "
+                    f"Set the key '{programme}.parameters.{role}' in the configuration to the "
+                    f"name of your column (or '{in_definition}' in the programme "
+                    f"definition{defined}), or rename the column in the file."
                 )
 
 

@@ -115,7 +115,7 @@ def programme_section(
         with figure_language(report.lang), explaining_key_errors(explain):
             try:
                 return spec.build(data, analyses=chosen, params=overrides, lang=report.lang,
-                                  seed=seed, threshold=report.threshold)
+                                  seed=seed, threshold=report.threshold, files=paths)
             except KeyError as exc:
                 raise (explain(exc) or exc) from exc
 

@@ -115,6 +115,14 @@ def test_missing_column_in_a_section_is_a_clear_error_naming_input_column_and_ke
     for text in (err, html.replace("&#39;", "'")):
         assert "KeyError" not in text
         assert "MissingColumnError" in text
-        assert "column 'station' (parameter 'station')" in text
+        # The station column plays the role 'site' of the programme definition: the
+        # configuration points it at another column with the parameter named like the role.
+        assert "no column 'station' (role 'site', parameter 'site')" in text
         assert "input 'survey' (hope_in_stations_survey.csv)" in text and "'gare'" in text
-        assert "'hope_in_stations.parameters.station'" in text
+        assert "'hope_in_stations.parameters.site'" in text
+        assert "'inputs.survey.roles.site' in the programme definition of " \
+            "hope_in_stations.toml" in text
+    # Following the advice builds the section.
+    config.write_text(config.read_text().replace(
+        "[hope_in_stations.parameters]\n", '[hope_in_stations.parameters]\nsite = "gare"\n'))
+    assert main(["report", str(config), "-q"]) == 0

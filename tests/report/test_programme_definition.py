@@ -95,7 +95,9 @@ def test_missing_column_names_input_and_role_and_the_rest_is_built(tmp_path):
     statuses = {s.key: (s.status, s.reason) for s in section.walk() if s.key}
     status, reason = statuses["mine-twfe"]
     assert status == "failed"
-    assert "input 'panel' has no column 'retour' (role 'outcome' of analysis 'twfe'" in reason
+    assert "input 'panel' has no column 'retour' (role 'outcome', parameter 'outcome') that " \
+        "analysis 'twfe' of programme 'mine' reads" in reason
+    assert "'mine.parameters.outcome' in the configuration" in reason
     assert statuses["mine-desc"] == ("ok", "")  # another analysis, its own roles: built
 
 

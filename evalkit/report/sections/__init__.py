@@ -222,6 +222,7 @@ class InputData:
     contract_kind: str = "table"
     source: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    file: str = ""  # the file it was read from, named in errors about its columns
     _contract: Any = None
 
     def role(self, name: str, default: Any = ...) -> Any:
@@ -244,7 +245,7 @@ class InputData:
         if not overrides:
             return self
         return InputData(self.name, self.frame, {**self.roles, **overrides},
-                         self.contract_kind, self.source, self.options)
+                         self.contract_kind, self.source, self.options, self.file)
 
     @property
     def contract(self):
