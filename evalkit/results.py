@@ -219,7 +219,8 @@ def compare(results: Mapping[str, EstimateResults] | Sequence[EstimateResults], 
 
     Each estimate is shown over its standard error in parentheses, then the interval
     at ``level`` when one is given; the columns are named by the mapping's keys (or
-    the results' titles). ``stars`` adds ``*``/``**``/``***`` at 10/5/1 %. Returns a
+    the results' titles); a last row gives the number of observations of the results
+    that know it (``n_obs`` or ``info["Observations"]``). ``stars`` adds ``*``/``**``/``***`` at 10/5/1 %. Returns a
     :class:`~evalkit.summary.Summary`: ``print`` it, show it in a notebook, or call
     ``as_latex()`` / ``as_csv()``; ``.table`` is the DataFrame.
     """
@@ -251,6 +252,10 @@ def compare(results: Mapping[str, EstimateResults] | Sequence[EstimateResults], 
                 rows[(str(name), f"{level:.0%} CI")][column] = (
                     f"[{format_cell(float(ci.loc[name, 'lower']), decimals)}, "
                     f"{format_cell(float(ci.loc[name, 'upper']), decimals)}]")
+    n_obs = {column: _n_obs(res) for column, res in results.items()}
+    if any(n is not None for n in n_obs.values()):
+        rows[("Observations", "")] = {c: format_cell(n, count=True) for c, n in n_obs.items()
+                                      if n is not None}
     table = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=list(results))
     table.index = pd.MultiIndex.from_tuples(table.index, names=["parameter", ""])
     table = table.fillna("")
@@ -258,6 +263,14 @@ def compare(results: Mapping[str, EstimateResults] | Sequence[EstimateResults], 
     if stars:
         notes.append("* p < 0.1, ** p < 0.05, *** p < 0.01")
     return Summary("Comparison of estimates", table, notes=notes, decimals=decimals)
+
+
+def _n_obs(res) -> int | None:
+    """Number of observations a results object reports (attribute or summary info), if any."""
+    n = getattr(res, "n_obs", None)
+    if n is None:
+        n = getattr(res, "info", {}).get("Observations")
+    return int(n) if isinstance(n, (int, np.integer)) else None
 
 
 def _aligned(values, index: pd.Index) -> pd.Series:

@@ -123,3 +123,7 @@ def test_compare_puts_results_side_by_side(cohort_results):
     assert frame.loc[("att", "95% CI"), "model A"] == "[0.0200, 1.9800]"
     assert r"\begin{tabular}" in table.as_latex() and "<table" in table._repr_html_()
     assert list(compare([a, b]).table.columns) == ["A", "B"]
+    assert ("Observations", "") not in frame.index  # neither knows its sample size
+    a.n_obs, b.info["Observations"] = 1234, 56
+    counts = compare({"model A": a, "model B": b}).table.loc[("Observations", "")]
+    assert list(counts) == ["1234", "56"]
