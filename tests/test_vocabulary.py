@@ -149,7 +149,7 @@ def test_option_types_are_literals():
                        (CallawaySantAnna.__init__, "method"),
                        (CallawaySantAnna.__init__, "control_group"),
                        (CallawaySantAnna.fit, "multiplier"), (TWFE.fit, "se"),
-                       (DiD2x2.fit, "method")]:
+                       (DiD2x2.fit, "method"), (DiD2x2.fit, "se")]:
         hint = typing.get_type_hints(inspect.unwrap(func))[name]
         assert typing.get_origin(hint) is typing.Literal, (func.__qualname__, name, hint)
 

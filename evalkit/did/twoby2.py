@@ -81,6 +81,7 @@ from evalkit.results import EstimateResults
 
 Method = Literal["reg", "imputation", "or", "ipw", "dr"]
 METHODS = choices(Method)
+SE = Literal["robust", "classical"]
 _ROW_ID = "_row_id"
 _WAVE = "_post"
 _FIRST = "_first_treated"
@@ -358,13 +359,17 @@ class DiD2x2:
                 f"period:\n{table}\nThere is no untreated comparison group or no pre/post period "
                 "left after exclusions."
             )
-        arm = pd.Series(np.where(treated, "treated", "comparison"), index=frame.index)
         sizes_by = p.unit if not p.repeated_cross_section else (self.cluster or p.unit)
-        check_group_sizes(frame.assign(**{_ARM: arm}), _ARM, sizes_by, self.name, action="raise",
-                          shown_as=self._group_shown())
+        # One treated unit (a single station, a case study) is a design people use: warn, as
+        # TWFE does. One comparison unit leaves no comparison variance at all: refuse.
+        is_treated = treated.astype(bool)
+        check_group_sizes(frame.loc[~is_treated].assign(**{_ARM: "comparison"}), _ARM, sizes_by,
+                          self.name, action="raise", shown_as=self._group_shown())
+        check_group_sizes(frame.loc[is_treated].assign(**{_ARM: "treated"}), _ARM, sizes_by,
+                          self.name, action="warn", shown_as=self._group_shown())
         return frame, ledger, post.astype(float), treated.astype(float)
 
-    def fit(self, *, method: Method = "reg") -> DiD2x2Results:
+    def fit(self, *, method: Method = "reg", se: SE = "robust") -> DiD2x2Results:
         """Estimate the ATT.
 
         Parameters
@@ -373,8 +378,17 @@ class DiD2x2:
             ``"reg"`` (regression with interaction, default), ``"imputation"``
             (regression imputation, covariate slopes free for the treated), or
             ``"or"``, ``"ipw"``, ``"dr"`` (Sant'Anna & Zhao 2020).
+        se
+            ``"robust"`` (default: clustered CRV1, or HC1 without clusters; influence
+            function for ``or``/``ipw``/``dr``) or ``"classical"``: homoskedastic OLS,
+            ``s^2 (X'X)^-1`` with ``s^2 = RSS / (n - k)`` and t(n - k) inference, as in
+            textbooks (``reg`` and ``imputation`` only; it ignores clustering).
         """
         check_option("method", method, Method)
+        check_option("se", se, SE)
+        if se == "classical" and method not in ("reg", "imputation"):
+            raise ConfigError(f"se='classical' applies to the regression methods ('reg', "
+                              f"'imputation'), not to method={method!r}; use se='robust'.")
         p = self.panel
         frame, ledger, post, treated = self._sample()
         y = frame[self.outcome].to_numpy(dtype=float)
@@ -427,6 +441,13 @@ class DiD2x2:
             design = (*fit.design, names)
             info["Standard errors"] = ("CRV1, t(G-1)" if cluster_col else "HC1")
             df_resid = fit.df_resid if cluster_col else len(y) - X.shape[1]
+            if se == "classical":
+                dof = len(y) - X.shape[1]
+                s2 = float(fit.resid @ fit.resid) / dof
+                xs = X * root[:, None]
+                std_errors = np.sqrt(s2 * np.diag(np.linalg.inv(xs.T @ xs)))
+                info["Standard errors"] = f"classical (homoskedastic OLS), t({dof})"
+                df_resid, design = dof, None
         else:
             names = ["att"]
             att, influence, clusters_if = self._influence(frame, y, post, treated, w, method,
@@ -434,8 +455,8 @@ class DiD2x2:
             codes, g = factorize(clusters_if)
             sums = np.bincount(codes, weights=influence, minlength=g)
             n = len(influence)
-            se = np.sqrt(g / (g - 1) * np.sum(sums**2)) / n
-            params, std_errors, design = [att], [se], None
+            att_se = np.sqrt(g / (g - 1) * np.sum(sums**2)) / n
+            params, std_errors, design = [att], [att_se], None
             # With real clusters (few stations, zones) normal critical values under-cover:
             # use t(G-1) as for CRV1 (simulated on Hope in stations: 7 stations).
             df_resid = g - 1 if cluster_col else None

@@ -24,13 +24,14 @@ Confidence intervals invert the test over ``r`` (bisection), with the same draws
 from __future__ import annotations
 
 import itertools
+import warnings
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
 from evalkit.did.fixed_effects import factorize, within
-from evalkit.errors import ConfigError, EstimationError
+from evalkit.errors import ConfigError, EstimationError, FewClustersWarning
 from evalkit.options import check_option, choices
 from evalkit.results import TestResult
 
@@ -181,6 +182,17 @@ def wild_cluster_bootstrap(y, X, clusters, column: int, *, factors=None,
             f"O(n_boot x G^2)); with more than {MAX_CLUSTERS} the analytic CRV1 standard errors "
             "are reliable. Use the results' std_errors / conf_int()."
         )
+    if factors is None:
+        varies = np.asarray(X)[:, column] != 0
+        treated = np.unique(np.asarray(clusters)[varies])
+        if n_clusters > 2 and treated.size in (1, n_clusters - 1):
+            warnings.warn(
+                f"{name}: the tested regressor is non-zero in {treated.size} of {n_clusters} "
+                "clusters. With a single treated (or a single untreated) cluster the wild "
+                "cluster bootstrap is unreliable: its p-values can be far too small or too "
+                "large (MacKinnon & Webb 2017). Report the design's limits; a randomisation "
+                "test over which cluster is treated is the honest alternative.",
+                FewClustersWarning, stacklevel=3)
     design = _Design(y, X, clusters, column, factors)
     v, enumerated = _weights(design.g, int(n_boot), weight_type, np.random.default_rng(seed))
     t_obs, t_star = design.t_draws(null, v)

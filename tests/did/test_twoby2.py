@@ -128,9 +128,9 @@ def test_errors_and_ledger(mpdta_2004):
     flip.loc[flip.index[0], "g"] = 1 - flip.loc[flip.index[0], "g"]
     with pytest.raises(DataValidationError, match="changes within"):
         DiD2x2(flip, group="g", **kw)
-    lone = two[(two["g"] == 0) | (two["countyreal"] == two.loc[two["g"] == 1, "countyreal"].iloc[0])]
+    lone = two[(two["g"] == 1) | (two["countyreal"] == two.loc[two["g"] == 0, "countyreal"].iloc[0])]
     with pytest.raises(DataValidationError, match="single unit"):
-        DiD2x2(lone, group="g", **kw).fit()
+        DiD2x2(lone, group="g", **kw).fit()  # one comparison unit: nothing to compare with
     with pytest.raises(EmptyDataError, match="comparison"):
         DiD2x2(two.assign(g=1), group="g", **kw).fit()
     missing = two.copy()

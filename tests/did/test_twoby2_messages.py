@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from evalkit.did import DiD2x2
-from evalkit.errors import EvalkitError
+from evalkit.errors import EvalkitError, EvalkitWarning
 
 
 def _survey(n=20):
@@ -25,8 +25,9 @@ def _survey(n=20):
 
 
 def _one_unit_group(rcs):
+    # A one-unit comparison group is refused (a single treated unit only warns).
     d = _survey()
-    d["pilote gare"] = (d["n° ménage"] == 0).astype(int)
+    d["pilote gare"] = (d["n° ménage"] != 0).astype(int)
     kw = dict(repeated_cross_section=True, cluster="n° ménage") if rcs else dict(unit="n° ménage")
     return DiD2x2(d, outcome="nuits en abri", group="pilote gare", period="vague", **kw).fit()
 
@@ -61,3 +62,13 @@ def test_messages_name_user_columns_only(case):
         assert text in message
     assert not re.search(r"(?<![\w])_(post|arm|first_treated|row_id|w|treated)\b", message), message
     assert "np." not in message and "numpy" not in message, message
+
+
+def test_single_treated_unit_warning_names_user_column():
+    d = _survey()
+    d["pilote gare"] = (d["n° ménage"] == 0).astype(int)
+    with pytest.warns(EvalkitWarning) as record:
+        DiD2x2(d, outcome="nuits en abri", group="pilote gare", period="vague",
+               unit="n° ménage").fit()
+    message = " ".join(str(w.message) for w in record)
+    assert "'pilote gare'" in message and "_arm" not in message, message
