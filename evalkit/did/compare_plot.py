@@ -6,6 +6,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from evalkit.did.event_study import finish_event_axes
+
 
 def plot_event_studies(results: Mapping[str, object], *, level: float = 0.95, ax=None,
                        text=None):
@@ -39,11 +41,5 @@ def plot_event_studies(results: Mapping[str, object], *, level: float = 0.95, ax
         ax.errorbar(e, est, yerr=[est - ci["lower"].to_numpy()[keep],
                                   ci["upper"].to_numpy()[keep] - est],
                     fmt="o", markersize=4, capsize=2, label=label)
-    ax.axhline(0, color="black", linewidth=0.6)
-    ax.axvline(-0.5, color="grey", linestyle=":", linewidth=1)
-    ax.set_xlabel(text["xlabel"])
-    ax.set_ylabel(text["ylabel"].format(level=level))
-    if text["title"]:
-        ax.set_title(text["title"])
-    ax.legend(frameon=False, fontsize="small")
+    finish_event_axes(ax, text, level)
     return fig

@@ -23,7 +23,7 @@ all lead coefficients are zero, reported as chi2(q) and as F(q, G-1).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -129,13 +129,7 @@ class EventStudyResults(WildBootstrapMixin, EstimateResults):
                             fmt="o", color=color, capsize=3, label=label)
         ax.scatter(list(self.reference), [0] * len(self.reference), marker="D", color="black",
                    label=text["reference"], zorder=3)
-        ax.axhline(0, color="black", linewidth=0.6)
-        ax.axvline(-0.5, color="grey", linestyle=":", linewidth=1)
-        ax.set_xlabel(text["xlabel"])
-        ax.set_ylabel(text["ylabel"].format(level=level))
-        if text["title"]:
-            ax.set_title(text["title"])
-        ax.legend(frameon=False, fontsize="small")
+        finish_event_axes(ax, text, level)
         return fig
 
 
@@ -276,3 +270,15 @@ class EventStudy:
         if self.covariates:
             results.covariate_params = pd.Series(fit.params[k:], index=self.covariates)
         return results
+
+
+def finish_event_axes(ax, text: Mapping[str, str], level: float) -> None:
+    """Zero line, treatment-onset line between event times -1 and 0, labels and legend of
+    an event-study figure (one look for every event-study plot)."""
+    ax.axhline(0, color="black", linewidth=0.6)
+    ax.axvline(-0.5, color="grey", linestyle=":", linewidth=1)
+    ax.set_xlabel(text["xlabel"])
+    ax.set_ylabel(text["ylabel"].format(level=level))
+    if text["title"]:
+        ax.set_title(text["title"])
+    ax.legend(frameon=False, fontsize="small")
